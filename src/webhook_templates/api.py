@@ -1,0 +1,276 @@
+"""The API Gateway REST API: ``POST /webhook`` proxied to the function, validated and throttled."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Sequence
+
+from troposphere import AWSObject, GetAtt, If, Ref, Sub, apigateway, awslambda, iam
+
+from . import naming, parameters, policies, skips
+from .config import TemplateConfig
+from .contract import CONTENT_TYPE, request_schema
+from .function import function_arn
+from .skips import checkov_skips
+from .tags import resource_tags
+
+RESOURCE_ID = "WebhookResource"
+MODEL_ID = "TransactionModel"
+VALIDATOR_ID = "BodyValidator"
+METHOD_ID = "WebhookPostMethod"
+DEPLOYMENT_PREFIX = "ApiDeployment"
+ACCOUNT_ROLE_ID = "ApiGatewayLoggingRole"
+ACCOUNT_ID = "ApiGatewayAccount"
+USAGE_PLAN_ID = "ApiUsagePlan"
+PERMISSION_ID = "ApiInvokePermission"
+
+#: Fields of each access-log line (JSON, one object per request).
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "requestTime": "$context.requestTimeEpoch",
+    "ip": "$context.identity.sourceIp",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "latencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integration.latency",
+    "integrationStatus": "$context.integration.status",
+    "error": "$context.error.responseType",
+    "validationError": "$context.error.validationErrorString",
+    "xrayTraceId": "$context.xrayTraceId",
+}
+
+#: API Gateway's own rejections answer in the handler's error format, so senders
+#: parse one shape: ``{"error": <code>, "message": <text>}``.
+GATEWAY_ERRORS = {
+    "BAD_REQUEST_BODY": ("validation_failed", "$context.error.validationErrorString"),
+    "THROTTLED": ("rate_limited", "Too many requests; retry later"),
+    "REQUEST_TOO_LARGE": ("payload_too_large", "$context.error.message"),
+    "DEFAULT_4XX": ("request_rejected", "$context.error.message"),
+    "DEFAULT_5XX": ("gateway_error", "$context.error.message"),
+}
+
+
+def rest_api(config: TemplateConfig) -> apigateway.RestApi:
+    """``webhook-api-<env>``, regional."""
+    return apigateway.RestApi(
+        naming.API_ID,
+        Name=naming.per_environment(naming.API),
+        Description="Receives signed financial-transaction webhooks",
+        EndpointConfiguration=apigateway.EndpointConfiguration(Types=["REGIONAL"]),
+        Tags=resource_tags(config),
+    )
+
+
+def webhook_resource() -> apigateway.Resource:
+    """The ``/webhook`` path."""
+    return apigateway.Resource(
+        RESOURCE_ID,
+        RestApiId=Ref(naming.API_ID),
+        ParentId=GetAtt(naming.API_ID, "RootResourceId"),
+        PathPart="webhook",
+    )
+
+
+def transaction_model() -> apigateway.Model:
+    """The body's JSON Schema, from the handler's own limits."""
+    return apigateway.Model(
+        MODEL_ID,
+        RestApiId=Ref(naming.API_ID),
+        ContentType=CONTENT_TYPE,
+        Name="Transaction",
+        Description="A transaction webhook body",
+        Schema=request_schema(),
+    )
+
+
+def body_validator() -> apigateway.RequestValidator:
+    """Rejects malformed bodies before Lambda runs (and is billed)."""
+    return apigateway.RequestValidator(
+        VALIDATOR_ID,
+        RestApiId=Ref(naming.API_ID),
+        Name="validate-body",
+        ValidateRequestBody=True,
+        ValidateRequestParameters=False,
+    )
+
+
+def gateway_responses() -> list[apigateway.GatewayResponse]:
+    """JSON error bodies for the rejections API Gateway makes itself."""
+    return [
+        apigateway.GatewayResponse(
+            "GatewayResponse" + "".join(part.capitalize() for part in response_type.split("_")),
+            RestApiId=Ref(naming.API_ID),
+            ResponseType=response_type,
+            ResponseTemplates={
+                CONTENT_TYPE: json.dumps({"error": code, "message": message}, separators=(",", ":"))
+            },
+        )
+        for response_type, (code, message) in GATEWAY_ERRORS.items()
+    ]
+
+
+def webhook_method() -> apigateway.Method:
+    """``POST /webhook`` with Lambda proxy integration.
+
+    No API Gateway authorizer: senders authenticate with a Standard Webhooks
+    HMAC signature that the function verifies on the raw body.
+    """
+    return apigateway.Method(
+        METHOD_ID,
+        Metadata=checkov_skips(skips.OPEN_METHOD),
+        RestApiId=Ref(naming.API_ID),
+        ResourceId=Ref(RESOURCE_ID),
+        HttpMethod="POST",
+        AuthorizationType="NONE",
+        RequestValidatorId=Ref(VALIDATOR_ID),
+        RequestModels={CONTENT_TYPE: Ref(MODEL_ID)},
+        Integration=apigateway.Integration(
+            Type="AWS_PROXY",
+            IntegrationHttpMethod="POST",
+            Uri=Sub(
+                "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+                "${Function}/invocations",
+                Function=function_arn(),
+            ),
+        ),
+    )
+
+
+def api_definition() -> list[AWSObject]:
+    """Everything a stage serves: a change to any of it needs a new deployment."""
+    return [
+        webhook_resource(),
+        transaction_model(),
+        body_validator(),
+        *gateway_responses(),
+        webhook_method(),
+    ]
+
+
+def definition_hash(definition: Sequence[AWSObject]) -> str:
+    """A short, stable digest of the API definition."""
+    canonical = json.dumps(
+        [[obj.title, obj.to_dict()] for obj in definition], sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:10]
+
+
+def deployment(definition: Sequence[AWSObject]) -> apigateway.Deployment:
+    """A deployment whose logical ID carries the definition's hash.
+
+    CloudFormation never redeploys an unchanged ``AWS::ApiGateway::Deployment``,
+    so a stage would keep serving the old methods (the classic stale-stage
+    bug).  A new logical ID whenever the definition changes forces a new one.
+    """
+    return apigateway.Deployment(
+        DEPLOYMENT_PREFIX + definition_hash(definition),
+        RestApiId=Ref(naming.API_ID),
+        Description=f"API definition {definition_hash(definition)}",
+        DependsOn=[obj.title for obj in definition],
+    )
+
+
+def logging_role(config: TemplateConfig) -> iam.Role:
+    """The role API Gateway uses to write logs (optional: one per account and region)."""
+    return iam.Role(
+        ACCOUNT_ROLE_ID,
+        Condition=parameters.CREATE_ACCOUNT_ROLE,
+        AssumeRolePolicyDocument=policies.assumable_by("apigateway.amazonaws.com"),
+        Policies=[
+            iam.Policy(
+                PolicyName="push-api-gateway-logs",
+                PolicyDocument=policies.document(policies.push_api_gateway_logs()),
+            )
+        ],
+        Tags=resource_tags(config),
+    )
+
+
+def account_settings() -> apigateway.Account:
+    """Points this account and region's API Gateway at the logging role."""
+    return apigateway.Account(
+        ACCOUNT_ID,
+        Condition=parameters.CREATE_ACCOUNT_ROLE,
+        CloudWatchRoleArn=GetAtt(ACCOUNT_ROLE_ID, "Arn"),
+    )
+
+
+def stage(config: TemplateConfig, deployment_id: str) -> apigateway.Stage:
+    """The environment's stage: tracing, JSON access logs, metrics, and throttling.
+
+    Throttling lives in ``MethodSettings`` because a usage plan only limits
+    requests that carry an API key, which webhook senders do not.
+    """
+    return apigateway.Stage(
+        naming.STAGE_ID,
+        Metadata=checkov_skips(skips.CACHING),
+        RestApiId=Ref(naming.API_ID),
+        DeploymentId=Ref(deployment_id),
+        StageName=Ref("Environment"),
+        # The If references the account settings when this stack creates them,
+        # so the stage waits for them (stage logging fails without the role);
+        # DependsOn cannot name a resource that may be conditioned out.
+        Description=If(
+            parameters.CREATE_ACCOUNT_ROLE,
+            Sub("Webhook stage (logging via ${" + ACCOUNT_ID + "})"),
+            "Webhook stage",
+        ),
+        TracingEnabled=True,
+        AccessLogSetting=apigateway.AccessLogSetting(
+            DestinationArn=GetAtt(naming.ACCESS_LOG_GROUP_ID, "Arn"),
+            Format=json.dumps(ACCESS_LOG_FIELDS, separators=(",", ":")),
+        ),
+        MethodSettings=[
+            apigateway.MethodSetting(
+                ResourcePath="/*",
+                HttpMethod="*",
+                MetricsEnabled=True,
+                LoggingLevel="ERROR",
+                # Full request logging would write webhook bodies to logs.
+                DataTraceEnabled=False,
+                ThrottlingRateLimit=Ref("ThrottleRateLimit"),
+                ThrottlingBurstLimit=Ref("ThrottleBurstLimit"),
+            )
+        ],
+        Tags=resource_tags(config),
+    )
+
+
+def usage_plan(config: TemplateConfig) -> apigateway.UsagePlan:
+    """Kept for parity with the old stack; it only applies to API-key requests."""
+    return apigateway.UsagePlan(
+        USAGE_PLAN_ID,
+        UsagePlanName=naming.per_environment(naming.USAGE_PLAN),
+        Description="Parity with the previous stack; stage MethodSettings do the throttling",
+        ApiStages=[apigateway.ApiStage(ApiId=Ref(naming.API_ID), Stage=Ref(naming.STAGE_ID))],
+        Throttle=apigateway.ThrottleSettings(
+            RateLimit=Ref("ThrottleRateLimit"), BurstLimit=Ref("ThrottleBurstLimit")
+        ),
+        Tags=resource_tags(config),
+    )
+
+
+def invoke_permission() -> awslambda.Permission:
+    """Only this API's stage, method and path may invoke the function."""
+    return awslambda.Permission(
+        PERMISSION_ID,
+        Action="lambda:InvokeFunction",
+        FunctionName=function_arn(),
+        Principal="apigateway.amazonaws.com",
+        SourceAccount=Ref("AWS::AccountId"),
+        SourceArn=Sub(
+            "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+            "${" + naming.API_ID + "}/${" + naming.STAGE_ID + "}/POST/webhook"
+        ),
+    )
+
+
+def endpoint_url() -> Sub:
+    """The webhook URL senders post to."""
+    return Sub(
+        "https://${" + naming.API_ID + "}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${"
+        + naming.STAGE_ID + "}/webhook"
+    )

@@ -1,0 +1,110 @@
+"""``webhook-templates``: render, check and deploy the webhook stack.
+
+Each subcommand is one function here that parses nothing itself: argparse
+rejects bad flags (exit 2), ``ConfigError`` turns a bad value into exit 2 with
+the accepted values, and the work lives in the module named for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import __version__
+from .config import ConfigError, TemplateConfig
+
+DEFAULT_BUILD_DIR = Path("build")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _tag(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"invalid tag {text!r}; expected KEY=VALUE")
+    return key, value
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """Render the template and parameter files into the build folder."""
+    from .bundle import build_files, check_drift, write_bundle
+
+    config = TemplateConfig(extra_tags=dict(args.tag))
+    started = time.perf_counter()
+    files = build_files(config)
+    if args.check:
+        drifted = check_drift(files, args.out)
+        for path in drifted:
+            print(f"out of date: {args.out / path}", file=sys.stderr)
+        if drifted:
+            print("run `make template` to re-render", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"{args.out}: up to date ({len(files)} files)")
+        return EXIT_OK
+    write_bundle(files, args.out)
+    elapsed = (time.perf_counter() - started) * 1000
+    sizes = {f.path: len(f.content.encode()) for f in files}
+    print(
+        f"rendered {len(files)} files into {args.out}/ in {elapsed:.0f} ms "
+        f"(template.json {sizes['template.json']:,} bytes)"
+    )
+    return EXIT_OK
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    """Run cfn-lint and checkov on the rendered templates."""
+    from . import lint
+
+    return lint.main(args.out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's argument parser (exposed for tests and ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog="webhook-templates",
+        description="Generate, check and deploy the transaction-webhook stack.",
+        epilog="Exit codes: 0 success, 1 failure, 2 usage error, 3 refused (deploy guard or user).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    render = commands.add_parser("render", help="render the template, parameter files and handoff bundle",
+                                 description=cmd_render.__doc__)
+    render.add_argument("--out", type=Path, default=DEFAULT_BUILD_DIR, help="build folder (default: build)")
+    render.add_argument("--tag", type=_tag, action="append", default=[], metavar="KEY=VALUE",
+                        help="extra tag on every taggable resource (repeatable)")
+    render.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if the build folder differs from a fresh render")
+    render.set_defaults(func=cmd_render)
+
+    lint_parser = commands.add_parser("lint", help="cfn-lint and checkov on the rendered templates",
+                                      description=cmd_lint.__doc__)
+    lint_parser.add_argument("--out", type=Path, default=DEFAULT_BUILD_DIR, help="build folder (default: build)")
+    lint_parser.set_defaults(func=cmd_lint)
+
+    for register in _EXTRA_COMMANDS:
+        register(commands)
+    return parser
+
+
+#: Subcommands defined beside the code they drive (deploy, serve, send...):
+#: each registers its own parser and sets ``func``.
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``webhook-templates`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as error:
+        parser.exit(EXIT_USAGE, f"webhook-templates: error: {error}\n")
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,48 @@
+"""The customer-managed KMS key that encrypts the table, the logs, the secret and the function's environment."""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, Ref, kms
+
+from . import naming, policies
+from .config import TemplateConfig
+from .tags import resource_tags
+
+#: The shortest window AWS allows would make a mistaken deletion unrecoverable
+#: within a long weekend; 7 days is the old stack's choice and the issue's.
+DELETION_WINDOW_DAYS = 7
+
+
+def encryption_key(config: TemplateConfig) -> kms.Key:
+    """The stack's CMK: rotated yearly, retained when the stack is deleted."""
+    return kms.Key(
+        naming.KEY_ID,
+        **naming.RETAIN,
+        Description="Webhook key: encrypts the transactions table, logs, signing secret "
+        "and function environment",
+        EnableKeyRotation=True,
+        PendingWindowInDays=DELETION_WINDOW_DAYS,
+        KeyPolicy=policies.document(
+            policies.administer_key_by_account(),
+            policies.encrypt_log_groups(
+                naming.log_group_arn(naming.FUNCTION_LOG_GROUP),
+                naming.log_group_arn(naming.ACCESS_LOG_GROUP),
+            ),
+            policies.use_key_through_services("dynamodb", "secretsmanager", "lambda"),
+        ),
+        Tags=resource_tags(config),
+    )
+
+
+def key_alias() -> kms.Alias:
+    """``alias/webhook-lambda-<env>``, the old stack's alias."""
+    return kms.Alias(
+        naming.KEY_ALIAS_ID,
+        AliasName=naming.per_environment(naming.KEY_ALIAS),
+        TargetKeyId=Ref(naming.KEY_ID),
+    )
+
+
+def key_arn() -> GetAtt:
+    """The key's ARN, for policies and ``KmsKeyArn`` properties."""
+    return GetAtt(naming.KEY_ID, "Arn")

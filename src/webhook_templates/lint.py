@@ -1,0 +1,104 @@
+"""Static checks on rendered templates: cfn-lint (through its API) and checkov.
+
+Both must report nothing at all, informational findings included; a check that
+does not fit the design is skipped on its resource with a reason (``skips``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from cfnlint.api import lint
+from cfnlint.config import ManualArgs
+
+#: Regions whose resource specs the template is checked against.
+LINT_REGIONS = ("us-east-1", "eu-west-1")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem a checker reported."""
+
+    tool: str
+    rule: str
+    message: str
+    location: str
+
+    def __str__(self) -> str:
+        return f"{self.tool} {self.rule} {self.location}: {self.message}"
+
+
+def cfn_lint(text: str, source: str = "<template>") -> list[Finding]:
+    """cfn-lint findings for a template's text: errors, warnings and informational."""
+    matches = lint(text, config=ManualArgs(include_checks=["I"], regions=list(LINT_REGIONS)))
+    return [
+        Finding("cfn-lint", match.rule.id, match.message, f"{source}:{match.linenumber}")
+        for match in matches
+    ]
+
+
+def checkov_command() -> list[str]:
+    """How to run checkov: ``CHECKOV`` or the project's ``.venv-checkov``, else ``PATH``.
+
+    checkov lives in its own virtualenv because it pins library versions
+    (boto3 among them) that would fight the package's own.
+    """
+    configured = os.environ.get("CHECKOV")
+    if configured:
+        return [configured]
+    local = Path(__file__).resolve().parents[2] / ".venv-checkov" / "bin" / "checkov"
+    if local.exists():
+        return [str(local)]
+    found = shutil.which("checkov")
+    if found:
+        return [found]
+    raise FileNotFoundError("checkov not found: run `make lint` (it installs .venv-checkov) or set CHECKOV")
+
+
+def checkov(path: Path) -> list[Finding]:
+    """checkov's failed checks for a rendered template file (offline: no policy download)."""
+    result = subprocess.run(
+        [*checkov_command(), "--framework", "cloudformation", "--file", str(path),
+         "--output", "json", "--quiet", "--skip-download", "--compact"],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"},
+    )
+    if result.returncode not in (0, 1) or not result.stdout.strip():
+        raise RuntimeError(f"checkov did not run (exit {result.returncode}): {result.stderr.strip()[-500:]}")
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    findings = []
+    for report in reports:
+        if report.get("summary", {}).get("parsing_errors"):
+            findings.append(Finding("checkov", "parse", "checkov could not parse the template", path.name))
+        for failed in report.get("results", {}).get("failed_checks", []):
+            findings.append(Finding(
+                "checkov", failed["check_id"], failed.get("check_name", ""),
+                f"{path.name}:{failed.get('resource', '?')}",
+            ))
+    return findings
+
+
+def lint_build(build_dir: Path) -> list[Finding]:
+    """Every finding on the rendered ``template.json`` and ``template.yaml``."""
+    findings: list[Finding] = []
+    for name in ("template.json", "template.yaml"):
+        path = build_dir / name
+        findings += cfn_lint(path.read_text(encoding="utf-8"), str(path))
+        findings += checkov(path)
+    return findings
+
+
+def main(build_dir: Path) -> int:
+    """Print findings; 0 when clean, 1 otherwise."""
+    findings = lint_build(build_dir)
+    for finding in findings:
+        print(finding, file=sys.stderr)
+    print(f"lint: {len(findings)} finding(s) in {build_dir}/template.json and template.yaml")
+    return 1 if findings else 0

@@ -1,0 +1,85 @@
+"""The Lambda code: read from ``handler/app.py`` and inlined into the template.
+
+The handler is one standard-library module, so CloudFormation's ``ZipFile``
+can carry it and the template stays a single self-contained file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import tokenize
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+
+#: ``ZipFile`` code is written to ``index.py``.
+HANDLER = "index.lambda_handler"
+
+
+def handler_path() -> Path:
+    """Where the handler lives: ``WEBHOOK_HANDLER_PATH`` or ``handler/app.py`` in this checkout."""
+    override = os.environ.get("WEBHOOK_HANDLER_PATH")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2] / "handler" / "app.py"
+
+
+@lru_cache(maxsize=None)
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"handler source not found at {path}; run from a checkout of webhook-templates "
+            "or set WEBHOOK_HANDLER_PATH"
+        ) from None
+
+
+def handler_source() -> str:
+    """The handler module's source text, as kept in ``handler/app.py``."""
+    return _read(handler_path())
+
+
+def inline_source(source: str) -> str:
+    """``source`` without comments and docstrings, on the same line numbers.
+
+    CloudFormation takes at most 51,200 bytes of template body, and the
+    handler's documentation is for its readers, not for Lambda.  Every
+    remaining line keeps its number, so a traceback from the deployed function
+    points at the right line of ``handler/app.py``.
+    """
+    lines = source.splitlines(keepends=True)
+    edits: list[tuple[int, int, int, int, str]] = []  # (row, col, end_row, end_col, text)
+    statement_start = True
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        kind = token.type
+        if kind == tokenize.COMMENT:
+            edits.append((*token.start, *token.end, ""))
+            continue
+        if kind == tokenize.STRING and statement_start:
+            edits.append((*token.start, *token.end, '""' + "\n" * (token.end[0] - token.start[0])))
+        if kind in (tokenize.NL, tokenize.INDENT, tokenize.DEDENT):
+            continue
+        statement_start = kind == tokenize.NEWLINE
+    for row, col, end_row, end_col, text in reversed(edits):
+        head = lines[row - 1][:col]
+        tail = lines[end_row - 1][end_col:]
+        lines[row - 1:end_row] = [head + text + tail]
+    return "".join(line.rstrip() + "\n" for line in "".join(lines).splitlines())
+
+
+@lru_cache(maxsize=None)
+def _load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("webhook_handler_app", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def handler_module() -> ModuleType:
+    """The handler imported as a module, for the limits it defines (one source of truth)."""
+    handler_source()  # the same clear error when the file is missing
+    return _load(handler_path())

@@ -1,0 +1,158 @@
+"""The template's parameters, conditions and console grouping.
+
+One table (``SPECS``) drives three things so they cannot drift apart: the
+``Parameters`` section, the per-environment parameter files, and the
+``AWS::CloudFormation::Interface`` metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from troposphere import Condition, Equals, Not, Parameter, Ref
+
+from .config import (
+    ENVIRONMENT_NAME_PATTERN,
+    LOG_RETENTION_DAYS,
+    RUNTIMES,
+    EnvironmentConfig,
+)
+
+_DEFAULTS = EnvironmentConfig(name="default")
+
+# Condition names, referenced by the resource modules.
+IS_PRODUCTION = "IsProduction"
+CREATE_SIGNING_SECRET = "CreateSigningSecret"
+CREATE_ACCOUNT_ROLE = "CreateApiGatewayAccountRole"
+HAS_ALARM_TOPIC = "HasAlarmTopic"
+HAS_RESERVED_CONCURRENCY = "HasReservedConcurrency"
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One CloudFormation parameter and the config setting that supplies it."""
+
+    key: str
+    setting: str
+    group: str
+    label: str
+    description: str
+    type: str = "String"
+    constraints: tuple[tuple[str, Any], ...] = ()
+
+    def default(self) -> str | int | float | None:
+        """The production-safe default, taken from ``EnvironmentConfig``'s field."""
+        if self.setting == "name":
+            return None
+        return _as_parameter_value(getattr(_DEFAULTS, self.setting))
+
+
+def _as_parameter_value(value: object) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+_BOOL = (("AllowedValues", ["true", "false"]),)
+
+SPECS: tuple[ParameterSpec, ...] = (
+    ParameterSpec(
+        "Environment", "name", "Environment", "Environment name",
+        "Deployment environment; part of every resource name (transactions-<env>, webhook-processor-<env>).",
+        constraints=(("AllowedPattern", ENVIRONMENT_NAME_PATTERN),
+                     ("ConstraintDescription", "2-16 lowercase letters, digits or '-'")),
+    ),
+    ParameterSpec("Team", "team", "Environment", "Team tag", "Value of the Team tag on every resource.",
+                  constraints=(("MinLength", 1), ("MaxLength", 64))),
+    ParameterSpec("CostCenter", "cost_center", "Environment", "Cost center tag",
+                  "Value of the CostCenter tag on every resource.",
+                  constraints=(("MinLength", 1), ("MaxLength", 64))),
+    ParameterSpec("LambdaRuntime", "runtime", "Function", "Python runtime",
+                  "Lambda runtime of the webhook processor.",
+                  constraints=(("AllowedValues", list(RUNTIMES)),)),
+    ParameterSpec("LambdaMemorySize", "memory_mb", "Function", "Memory (MB)",
+                  "Lambda memory in MB; CPU scales with it.", "Number",
+                  (("MinValue", 128), ("MaxValue", 10240))),
+    ParameterSpec("LambdaTimeout", "timeout_seconds", "Function", "Timeout (s)",
+                  "Lambda timeout in seconds; below API Gateway's 29 s integration limit.", "Number",
+                  (("MinValue", 1), ("MaxValue", 28))),
+    ParameterSpec("ReservedConcurrency", "reserved_concurrency", "Function", "Reserved concurrency",
+                  "Concurrent executions reserved for (and capped at) this function; 0 for none.",
+                  "Number", (("MinValue", 0), ("MaxValue", 1000))),
+    ParameterSpec("ThrottleRateLimit", "throttle_rate_limit", "API", "Throttle rate (req/s)",
+                  "Steady-state requests per second the stage accepts before answering 429.", "Number",
+                  (("MinValue", 1), ("MaxValue", 10000))),
+    ParameterSpec("ThrottleBurstLimit", "throttle_burst_limit", "API", "Throttle burst",
+                  "Burst of requests the stage accepts above the steady rate.", "Number",
+                  (("MinValue", 1), ("MaxValue", 5000))),
+    ParameterSpec("CreateApiGatewayAccountRole", "create_api_gateway_account_role", "API",
+                  "Create API Gateway logging role",
+                  "true to set this account and region's API Gateway CloudWatch Logs role "
+                  "(one per account and region: only if no other stack sets it).",
+                  constraints=_BOOL),
+    ParameterSpec("LogRetentionDays", "log_retention_days", "Operations", "Log retention (days)",
+                  "Days to keep function and access logs.", "Number",
+                  (("AllowedValues", [str(d) for d in LOG_RETENTION_DAYS]),)),
+    ParameterSpec("SigningSecretArn", "signing_secret_arn", "Operations", "Existing signing secret ARN",
+                  "ARN of an existing Secrets Manager secret holding the webhook signing secret; "
+                  "empty to have the stack create one.",
+                  constraints=(("AllowedPattern", r"^$|^arn:aws[a-z-]*:secretsmanager:.+$"),
+                               ("ConstraintDescription", "empty or a Secrets Manager secret ARN"))),
+    ParameterSpec("AlarmTopicArn", "alarm_topic_arn", "Operations", "Alarm SNS topic ARN",
+                  "SNS topic that receives alarm notifications; empty for none.",
+                  constraints=(("AllowedPattern", r"^$|^arn:aws[a-z-]*:sns:.+$"),
+                               ("ConstraintDescription", "empty or an SNS topic ARN"))),
+)
+
+_SPEC_SETTINGS = {spec.setting for spec in SPECS}
+assert _SPEC_SETTINGS == {f.name for f in fields(EnvironmentConfig)}, (
+    "every EnvironmentConfig setting must be a template parameter"
+)
+
+
+def parameters() -> list[Parameter]:
+    """The template's ``Parameters``, in the order a reader meets them."""
+    result = []
+    for spec in SPECS:
+        props: dict[str, Any] = {"Type": spec.type, "Description": spec.description}
+        default = spec.default()
+        if default is not None:
+            props["Default"] = str(default)
+        props.update(spec.constraints)
+        result.append(Parameter(spec.key, **props))
+    return result
+
+
+def conditions() -> dict[str, Condition | Any]:
+    """Conditions derived from the parameters."""
+    return {
+        IS_PRODUCTION: Equals(Ref("Environment"), "prod"),
+        CREATE_SIGNING_SECRET: Equals(Ref("SigningSecretArn"), ""),
+        CREATE_ACCOUNT_ROLE: Equals(Ref("CreateApiGatewayAccountRole"), "true"),
+        HAS_ALARM_TOPIC: Not(Equals(Ref("AlarmTopicArn"), "")),
+        HAS_RESERVED_CONCURRENCY: Not(Equals(Ref("ReservedConcurrency"), 0)),
+    }
+
+
+def interface_metadata() -> dict[str, Any]:
+    """``AWS::CloudFormation::Interface``: how the console groups and labels parameters."""
+    groups: dict[str, list[str]] = {}
+    for spec in SPECS:
+        groups.setdefault(spec.group, []).append(spec.key)
+    return {
+        "ParameterGroups": [
+            {"Label": {"default": group}, "Parameters": keys} for group, keys in groups.items()
+        ],
+        "ParameterLabels": {spec.key: {"default": spec.label} for spec in SPECS},
+    }
+
+
+def parameter_file(config: EnvironmentConfig) -> list[dict[str, str]]:
+    """One environment's CloudFormation parameter file (``aws cloudformation`` format)."""
+    return [
+        {"ParameterKey": spec.key, "ParameterValue": str(_as_parameter_value(getattr(config, spec.setting)))}
+        for spec in SPECS
+    ]

@@ -1,0 +1,50 @@
+"""The DynamoDB table that stores transactions (and the markers that make deliveries idempotent)."""
+
+from __future__ import annotations
+
+from troposphere import GetAtt, If, Ref, dynamodb
+
+from . import naming, parameters
+from .config import TemplateConfig
+from .encryption import key_arn
+from .tags import resource_tags
+
+
+def transactions_table(config: TemplateConfig) -> dynamodb.Table:
+    """``transactions-<env>``, with the old stack's key schema (``transactionId`` + ``timestamp``).
+
+    Retained on stack deletion and on replacement: no stack operation can drop
+    the data.  Production also gets DynamoDB's own deletion protection.
+    """
+    return dynamodb.Table(
+        naming.TABLE_ID,
+        **naming.RETAIN,
+        TableName=naming.per_environment(naming.TABLE),
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            dynamodb.AttributeDefinition(AttributeName="transactionId", AttributeType="S"),
+            dynamodb.AttributeDefinition(AttributeName="timestamp", AttributeType="N"),
+        ],
+        KeySchema=[
+            dynamodb.KeySchema(AttributeName="transactionId", KeyType="HASH"),
+            dynamodb.KeySchema(AttributeName="timestamp", KeyType="RANGE"),
+        ],
+        PointInTimeRecoverySpecification=dynamodb.PointInTimeRecoverySpecification(
+            PointInTimeRecoveryEnabled=True
+        ),
+        SSESpecification=dynamodb.SSESpecification(
+            SSEEnabled=True, SSEType="KMS", KMSMasterKeyId=key_arn()
+        ),
+        DeletionProtectionEnabled=If(parameters.IS_PRODUCTION, True, False),
+        Tags=resource_tags(config),
+    )
+
+
+def table_arn() -> GetAtt:
+    """The table's ARN, for the function's policy."""
+    return GetAtt(naming.TABLE_ID, "Arn")
+
+
+def table_name() -> Ref:
+    """The table's name, for the function's environment and the outputs."""
+    return Ref(naming.TABLE_ID)

@@ -1,0 +1,22 @@
+"""The tags every taggable resource carries."""
+
+from __future__ import annotations
+
+from troposphere import Ref, Tags
+
+from .config import TemplateConfig
+
+
+def resource_tags(config: TemplateConfig) -> Tags:
+    """``Environment``, ``Team`` and ``CostCenter`` from parameters, then the config's own tags."""
+    tags = Tags(
+        Environment=Ref("Environment"),
+        Team=Ref("Team"),
+        CostCenter=Ref("CostCenter"),
+    )
+    return tags + Tags(**dict(config.extra_tags)) if config.extra_tags else tags
+
+
+def tag_map(config: TemplateConfig) -> dict[str, object]:
+    """The same tags as a ``{key: value}`` map, for resources that take tags that way."""
+    return {tag["Key"]: tag["Value"] for tag in resource_tags(config).to_dict()}

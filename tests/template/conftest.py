@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from troposphere import Template
+
+from webhook_templates.render import template_dict
+from webhook_templates.template import build_template
+
+
+@pytest.fixture(scope="session")
+def template() -> Template:
+    return build_template()
+
+
+@pytest.fixture(scope="session")
+def resources(template: Template) -> dict[str, Any]:
+    """Resources as plain data (intrinsics as dicts), from the built Template object."""
+    return template_dict(template)["Resources"]
+
+
+def props(resources: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    return resources[logical_id]["Properties"]
+
+
+def of_type(resources: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    return {k: v for k, v in resources.items() if v["Type"] == resource_type}

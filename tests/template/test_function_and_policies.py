@@ -1,0 +1,131 @@
+"""The function, its role and the policies: least privilege, spelled out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import of_type, props
+from troposphere import Template
+
+from webhook_templates import naming
+from webhook_templates.packaging import handler_source, inline_source
+from webhook_templates.render import to_json
+
+
+def test_function_keeps_old_name_and_runs_python_on_arm(resources: dict[str, Any]) -> None:
+    function = props(resources, naming.FUNCTION_ID)
+    assert function["FunctionName"] == {"Fn::Sub": "webhook-processor-${Environment}"}
+    assert function["Runtime"] == {"Ref": "LambdaRuntime"}
+    assert function["Architectures"] == ["arm64"]
+    assert function["Handler"] == "index.lambda_handler"
+    assert function["MemorySize"] == {"Ref": "LambdaMemorySize"}
+    assert function["Timeout"] == {"Ref": "LambdaTimeout"}
+
+
+def test_function_is_traced_logs_json_and_encrypts_its_environment(resources: dict[str, Any]) -> None:
+    function = props(resources, naming.FUNCTION_ID)
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert function["LoggingConfig"]["LogFormat"] == "JSON"
+    assert function["LoggingConfig"]["LogGroup"] == {"Ref": naming.FUNCTION_LOG_GROUP_ID}
+    assert function["KmsKeyArn"] == {"Fn::GetAtt": [naming.KEY_ID, "Arn"]}
+
+
+def test_environment_holds_names_and_arns_but_no_secret(resources: dict[str, Any]) -> None:
+    variables = props(resources, naming.FUNCTION_ID)["Environment"]["Variables"]
+    assert variables == {
+        "TABLE_NAME": {"Ref": naming.TABLE_ID},
+        "SIGNING_SECRET_ARN": {"Fn::If": ["CreateSigningSecret", {"Ref": naming.SECRET_ID},
+                                          {"Ref": "SigningSecretArn"}]},
+    }
+    # The old stack shipped a plaintext secret; verification must never be switched off in a template.
+    assert "SIGNATURE_MODE" not in variables
+
+
+def test_reserved_concurrency_only_when_configured(resources: dict[str, Any]) -> None:
+    function = props(resources, naming.FUNCTION_ID)
+    assert function["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+
+
+def test_code_is_the_handler_inlined_on_the_same_lines(resources: dict[str, Any]) -> None:
+    code = props(resources, naming.FUNCTION_ID)["Code"]["ZipFile"]
+    source = handler_source()
+    assert code == inline_source(source)
+    assert code.count("\n") == source.count("\n") + (0 if source.endswith("\n") else 1)
+    assert "def lambda_handler(" in code
+    compile(code, "index.py", "exec")
+
+
+def test_inline_source_drops_comments_and_docstrings_only() -> None:
+    source = (
+        '"""Module doc."""\n'
+        "import json  # why\n"
+        "def f(x):\n"
+        '    """Doc\n    spanning lines."""\n'
+        "    return json.dumps({'#': x})  # a comment\n"
+    )
+    inlined = inline_source(source)
+    assert inlined.splitlines() == ['""', "import json", "def f(x):", '    ""', "", "    return json.dumps({'#': x})"]
+    namespace: dict[str, Any] = {}
+    exec(compile(inlined, "index.py", "exec"), namespace)
+    assert namespace["f"](1) == '{"#": 1}'
+
+
+def _role_statements(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    role = props(resources, naming.ROLE_ID)
+    (policy,) = role["Policies"]
+    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+
+def test_role_trusts_lambda_only_and_has_no_managed_policies(resources: dict[str, Any]) -> None:
+    role = props(resources, naming.ROLE_ID)
+    assert role["RoleName"] == {"Fn::Sub": "webhook-lambda-role-${Environment}"}
+    assert "ManagedPolicyArns" not in role
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": ["lambda.amazonaws.com"]} or trust["Principal"] == {
+        "Service": "lambda.amazonaws.com"}
+    assert trust["Action"] == ["sts:AssumeRole"]
+
+
+def test_role_grants_exactly_what_the_handler_uses(resources: dict[str, Any]) -> None:
+    table = {"Fn::GetAtt": [naming.TABLE_ID, "Arn"]}
+    key = {"Fn::GetAtt": [naming.KEY_ID, "Arn"]}
+    expected = {
+        "WriteTransactions": (["dynamodb:PutItem"], [table]),
+        "ReadDeliveryMarkers": (["dynamodb:GetItem"], [table]),
+        "ReadSigningSecret": (["secretsmanager:GetSecretValue"], [
+            {"Fn::If": ["CreateSigningSecret", {"Ref": naming.SECRET_ID}, {"Ref": "SigningSecretArn"}]}]),
+        "UseEncryptionKey": (["kms:Decrypt", "kms:GenerateDataKey"], [key]),
+        "WriteOwnLogs": (["logs:CreateLogStream", "logs:PutLogEvents"], [{"Fn::Sub": [
+            "${Arn}:log-stream:*",
+            {"Arn": {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:"
+                                "log-group:/aws/lambda/webhook-processor-${Environment}"}}]}]),
+        "WriteTraces": (["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
+    }
+    statements = _role_statements(resources)
+    assert set(statements) == set(expected)
+    for sid, (actions, resource) in expected.items():
+        assert statements[sid]["Effect"] == "Allow"
+        assert statements[sid]["Action"] == actions, sid
+        assert statements[sid]["Resource"] == resource, sid
+
+
+def test_the_handlers_dynamodb_calls_are_covered_by_the_policy() -> None:
+    """The handler may call only what the role allows (TransactWriteItems of Puts needs PutItem)."""
+    source = handler_source()
+    calls = {call for call in ("put_item", "get_item", "transact_write_items", "update_item",
+                               "delete_item", "query", "scan", "batch_write_item") if f".{call}(" in source}
+    assert calls <= {"get_item", "transact_write_items", "put_item"}
+
+
+def test_only_xray_uses_a_wildcard_resource(resources: dict[str, Any]) -> None:
+    for logical_id, role in of_type(resources, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if statement["Resource"] == ["*"]:
+                    assert all(a.startswith("xray:") for a in statement["Action"]), (logical_id, statement)
+
+
+def test_arns_use_the_partition_pseudo_parameter(template: Template) -> None:
+    assert "arn:aws:" not in to_json(template)
