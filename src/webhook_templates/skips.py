@@ -36,3 +36,7 @@ CACHING = (
 def checkov_skips(*skips: tuple[str, str]) -> dict[str, Any]:
     """Resource ``Metadata`` that makes checkov skip ``skips`` (check id, reason)."""
     return {"checkov": {"skip": [{"id": check, "comment": reason} for check, reason in skips]}}
+
+
+#: Every skip the template uses, for the README and the handoff document.
+ALL: tuple[tuple[str, str], ...] = (DEAD_LETTER_QUEUE, VPC, OPEN_METHOD, CACHING)

@@ -1,0 +1,122 @@
+"""The API: POST /webhook proxied, validated, throttled, and redeployed whenever it changes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from conftest import of_type, props
+
+from webhook_templates import api, contract, naming
+from webhook_templates.config import ENVIRONMENTS
+from webhook_templates.parameters import parameter_file
+
+
+def test_api_keeps_old_name(resources: dict[str, Any]) -> None:
+    assert props(resources, naming.API_ID)["Name"] == {"Fn::Sub": "webhook-api-${Environment}"}
+    assert props(resources, api.RESOURCE_ID)["PathPart"] == "webhook"
+
+
+def test_post_webhook_is_a_lambda_proxy_with_body_validation(resources: dict[str, Any]) -> None:
+    method = props(resources, api.METHOD_ID)
+    assert method["HttpMethod"] == "POST"
+    assert method["ResourceId"] == {"Ref": api.RESOURCE_ID}
+    assert method["Integration"]["Type"] == "AWS_PROXY"
+    assert method["Integration"]["IntegrationHttpMethod"] == "POST"
+    assert method["RequestValidatorId"] == {"Ref": api.VALIDATOR_ID}
+    assert method["RequestModels"] == {"application/json": {"Ref": api.MODEL_ID}}
+    assert props(resources, api.VALIDATOR_ID)["ValidateRequestBody"] is True
+
+
+def test_model_is_the_handlers_contract(resources: dict[str, Any]) -> None:
+    # troposphere serialises the schema to a JSON string; CloudFormation accepts both forms.
+    schema = json.loads(props(resources, api.MODEL_ID)["Schema"])
+    assert schema == contract.request_schema()
+    assert schema["required"] == ["transactionId", "amount", "currency"]
+    assert schema["properties"]["amount"]["type"] == "number"
+    assert schema["properties"]["transactionId"]["type"] == "string"
+    assert schema["$schema"].startswith("http://json-schema.org/draft-04/")
+
+
+def test_gateway_rejections_use_the_handlers_error_shape(resources: dict[str, Any]) -> None:
+    responses = of_type(resources, "AWS::ApiGateway::GatewayResponse")
+    types = {r["Properties"]["ResponseType"] for r in responses.values()}
+    assert {"BAD_REQUEST_BODY", "THROTTLED"} <= types
+    for response in responses.values():
+        template = response["Properties"]["ResponseTemplates"]["application/json"]
+        assert template.startswith('{"error":"') and '"message":' in template
+
+
+def _deployments(resources: dict[str, Any]) -> list[str]:
+    return list(of_type(resources, "AWS::ApiGateway::Deployment"))
+
+
+def test_exactly_one_deployment_and_the_stage_uses_it(resources: dict[str, Any]) -> None:
+    (deployment,) = _deployments(resources)
+    assert deployment.startswith(api.DEPLOYMENT_PREFIX)
+    assert props(resources, naming.STAGE_ID)["DeploymentId"] == {"Ref": deployment}
+    # The deployment must come after every part of the definition it snapshots.
+    assert set(resources[deployment]["DependsOn"]) >= {api.METHOD_ID, api.MODEL_ID, api.RESOURCE_ID}
+
+
+@pytest.mark.parametrize("change", ["schema", "method"])
+def test_changing_the_api_definition_changes_the_deployment_id(
+    change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = api.deployment(api.api_definition()).title
+    if change == "schema":
+        changed = {**contract.request_schema(), "required": ["transactionId"]}
+        monkeypatch.setattr(api, "request_schema", lambda: changed)
+        definition = api.api_definition()
+    else:
+        definition = api.api_definition()
+        method = next(o for o in definition if o.title == api.METHOD_ID)
+        method.AuthorizationType = "AWS_IAM"
+    after = api.deployment(definition).title
+    assert after != before
+
+
+def test_unchanged_definition_keeps_the_deployment_id() -> None:
+    assert api.deployment(api.api_definition()).title == api.deployment(api.api_definition()).title
+
+
+def test_stage_is_traced_logged_and_throttled(resources: dict[str, Any]) -> None:
+    stage = props(resources, naming.STAGE_ID)
+    assert stage["StageName"] == {"Ref": "Environment"}
+    assert stage["TracingEnabled"] is True
+    assert stage["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": [naming.ACCESS_LOG_GROUP_ID, "Arn"]}
+    assert stage["AccessLogSetting"]["Format"].startswith('{"requestId":"$context.requestId"')
+    (settings,) = stage["MethodSettings"]
+    assert settings["ResourcePath"] == "/*" and settings["HttpMethod"] == "*"
+    assert settings["MetricsEnabled"] is True
+    assert settings["DataTraceEnabled"] is False
+    assert settings["ThrottlingRateLimit"] == {"Ref": "ThrottleRateLimit"}
+    assert settings["ThrottlingBurstLimit"] == {"Ref": "ThrottleBurstLimit"}
+
+
+@pytest.mark.parametrize(("env", "rate", "burst"), [("dev", "10", "20"), ("staging", "25", "50"),
+                                                    ("prod", "100", "200")])
+def test_throttling_values_per_environment(env: str, rate: str, burst: str) -> None:
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in parameter_file(ENVIRONMENTS[env])}
+    assert (values["ThrottleRateLimit"], values["ThrottleBurstLimit"]) == (rate, burst)
+
+
+def test_usage_plan_kept_for_parity(resources: dict[str, Any]) -> None:
+    plan = props(resources, api.USAGE_PLAN_ID)
+    assert plan["ApiStages"] == [{"ApiId": {"Ref": naming.API_ID}, "Stage": {"Ref": naming.STAGE_ID}}]
+    assert plan["Throttle"] == {"RateLimit": {"Ref": "ThrottleRateLimit"}, "BurstLimit": {"Ref": "ThrottleBurstLimit"}}
+
+
+def test_account_logging_role_is_optional(resources: dict[str, Any]) -> None:
+    assert resources[api.ACCOUNT_ROLE_ID]["Condition"] == "CreateApiGatewayAccountRole"
+    assert resources[api.ACCOUNT_ID]["Condition"] == "CreateApiGatewayAccountRole"
+    assert "ManagedPolicyArns" not in props(resources, api.ACCOUNT_ROLE_ID)
+
+
+def test_invoke_permission_scoped_to_this_api_stage_and_method(resources: dict[str, Any]) -> None:
+    permission = props(resources, api.PERMISSION_ID)
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    assert permission["Action"] == "lambda:InvokeFunction"
+    assert permission["SourceArn"] == {"Fn::Sub": (
+        "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebhookApi}/${ApiStage}/POST/webhook")}

@@ -1,0 +1,60 @@
+"""Alarms, tags, outputs and console metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import of_type
+
+from webhook_templates.config import TemplateConfig
+from webhook_templates.render import template_dict
+from webhook_templates.template import build_template
+
+#: Resource types that accept Tags (the rest: alias, model, validator, method, deployment,
+#: gateway responses, account, permission, resource).
+UNTAGGABLE = {
+    "AWS::KMS::Alias", "AWS::ApiGateway::Resource", "AWS::ApiGateway::Model",
+    "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::GatewayResponse", "AWS::ApiGateway::Method",
+    "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Account", "AWS::Lambda::Permission",
+}
+
+
+def test_alarms_cover_errors_throttles_5xx_and_latency(resources: dict[str, Any]) -> None:
+    alarms = of_type(resources, "AWS::CloudWatch::Alarm")
+    metrics = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]) for a in alarms.values()}
+    assert metrics == {("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles"),
+                       ("AWS/ApiGateway", "5XXError"), ("AWS/ApiGateway", "Latency")}
+    latency = next(a["Properties"] for a in alarms.values() if a["Properties"]["MetricName"] == "Latency")
+    assert latency["ExtendedStatistic"] == "p99" and "Statistic" not in latency
+    five_xx = next(a["Properties"] for a in alarms.values() if a["Properties"]["MetricName"] == "5XXError")
+    assert five_xx["Statistic"] == "Average"  # a rate, not a count
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == {
+            "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+
+
+def test_every_taggable_resource_is_tagged_including_extra_tags() -> None:
+    resources = template_dict(build_template(TemplateConfig(extra_tags={"Owner": "payments"})))["Resources"]
+    tagged = {k: v for k, v in resources.items() if v["Type"] not in UNTAGGABLE}
+    assert len(tagged) >= 15
+    for logical_id, resource in tagged.items():
+        tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
+        assert tags == {"Environment": {"Ref": "Environment"}, "Team": {"Ref": "Team"},
+                        "CostCenter": {"Ref": "CostCenter"}, "Owner": "payments"}, logical_id
+
+
+def test_outputs_keep_old_names_and_are_exported_with_stack_prefix() -> None:
+    outputs = template_dict(build_template())["Outputs"]
+    assert {"ApiEndpoint", "TableName", "FunctionName", "KmsKeyId", "SigningSecretArn"} <= set(outputs)
+    for key, output in outputs.items():
+        assert output["Export"] == {"Name": {"Fn::Sub": f"${{AWS::StackName}}-{key}"}}
+    assert outputs["ApiEndpoint"]["Value"]["Fn::Sub"].endswith("/${ApiStage}/webhook")
+
+
+def test_console_groups_every_parameter_once() -> None:
+    data = template_dict(build_template())
+    groups = data["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    grouped = [p for g in groups for p in g["Parameters"]]
+    assert sorted(grouped) == sorted(data["Parameters"])
+    labels = data["Metadata"]["AWS::CloudFormation::Interface"]["ParameterLabels"]
+    assert set(labels) == set(data["Parameters"])

@@ -1,0 +1,134 @@
+"""Rendering (deterministic, ordered, under the size limit) and the static checks (clean)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cfn_flip
+import pytest
+from troposphere import Template
+
+from webhook_templates import lint, skips
+from webhook_templates.bundle import build_files, write_bundle
+from webhook_templates.config import ENVIRONMENTS
+from webhook_templates.render import TEMPLATE_BODY_LIMIT, template_dict, to_json, to_yaml
+from webhook_templates.template import build_template
+
+ROOT = Path(__file__).resolve().parents[2]
+LEGACY = ROOT / "tests" / "fixtures" / "legacy_stack.yaml"
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("build")
+    write_bundle(build_files(), out)
+    return out
+
+
+def test_two_renders_are_byte_identical() -> None:
+    first = {f.path: f.content for f in build_files()}
+    second = {f.path: f.content for f in build_files()}
+    assert first == second
+    assert {"template.json", "template.yaml", "parameters/dev.json", "parameters/staging.json",
+            "parameters/prod.json"} <= set(first)
+
+
+def test_json_fits_in_a_template_body(template: Template) -> None:
+    assert len(to_json(template).encode()) < TEMPLATE_BODY_LIMIT
+
+
+def test_yaml_uses_short_form_intrinsics_and_matches_json(template: Template) -> None:
+    text = to_yaml(template)
+    assert "!Ref " in text and "!Sub " in text and "Fn::Sub" not in text
+    assert json.loads(cfn_flip.to_json(text)) == json.loads(to_json(template))
+
+
+def test_sections_in_conventional_order(template: Template) -> None:
+    assert list(template_dict(template)) == [
+        "AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Conditions",
+        "Resources", "Outputs",
+    ]
+
+
+def _references(node: Any) -> set[str]:
+    """Logical names a node refers to through Ref, GetAtt, Sub and DependsOn."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0])
+            elif key == "Fn::Sub":
+                text = value if isinstance(value, str) else value[0]
+                found |= {part.split("}")[0].split(".")[0] for part in text.split("${")[1:]}
+                if not isinstance(value, str):
+                    found |= _references(value[1])
+            elif key == "DependsOn":
+                found |= {value} if isinstance(value, str) else set(value)
+            else:
+                found |= _references(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _references(item)
+    return found
+
+
+def test_resources_appear_after_everything_they_depend_on(template: Template) -> None:
+    resources = template_dict(template)["Resources"]
+    order = list(resources)
+    for position, (logical_id, resource) in enumerate(resources.items()):
+        for target in _references(resource) & set(resources):
+            assert order.index(target) < position, f"{logical_id} refers to {target}, which comes later"
+
+
+def test_parameter_files_cover_every_parameter(template: Template) -> None:
+    declared = set(template_dict(template)["Parameters"])
+    for name, config in ENVIRONMENTS.items():
+        content = next(f.content for f in build_files() if f.path == f"parameters/{name}.json")
+        values = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(content)}
+        assert set(values) == declared
+        assert values["Environment"] == name
+        assert all(isinstance(v, str) for v in values.values())
+
+
+@pytest.mark.parametrize("name", ["template.json", "template.yaml"])
+def test_cfn_lint_finds_nothing_including_informational(rendered: Path, name: str) -> None:
+    findings = lint.cfn_lint((rendered / name).read_text(), name)
+    assert findings == []
+
+
+@pytest.mark.parametrize("name", ["template.json", "template.yaml"])
+def test_checkov_fails_nothing(rendered: Path, name: str) -> None:
+    assert lint.checkov(rendered / name) == []
+
+
+def test_the_checkers_do_find_the_legacy_stacks_faults() -> None:
+    """Negative control: the same calls report the retired stack's known faults."""
+    cfn = lint.cfn_lint(LEGACY.read_text(), LEGACY.name)
+    rules = {f.rule for f in cfn}
+    assert "W2531" in rules  # nodejs18.x is deprecated
+    assert "I3011" in rules  # no retention policy on the table
+    failed = {f.rule for f in lint.checkov(LEGACY)}
+    assert {"CKV_AWS_28", "CKV_AWS_119", "CKV_AWS_158", "CKV_AWS_364"} <= failed
+    assert len(failed) == 8
+
+
+def _skipped_checks(template: Template) -> dict[str, set[str]]:
+    skipped: dict[str, set[str]] = {}
+    for logical_id, resource in template_dict(template)["Resources"].items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert skip["comment"].strip(), f"{skip['id']} on {logical_id} has no reason"
+            skipped.setdefault(skip["id"], set()).add(logical_id)
+    return skipped
+
+
+def test_every_checkov_skip_has_a_reason_and_is_listed_in_the_readme(template: Template) -> None:
+    skipped = _skipped_checks(template)
+    known = {check for check, _ in skips.ALL}
+    assert set(skipped) == known
+    readme = (ROOT / "README.md").read_text()
+    for check in skipped:
+        assert check in readme, f"README does not explain the {check} skip"
