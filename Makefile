@@ -8,7 +8,7 @@ INSTALLED := $(VENV)/.installed
 # checkov pins library versions (boto3 among them) that would fight ours: own venv.
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
-CHECKOV_VERSION := checkov>=3.2,<4
+CHECKOV_VERSION := checkov~=3.3.30
 BUILD := build
 ENV ?= staging
 PORT ?= 3000

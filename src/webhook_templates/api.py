@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 from troposphere import AWSObject, GetAtt, If, Ref, Sub, apigateway, awslambda, iam
 

@@ -8,9 +8,10 @@ production-safe choice, so an environment only lists what it relaxes.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 #: Lambda runtimes the template accepts; the handler is tested on 3.11 to 3.14.
 RUNTIMES: tuple[str, ...] = ("python3.11", "python3.12", "python3.13", "python3.14")
@@ -71,7 +72,7 @@ class EnvironmentConfig:
         """Production gets deletion and termination protection."""
         return self.name == "prod"
 
-    def with_overrides(self, **changes: Any) -> "EnvironmentConfig":
+    def with_overrides(self, **changes: Any) -> EnvironmentConfig:
         """Return a copy with ``changes`` applied, validated like the original."""
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:

@@ -10,7 +10,7 @@ import importlib.util
 import io
 import os
 import tokenize
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 
@@ -26,7 +26,7 @@ def handler_path() -> Path:
     return Path(__file__).resolve().parents[2] / "handler" / "app.py"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -70,7 +70,7 @@ def inline_source(source: str) -> str:
     return "".join(line.rstrip() + "\n" for line in "".join(lines).splitlines())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location("webhook_handler_app", path)
     assert spec and spec.loader

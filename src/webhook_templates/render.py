@@ -7,9 +7,10 @@ hashed and reviewed.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import cfn_flip
 from troposphere import Template

@@ -16,7 +16,3 @@ def resource_tags(config: TemplateConfig) -> Tags:
     )
     return tags + Tags(**dict(config.extra_tags)) if config.extra_tags else tags
 
-
-def tag_map(config: TemplateConfig) -> dict[str, object]:
-    """The same tags as a ``{key: value}`` map, for resources that take tags that way."""
-    return {tag["Key"]: tag["Value"] for tag in resource_tags(config).to_dict()}

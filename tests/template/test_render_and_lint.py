@@ -14,7 +14,6 @@ from webhook_templates import lint, skips
 from webhook_templates.bundle import build_files, write_bundle
 from webhook_templates.config import ENVIRONMENTS
 from webhook_templates.render import TEMPLATE_BODY_LIMIT, template_dict, to_json, to_yaml
-from webhook_templates.template import build_template
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY = ROOT / "tests" / "fixtures" / "legacy_stack.yaml"
@@ -86,7 +85,7 @@ def test_resources_appear_after_everything_they_depend_on(template: Template) ->
 
 def test_parameter_files_cover_every_parameter(template: Template) -> None:
     declared = set(template_dict(template)["Parameters"])
-    for name, config in ENVIRONMENTS.items():
+    for name, _config in ENVIRONMENTS.items():
         content = next(f.content for f in build_files() if f.path == f"parameters/{name}.json")
         values = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(content)}
         assert set(values) == declared
