@@ -1,21 +1,43 @@
 """The build folder ``make template`` writes: what a platform team is handed.
 
 ``build_files`` is the single list of everything in it, so rendering, the
-drift check and the tests agree on what the bundle is.
+drift check and the tests agree on what the bundle is: the template (JSON and
+YAML), one parameter file per environment, ``HANDOFF.md``, the architecture
+SVG when Graphviz is installed, and last ``manifest.json`` over all the others.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from . import diagram, handoff, manifest
 from .config import TemplateConfig
-from .render import RenderedFile, render_files, write_files
+from .render import RenderedFile, render_files, template_dict, write_files
 from .template import build_template
 
+SVG_NAME = "template.svg"
 
-def build_files(config: TemplateConfig | None = None) -> list[RenderedFile]:
-    """Every file of the bundle, rendered in memory."""
-    return render_files(build_template(config))
+
+def build_files(config: TemplateConfig | None = None, *, commit: str | None = None) -> list[RenderedFile]:
+    """Every file of the bundle, rendered in memory.
+
+    ``commit`` defaults to this checkout's git commit (``manifest.git_commit``).
+    """
+    template = build_template(config)
+    files = render_files(template)
+    svg = None
+    if diagram.dot_available():
+        graph = diagram.resource_graph(template_dict(template)["Resources"])
+        svg = RenderedFile(SVG_NAME, diagram.to_svg(diagram.to_dot(graph)))
+    names = [f.path for f in files] + [handoff.NAME] + ([SVG_NAME] if svg else []) + [manifest.NAME]
+    deployed = next(f for f in files if f.path == handoff.DEPLOY_TEMPLATE)
+    files.append(RenderedFile(handoff.NAME, handoff.handoff_markdown(
+        template, names, template_bytes=len(deployed.content.encode()), svg_name=svg and svg.path,
+    )))
+    if svg:
+        files.append(svg)
+    document = manifest.manifest(files, commit if commit is not None else manifest.git_commit())
+    return files + [RenderedFile(manifest.NAME, manifest.to_json(document))]
 
 
 def write_bundle(files: list[RenderedFile], out_dir: Path) -> list[Path]:
@@ -23,11 +45,25 @@ def write_bundle(files: list[RenderedFile], out_dir: Path) -> list[Path]:
     return write_files(files, out_dir)
 
 
+def _same(file: RenderedFile, on_disk: str) -> bool:
+    """Whether ``on_disk`` is ``file``'s content; a manifest's git commit does not count.
+
+    Every commit moves the manifest's commit without changing anything it
+    describes, so comparing it would make every build folder stale.
+    """
+    if file.path == manifest.NAME:
+        try:
+            return manifest.comparable(on_disk) == manifest.comparable(file.content)
+        except ValueError:
+            return False
+    return on_disk == file.content
+
+
 def check_drift(files: list[RenderedFile], out_dir: Path) -> list[str]:
     """Paths (relative to ``out_dir``) whose content differs from ``files``."""
     drifted = []
     for file in files:
         path = out_dir / file.path
-        if not path.exists() or path.read_text(encoding="utf-8") != file.content:
+        if not path.exists() or not _same(file, path.read_text(encoding="utf-8")):
             drifted.append(file.path)
     return drifted

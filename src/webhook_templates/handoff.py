@@ -1,0 +1,482 @@
+"""``HANDOFF.md``: the document a platform team reads instead of the generator's code.
+
+Everything in it is read from the rendered template (resources, parameters,
+outputs, conditions, policies, checkov skips, deletion policies) or from the
+tables the template is built from (environments), so it cannot disagree with
+the template it ships beside.  Nothing here is hand-maintained prose about the
+stack; the prose is about how to read and use it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping, Sequence
+
+from troposphere import Template
+
+from . import __version__, diagram
+from .config import ENVIRONMENTS, EnvironmentConfig
+from .contract import max_body_bytes
+from .render import TEMPLATE_BODY_LIMIT, template_dict
+
+NAME = "HANDOFF.md"
+#: The template file the deploy commands use (the readable one).
+DEPLOY_TEMPLATE = "template.yaml"
+
+#: Every IAM action the template grants, in plain words.  ``iam_actions`` and a
+#: test check that no granted action is missing, so this cannot drift.
+ACTION_WORDS: Mapping[str, str] = {
+    "dynamodb:PutItem": "write items (a transaction and its delivery marker, in one transaction)",
+    "dynamodb:GetItem": "read one item by its key (to answer a retried delivery)",
+    "secretsmanager:GetSecretValue": "read the secret's value",
+    "kms:Decrypt": "decrypt with the key",
+    "kms:GenerateDataKey": "create data keys to encrypt with the key",
+    "logs:CreateLogGroup": "create log groups",
+    "logs:CreateLogStream": "create log streams",
+    "logs:PutLogEvents": "write log events",
+    "logs:DescribeLogGroups": "list log groups",
+    "logs:DescribeLogStreams": "list log streams",
+    "logs:GetLogEvents": "read log events",
+    "logs:FilterLogEvents": "search log events",
+    "xray:PutTraceSegments": "send X-Ray trace segments",
+    "xray:PutTelemetryRecords": "send X-Ray telemetry",
+    "kms:*": "do anything with the key, including administering it",
+    "kms:Encrypt": "encrypt with the key",
+    "kms:ReEncryptFrom": "re-encrypt data from the key",
+    "kms:ReEncryptTo": "re-encrypt data to the key",
+    "kms:GenerateDataKeyWithoutPlaintext": "create encrypted-only data keys",
+    "kms:DescribeKey": "read the key's description",
+    "kms:CreateGrant": "grant AWS services use of the key",
+}
+
+#: Physical-name properties, for the "retained on delete" table.
+_NAME_PROPERTIES = ("TableName", "LogGroupName", "Name", "AliasName", "FunctionName", "RoleName")
+#: IAM resource properties that give a custom name, which needs CAPABILITY_NAMED_IAM.
+_IAM_NAME_PROPERTIES = ("RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName")
+
+
+# --- small renderers -----------------------------------------------------------
+
+def short_form(value: Any) -> str:
+    """A template value in CloudFormation's YAML short form (``!Ref X``, ``!Sub '...'``)."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, argument),) = value.items()
+        if key == "Ref":
+            return f"!Ref {argument}"
+        if key == "Fn::GetAtt":
+            return "!GetAtt " + (".".join(argument) if isinstance(argument, list) else argument)
+        if key.startswith("Fn::"):
+            if isinstance(argument, str):
+                return f"!{key[4:]} '{argument}'"
+            return f"!{key[4:]} {short_form(argument)}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {short_form(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(short_form(item) for item in value) + "]"
+    if value == "":
+        return "''"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def cell(text: object) -> str:
+    """``text`` made safe for one Markdown table cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def code(text: object) -> str:
+    """``text`` as inline code (safe in a table cell)."""
+    return f"`{cell(text)}`"
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines + [""]
+
+
+# --- facts read from the template -------------------------------------------------
+
+def allowed_values(parameter: Mapping[str, Any]) -> str:
+    """A parameter's constraints in a few words."""
+    parts = []
+    if "AllowedValues" in parameter:
+        parts.append(", ".join(code(v) for v in parameter["AllowedValues"]))
+    if "AllowedPattern" in parameter:
+        parts.append("matches " + code(parameter["AllowedPattern"]))
+    for low, high, unit in (("MinValue", "MaxValue", ""), ("MinLength", "MaxLength", " characters")):
+        if low in parameter or high in parameter:
+            parts.append(f"{parameter.get(low, '…')} to {parameter.get(high, '…')}{unit}")
+    return "; ".join(parts) or "any"
+
+
+def required_capabilities(body: Mapping[str, Any]) -> list[str]:
+    """The ``--capabilities`` CloudFormation will demand for this template."""
+    iam = [r for r in body["Resources"].values() if r["Type"].startswith("AWS::IAM::")]
+    capabilities = []
+    if any(name in r.get("Properties", {}) for r in iam for name in _IAM_NAME_PROPERTIES):
+        capabilities.append("CAPABILITY_NAMED_IAM")
+    elif iam:
+        capabilities.append("CAPABILITY_IAM")
+    if "Transform" in body:
+        capabilities.append("CAPABILITY_AUTO_EXPAND")
+    return capabilities
+
+
+def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    statements = document.get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def role_statements(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Every permission statement of an ``AWS::IAM::Role``'s inline policies."""
+    return [
+        statement
+        for policy in resource.get("Properties", {}).get("Policies", [])
+        for statement in _statements(policy["PolicyDocument"])
+    ]
+
+
+def key_statements(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Every statement of an ``AWS::KMS::Key``'s key policy."""
+    return _statements(resource.get("Properties", {}).get("KeyPolicy", {}))
+
+
+def iam_actions(body: Mapping[str, Any]) -> set[str]:
+    """Every action the template grants, in role policies and key policies."""
+    readers = {"AWS::IAM::Role": role_statements, "AWS::KMS::Key": key_statements}
+    return {
+        action
+        for resource in body["Resources"].values() if resource["Type"] in readers
+        for statement in readers[resource["Type"]](resource)
+        for action in _as_list(statement["Action"])
+    }
+
+
+def in_words(action: str) -> str:
+    """``action`` in plain words; a missing wording is an error, not a silent gap."""
+    try:
+        return ACTION_WORDS[action]
+    except KeyError:
+        raise KeyError(f"no plain-words wording for IAM action {action!r}: add it to handoff.ACTION_WORDS") from None
+
+
+def checkov_skips(body: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """``(check, resource, reason)`` for every checkov skip in the resources' metadata."""
+    return [
+        (skip["id"], logical_id, skip.get("comment", ""))
+        for logical_id, resource in body["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+
+
+def physical_name(resource: Mapping[str, Any]) -> str:
+    """The resource's name property in short form, or "generated by CloudFormation"."""
+    properties = resource.get("Properties", {})
+    for name in _NAME_PROPERTIES:
+        if name in properties:
+            return code(short_form(properties[name]))
+    return "generated by CloudFormation"
+
+
+def deploy_command(config: EnvironmentConfig, capabilities: Sequence[str], template_bytes: int) -> str:
+    """The one-line ``aws cloudformation deploy`` for one environment, run inside the bundle folder.
+
+    ``--parameter-overrides file://`` with a ``[{"ParameterKey", "ParameterValue"}]``
+    file needs AWS CLI v2.  A template over CloudFormation's 51,200-byte body
+    limit has to go through S3.
+    """
+    parts = [
+        "aws cloudformation deploy",
+        f"--template-file {DEPLOY_TEMPLATE}",
+        f"--stack-name {config.stack_name}",
+        f"--parameter-overrides file://parameters/{config.name}.json",
+        "--capabilities " + " ".join(capabilities),
+    ]
+    if template_bytes > TEMPLATE_BODY_LIMIT:
+        parts.append("--s3-bucket <artifact-bucket>")
+    return " ".join(parts)
+
+
+# --- sections ----------------------------------------------------------------------
+
+def _purpose(body: Mapping[str, Any]) -> list[str]:
+    return [
+        "## What this stack is for",
+        "",
+        body.get("Description", ""),
+        "",
+        f"One environment-agnostic template of {len(body['Resources'])} resources; each environment "
+        "is one stack of it, deployed with its own parameter file.",
+        "",
+    ]
+
+
+def _architecture(graph: diagram.Graph, svg_name: str | None) -> list[str]:
+    lines = [
+        "## Architecture",
+        "",
+        "Each box is a resource (logical ID and type); an arrow points from a resource to one it "
+        "refers to, labelled with how (`Ref` or `GetAtt <attribute>`, including references inside "
+        "`Fn::Sub`). Dashed boxes exist only under the condition shown; thick boxes are retained "
+        "when the stack is deleted.",
+        "",
+        "```mermaid",
+        diagram.to_mermaid(graph).rstrip("\n"),
+        "```",
+        "",
+    ]
+    if svg_name:
+        lines += [f"The same graph drawn by Graphviz: [{svg_name}]({svg_name}).", "", f"![Architecture]({svg_name})", ""]
+    lines += ["### Resources", ""]
+    lines += table(
+        ["Logical ID", "Type", "Created when", "On stack deletion"],
+        [
+            (code(node.logical_id), code(node.type), code(node.condition) if node.condition else "always",
+             "retained" if node.retained else "deleted")
+            for node in graph.nodes
+        ],
+    )
+    return lines
+
+
+def _parameters(body: Mapping[str, Any], environments: Mapping[str, EnvironmentConfig]) -> list[str]:
+    from .parameters import parameter_file  # the same values the parameter files hold
+
+    lines = ["## Parameters", ""]
+    lines += table(
+        ["Parameter", "Type", "Default", "Allowed values", "Description"],
+        [
+            (code(key), p["Type"], code(short_form(p["Default"])) if "Default" in p else "(required)",
+             allowed_values(p), cell(p.get("Description", "")))
+            for key, p in body["Parameters"].items()
+        ],
+    )
+    values = {name: {e["ParameterKey"]: e["ParameterValue"] for e in parameter_file(config)}
+              for name, config in environments.items()}
+    lines += ["Values in each environment's parameter file (`parameters/<env>.json`):", ""]
+    lines += table(
+        ["Parameter", *[f"`{name}`" for name in environments]],
+        [(code(key), *[code(short_form(values[name].get(key, ""))) for name in environments])
+         for key in body["Parameters"]],
+    )
+    if body.get("Conditions"):
+        lines += ["Conditions derived from the parameters:", ""]
+        lines += table(["Condition", "True when"],
+                       [(code(name), code(short_form(rule))) for name, rule in body["Conditions"].items()])
+    return lines
+
+
+def _outputs(body: Mapping[str, Any]) -> list[str]:
+    lines = ["## Outputs", ""]
+    lines += table(
+        ["Output", "Description", "Value", "Exported as"],
+        [
+            (code(key), cell(o.get("Description", "")), code(short_form(o["Value"])),
+             code(short_form(o["Export"]["Name"])) if "Export" in o else "not exported")
+            for key, o in body.get("Outputs", {}).items()
+        ],
+    )
+    return lines
+
+
+def _deploying(body: Mapping[str, Any], environments: Mapping[str, EnvironmentConfig], template_bytes: int) -> list[str]:
+    capabilities = required_capabilities(body)
+    lines = [
+        "## Deploying",
+        "",
+        "Required capabilities: " + (", ".join(code(c) for c in capabilities) or "none")
+        + (" (the template creates IAM roles with fixed names)." if "CAPABILITY_NAMED_IAM" in capabilities else "."),
+        "",
+        "From this folder, one command per environment (AWS CLI v2: it reads the "
+        "`[{\"ParameterKey\": …, \"ParameterValue\": …}]` parameter files directly; AWS CLI v1 "
+        "accepts only `Key=Value` pairs there):",
+        "",
+    ]
+    for name, config in environments.items():
+        lines += [f"{name}:", "", "```sh", deploy_command(config, capabilities, template_bytes), "```", ""]
+    lines += [
+        "`template.json` is the same template, compact; either file can be used. From a checkout of "
+        "the repository, `make diff ENV=<env>` previews the change set and `make deploy ENV=<env>` "
+        "deploys with the project's safety checks.",
+        "",
+    ]
+    return lines
+
+
+def _may(statement: Mapping[str, Any]) -> str:
+    return "; ".join(in_words(action) for action in _as_list(statement["Action"]))
+
+
+def _on(statement: Mapping[str, Any]) -> str:
+    return ", ".join(code(short_form(r)) for r in _as_list(statement.get("Resource", [])))
+
+
+def _principal(statement: Mapping[str, Any]) -> str:
+    principal = statement.get("Principal", {})
+    return ", ".join(f"{kind} {code(short_form(v))}" for kind, values in principal.items() for v in _as_list(values))
+
+
+def _permissions(body: Mapping[str, Any]) -> list[str]:
+    lines = [
+        "## IAM permissions, in plain words",
+        "",
+        "Every role the stack creates, who may assume it, and each statement of its inline policy.",
+        "",
+    ]
+    for logical_id, resource in body["Resources"].items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        properties = resource["Properties"]
+        principals = sorted(
+            service
+            for statement in _statements(properties["AssumeRolePolicyDocument"])
+            for service in _as_list(statement.get("Principal", {}).get("Service", []))
+        )
+        condition = f" Exists only if {code(resource['Condition'])}." if "Condition" in resource else ""
+        managed = ", ".join(code(short_form(arn)) for arn in properties.get("ManagedPolicyArns", [])) or "none"
+        lines += [
+            f"### {logical_id}",
+            "",
+            f"Name: {physical_name(resource)}. Assumed by {', '.join(code(p) for p in principals)}."
+            f"{condition} Managed policies attached: {managed}. {properties.get('Description', '')}".rstrip(),
+            "",
+        ]
+        lines += table(
+            ["Statement", "May", "On"],
+            [(code(st.get("Sid", "")), _may(st), _on(st)) for st in role_statements(resource)],
+        )
+    for logical_id, resource in body["Resources"].items():
+        if resource["Type"] == "AWS::KMS::Key":
+            lines += [f"### {logical_id}'s key policy", ""]
+            lines += table(
+                ["Statement", "Who", "May", "Only when"],
+                [(code(st.get("Sid", "")), _principal(st), _may(st),
+                  code(short_form(st["Condition"])) if "Condition" in st else "always")
+                 for st in key_statements(resource)],
+            )
+    return lines
+
+
+def _skips(body: Mapping[str, Any]) -> list[str]:
+    lines = [
+        "## Checkov checks skipped, and why",
+        "",
+        "Each skip is recorded in its resource's `Metadata`, where checkov reads it; `make lint` "
+        "fails on any other checkov or cfn-lint finding (informational ones included).",
+        "",
+    ]
+    return lines + table(["Check", "Resource", "Why"],
+                         [(code(check), code(resource), cell(reason)) for check, resource, reason in checkov_skips(body)])
+
+
+def _retained(body: Mapping[str, Any]) -> list[str]:
+    rows = [
+        (code(logical_id), code(r["Type"]), physical_name(r),
+         code(r["Condition"]) if "Condition" in r else "always",
+         r.get("UpdateReplacePolicy", "Delete"))
+        for logical_id, r in body["Resources"].items()
+        if r.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate", "Snapshot")
+    ]
+    protected = [
+        f"{code(logical_id)} also has `DeletionProtectionEnabled: {short_form(r['Properties']['DeletionProtectionEnabled'])}`."
+        for logical_id, r in body["Resources"].items()
+        if "DeletionProtectionEnabled" in r.get("Properties", {})
+    ]
+    lines = [
+        "## What is retained when a stack is deleted",
+        "",
+        "Deleting a stack (or a change that would replace one of these) leaves the following in "
+        "the account, with their data; remove them by hand once they are no longer needed "
+        "(a KMS key can only be scheduled for deletion, after a waiting period).",
+        "",
+    ]
+    lines += table(["Logical ID", "Type", "Name", "Exists when", "On replacement"], rows)
+    return lines + (protected + [""] if protected else []) + [
+        "Everything else (function, API, roles, alarms) is deleted with the stack.", ""]
+
+
+def _contract(body: Mapping[str, Any]) -> list[str]:
+    models = [r["Properties"] for r in body["Resources"].values() if r["Type"] == "AWS::ApiGateway::Model"]
+    responses = [r["Properties"] for r in body["Resources"].values() if r["Type"] == "AWS::ApiGateway::GatewayResponse"]
+    lines = [
+        "## The request senders make",
+        "",
+        "`POST` the `ApiEndpoint` output with `Content-Type: application/json`, signed per "
+        "[Standard Webhooks](https://www.standardwebhooks.com/) (`webhook-id`, `webhook-timestamp`, "
+        "`webhook-signature` headers) with the secret in the `SigningSecretArn` output "
+        "(`{\"current\": \"<base64>\"}`; senders use `whsec_<base64>`). A delivery retried with the same "
+        "`webhook-id` is stored once and answered with the original response.",
+        "",
+        f"Bodies above {max_body_bytes():,} bytes are refused with 413. API Gateway validates "
+        "the body against this JSON Schema before the function runs:",
+        "",
+    ]
+    for model in models:
+        schema = model["Schema"]
+        schema = json.loads(schema) if isinstance(schema, str) else schema
+        lines += ["```json", json.dumps(schema, indent=2), "```", ""]
+    lines += ["Rejections API Gateway makes itself answer in the function's error format:", ""]
+    lines += table(["Response type", "Body"],
+                   [(code(r["ResponseType"]), code(next(iter(r["ResponseTemplates"].values()))))
+                    for r in responses])
+    return lines
+
+
+def _files(file_names: Sequence[str]) -> list[str]:
+    return [
+        "## Files in this bundle",
+        "",
+        *[f"- `{name}`" for name in file_names],
+        "",
+        "`manifest.json` lists each other file's sha256 and size, the generator's version and the "
+        "git commit it was generated from (`-dirty`: uncommitted changes). To check the bundle:",
+        "",
+        "```sh",
+        "jq -r '.files[] | \"\\(.sha256)  \\(.path)\"' manifest.json | sha256sum -c -",
+        "```",
+        "",
+    ]
+
+
+def handoff_markdown(
+    template: Template,
+    file_names: Sequence[str],
+    *,
+    template_bytes: int,
+    svg_name: str | None = None,
+    environments: Mapping[str, EnvironmentConfig] = ENVIRONMENTS,
+) -> str:
+    """The handoff document for ``template``.
+
+    ``file_names`` are the bundle's files (for the file list), ``template_bytes``
+    the size of the template file the deploy commands use, and ``svg_name`` the
+    rendered diagram, when Graphviz was there to draw it.
+    """
+    body = template_dict(template)
+    graph = diagram.resource_graph(body["Resources"])
+    lines = [
+        "# Handoff: transaction webhook stack",
+        "",
+        f"Generated by webhook-templates {__version__} from the template beside it; do not edit. "
+        "Regenerate with `make template` in the repository.",
+        "",
+    ]
+    for section in (
+        _purpose(body),
+        _architecture(graph, svg_name),
+        _parameters(body, environments),
+        _outputs(body),
+        _deploying(body, environments, template_bytes),
+        _permissions(body),
+        _skips(body),
+        _retained(body),
+        _contract(body),
+        _files(file_names),
+    ):
+        lines += section
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -1,0 +1,145 @@
+"""HANDOFF.md says what the template says: every parameter, output, resource, skip and command."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from webhook_templates import handoff as handoff_module
+from webhook_templates.config import ENVIRONMENTS
+from webhook_templates.contract import max_body_bytes
+from webhook_templates.handoff import (
+    ACTION_WORDS,
+    deploy_command,
+    iam_actions,
+    in_words,
+    required_capabilities,
+    short_form,
+)
+from webhook_templates.render import TEMPLATE_BODY_LIMIT
+
+
+def mermaid_block(document: str) -> str:
+    match = re.search(r"```mermaid\n(.*?)```", document, re.S)
+    assert match, "HANDOFF.md has no Mermaid block"
+    return match.group(1)
+
+
+def test_every_parameter_appears_with_its_default_and_description(handoff: str, body: dict[str, Any]) -> None:
+    for key, parameter in body["Parameters"].items():
+        row = next((line for line in handoff.splitlines() if line.startswith(f"| `{key}` | {parameter['Type']}")), None)
+        assert row, f"parameter {key} missing from the parameters table"
+        assert parameter["Description"].split(";")[0] in row
+        if "Default" in parameter:
+            assert f"`{short_form(parameter['Default'])}`" in row
+        for value in parameter.get("AllowedValues", []):
+            assert f"`{value}`" in row
+
+
+def test_every_output_appears(handoff: str, body: dict[str, Any]) -> None:
+    for key, output in body["Outputs"].items():
+        assert f"| `{key}` | {output['Description']} |" in handoff
+
+
+def test_every_resource_and_condition_appears(handoff: str, body: dict[str, Any]) -> None:
+    for logical_id, resource in body["Resources"].items():
+        assert f"| `{logical_id}` | `{resource['Type']}` |" in handoff
+    for condition in body["Conditions"]:
+        assert f"| `{condition}` |" in handoff
+
+
+def test_mermaid_graph_names_every_resource_and_its_references(handoff: str, body: dict[str, Any]) -> None:
+    graph = mermaid_block(handoff)
+    assert graph.startswith("flowchart LR\n")
+    declared = set(re.findall(r"^\s+(\w+)\[\"", graph, re.M))
+    assert declared == set(body["Resources"])
+    edges = set(re.findall(r"^\s+(\w+) -->\|[^|]+\| (\w+)$", graph, re.M))
+    # A few relations any reader of the architecture expects to see.
+    assert {
+        ("WebhookFunction", "FunctionRole"),
+        ("WebhookFunction", "TransactionsTable"),
+        ("WebhookPostMethod", "WebhookFunction"),
+        ("TransactionsTable", "EncryptionKey"),
+        ("ApiStage", "ApiAccessLogGroup"),
+    } <= edges
+    assert {source for source, _ in edges} | {target for _, target in edges} <= set(body["Resources"])
+
+
+def test_deploy_command_per_environment(handoff: str) -> None:
+    for name, config in ENVIRONMENTS.items():
+        assert (
+            f"aws cloudformation deploy --template-file template.yaml --stack-name {config.stack_name} "
+            f"--parameter-overrides file://parameters/{name}.json --capabilities CAPABILITY_NAMED_IAM\n"
+        ) in handoff
+
+
+def test_deploy_command_goes_through_s3_for_a_large_template() -> None:
+    config = ENVIRONMENTS["prod"]
+    assert "--s3-bucket" not in deploy_command(config, ["CAPABILITY_IAM"], TEMPLATE_BODY_LIMIT)
+    assert deploy_command(config, ["CAPABILITY_IAM"], TEMPLATE_BODY_LIMIT + 1).endswith(
+        "--capabilities CAPABILITY_IAM --s3-bucket <artifact-bucket>"
+    )
+
+
+def test_capabilities_follow_the_iam_resources(body: dict[str, Any]) -> None:
+    assert required_capabilities(body) == ["CAPABILITY_NAMED_IAM"]
+    unnamed = {"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {}}}}
+    assert required_capabilities(unnamed) == ["CAPABILITY_IAM"]
+    assert required_capabilities({"Resources": {}, "Transform": "AWS::Serverless-2016-10-31"}) == [
+        "CAPABILITY_AUTO_EXPAND"
+    ]
+
+
+def test_every_granted_action_has_plain_words(body: dict[str, Any], handoff: str) -> None:
+    granted = iam_actions(body)
+    assert {"dynamodb:PutItem", "secretsmanager:GetSecretValue", "kms:Decrypt"} <= granted
+    assert granted <= set(ACTION_WORDS), f"add wordings for {sorted(granted - set(ACTION_WORDS))}"
+    for action in granted:
+        assert ACTION_WORDS[action] in handoff
+
+
+def test_an_action_without_wording_fails_loudly() -> None:
+    with pytest.raises(KeyError, match="ACTION_WORDS"):
+        in_words("dynamodb:DeleteTable")
+
+
+def test_checkov_skips_with_their_reasons(handoff: str, body: dict[str, Any]) -> None:
+    skips = handoff_module.checkov_skips(body)
+    assert {check for check, _, _ in skips} >= {"CKV_AWS_116", "CKV_AWS_117", "CKV_AWS_59", "CKV_AWS_120"}
+    for check, resource, reason in skips:
+        assert f"| `{check}` | `{resource}` | {reason} |" in handoff
+
+
+def test_retained_resources_are_listed(handoff: str, body: dict[str, Any]) -> None:
+    section = handoff.split("## What is retained when a stack is deleted")[1].split("\n## ")[0]
+    retained = {k for k, r in body["Resources"].items() if r.get("DeletionPolicy") == "Retain"}
+    assert retained == set(re.findall(r"^\| `(\w+)` \|", section, re.M))
+    assert "DeletionProtectionEnabled" in section
+
+
+def test_request_contract_is_the_models_schema(handoff: str) -> None:
+    assert f"Bodies above {max_body_bytes():,} bytes" in handoff
+    assert '"required": [\n    "transactionId",' in handoff
+    assert "`BAD_REQUEST_BODY`" in handoff
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"Ref": "X"}, "!Ref X"),
+        ({"Fn::GetAtt": ["T", "Arn"]}, "!GetAtt T.Arn"),
+        ({"Fn::Sub": "a-${Environment}"}, "!Sub 'a-${Environment}'"),
+        ({"Fn::If": ["C", True, {"Ref": "AWS::NoValue"}]}, "!If [C, true, !Ref AWS::NoValue]"),
+        ("", "''"),
+    ],
+)
+def test_short_form(value: Any, expected: str) -> None:
+    assert short_form(value) == expected
+
+
+def test_table_cells_escape_pipes(handoff: str) -> None:
+    for line in handoff.splitlines():
+        if line.startswith("| `SigningSecretArn` | String"):
+            assert r"^$\|^arn:" in line
