@@ -29,7 +29,7 @@ help:
 
 $(INSTALLED): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install $(PIP_FLAGS) --editable '.[test]'
+	$(BIN)/pip install $(PIP_FLAGS) --editable '.[test,serve]'
 	@touch $@
 
 $(CHECKOV):

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__
+from . import __version__, send, serve
 from .config import ConfigError, TemplateConfig
 
 DEFAULT_BUILD_DIR = Path("build")
@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: Subcommands defined beside the code they drive (deploy, serve, send...):
 #: each registers its own parser and sets ``func``.
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+_EXTRA_COMMANDS.extend([serve.register, send.register])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

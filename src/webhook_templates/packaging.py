@@ -70,13 +70,22 @@ def inline_source(source: str) -> str:
     return "".join(line.rstrip() + "\n" for line in "".join(lines).splitlines())
 
 
-@cache
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("webhook_handler_app", path)
+def import_handler(path: Path, name: str = "webhook_handler_app") -> ModuleType:
+    """A new, independent import of the handler at ``path``, with its own module state.
+
+    The handler keeps its clients and secret per container in module globals,
+    so the local server imports one copy per emulated Lambda container.
+    """
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@cache
+def _load(path: Path) -> ModuleType:
+    return import_handler(path)
 
 
 def handler_module() -> ModuleType:

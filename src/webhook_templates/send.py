@@ -1,0 +1,208 @@
+"""``webhook-templates send``: post one signed delivery and show what came back.
+
+A smoke test for a deployed stack (``--env``: endpoint and secret read from
+the stack) or any endpoint (``--endpoint`` and ``--secret``, e.g. ``make
+serve``'s).  ``--repeat N`` resends the same delivery (same ``webhook-id``,
+re-signed as a sender's retry is) to show it is stored once: every attempt
+gets the original response back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import signing
+from .config import ConfigError, environment
+
+#: Where the deploy command writes a stack's outputs as ``{OutputKey: OutputValue}``.
+FLAT_OUTPUTS = Path("cfn-outputs") / "flat-outputs.json"
+MAX_REPEAT = 100
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to post and what to sign with."""
+
+    endpoint: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One POST and its outcome."""
+
+    status: int
+    body: str
+    latency_ms: float
+
+    @property
+    def ok(self) -> bool:
+        """2xx."""
+        return 200 <= self.status < 300
+
+
+def sample_payload() -> bytes:
+    """A valid transaction with a fresh ID."""
+    document = {
+        "transactionId": "txn_" + uuid.uuid4().hex[:16],
+        "amount": 12.5,
+        "currency": "USD",
+        "status": "completed",
+        "metadata": {"source": "webhook-templates send"},
+    }
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def read_payload(path: str | None) -> bytes:
+    """The body to send: the file's exact bytes (``-`` for standard input), else a sample."""
+    if path is None:
+        return sample_payload()
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as error:
+        raise ConfigError(f"--payload {path!r} cannot be read ({error.strerror}); accepted: a readable file or -")
+
+
+def post(endpoint: str, body: bytes, headers: dict[str, str], timeout: float) -> Attempt:
+    """POST ``body`` and time it; an HTTP error status is an outcome, not an exception."""
+    request = urllib.request.Request(endpoint, data=body, headers=headers, method="POST")
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http/https only, checked)
+            status, text = response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode("utf-8", "replace")
+    return Attempt(status, text, (time.perf_counter() - started) * 1000)
+
+
+def deliver(target: Target, body: bytes, repeat: int = 1, timeout: float = 30.0) -> list[Attempt]:
+    """Send one delivery ``repeat`` times: same ``webhook-id`` and body, signed at each attempt."""
+    msg_id = signing.new_message_id()
+    return [
+        post(target.endpoint, body, signing.signed_headers(target.secret, body, msg_id), timeout)
+        for _ in range(repeat)
+    ]
+
+
+# --- reading a deployed stack ---------------------------------------------------------
+
+def _stage_of(endpoint: str) -> str:
+    """The stage in ``https://<api>.execute-api.<region>.<suffix>/<stage>/webhook``."""
+    parts = endpoint.rstrip("/").split("/")
+    return parts[-2] if len(parts) >= 2 else ""
+
+
+def stack_outputs(env: str, flat_outputs: Path = FLAT_OUTPUTS) -> dict[str, str]:
+    """The deployed stack's outputs: from ``flat_outputs`` when it is this environment's, else CloudFormation.
+
+    The flat file holds whichever stack was deployed last; its endpoint's stage
+    (the environment name) tells whether that is ``env``.
+    """
+    if flat_outputs.is_file():
+        outputs = json.loads(flat_outputs.read_text(encoding="utf-8"))
+        if _stage_of(str(outputs.get("ApiEndpoint", ""))) == env:
+            return {str(k): str(v) for k, v in outputs.items()}
+    import boto3
+
+    stack = boto3.client("cloudformation").describe_stacks(StackName=environment(env).stack_name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def deployed_target(env: str) -> Target:
+    """Endpoint and sender-facing secret of environment ``env``'s stack."""
+    import boto3
+
+    outputs = stack_outputs(env)
+    missing = {"ApiEndpoint", "SigningSecretArn"} - set(outputs)
+    if missing:
+        raise RuntimeError(f"stack {environment(env).stack_name} has no output(s) {sorted(missing)}")
+    stored = boto3.client("secretsmanager").get_secret_value(SecretId=outputs["SigningSecretArn"])["SecretString"]
+    return Target(outputs["ApiEndpoint"], signing.with_prefix(stored))
+
+
+# --- the command ---------------------------------------------------------------------
+
+def target_from(args: argparse.Namespace) -> Target:
+    """The target the flags name; ``ConfigError`` (exit 2) for an incomplete or malformed one."""
+    if args.env:
+        if args.endpoint or args.secret:
+            raise ConfigError("--env reads the endpoint and secret from the stack; accepted: --env alone, "
+                              "or --endpoint with --secret")
+        environment(args.env)
+        return deployed_target(args.env)
+    if not (args.endpoint and args.secret):
+        raise ConfigError("no target; accepted: --env ENV, or --endpoint URL with --secret whsec_...")
+    if not args.endpoint.startswith(("http://", "https://")):
+        raise ConfigError(f"--endpoint {args.endpoint!r} is invalid; accepted: an http:// or https:// URL")
+    try:
+        signing.secret_key(args.secret)
+    except signing.SecretFormatError as error:
+        raise ConfigError(f"--secret is invalid: {error}") from None
+    return Target(args.endpoint, args.secret)
+
+
+def report(attempts: list[Attempt]) -> list[str]:
+    """What ``send`` prints: each attempt, then whether the retries were answered as one delivery."""
+    lines = []
+    for number, attempt in enumerate(attempts, 1):
+        lines.append(f"attempt {number}/{len(attempts)}: HTTP {attempt.status} in {attempt.latency_ms:.1f} ms")
+        lines.append(f"  {attempt.body}")
+    if len(attempts) > 1:
+        same = all(a.ok for a in attempts) and len({a.body for a in attempts}) == 1
+        lines.append(
+            "every attempt got the original response: the delivery was stored once" if same
+            else "attempts were answered differently: see the responses above"
+        )
+    return lines
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    """Post a signed transaction webhook and print status, response and latency."""
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        raise ConfigError(f"--repeat {args.repeat} is invalid; accepted: 1 to {MAX_REPEAT}")
+    body = read_payload(args.payload)
+    try:
+        target = target_from(args)
+    except ConfigError:
+        raise
+    except Exception as error:  # no credentials, no stack, no secret: say so, exit 1
+        print(f"cannot read the {args.env} stack: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"POST {target.endpoint} ({len(body):,} bytes)")
+    try:
+        attempts = deliver(target, body, args.repeat, args.timeout)
+    except (urllib.error.URLError, OSError) as error:
+        print(f"request failed: {getattr(error, 'reason', error)}", file=sys.stderr)
+        return EXIT_FAILED
+    print("\n".join(report(attempts)))
+    return EXIT_OK if all(a.ok for a in attempts) else EXIT_FAILED
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``send`` to the CLI."""
+    parser = commands.add_parser(
+        "send", help="post a signed sample (or given) transaction to a deployed or local endpoint",
+        description=cmd_send.__doc__ + " Exit 0 when every response is 2xx, 1 otherwise, 2 on usage errors.",
+    )
+    where = parser.add_argument_group("target (either --env, or --endpoint with --secret)")
+    where.add_argument("--env", help="a deployed environment: endpoint and secret from its stack")
+    where.add_argument("--endpoint", metavar="URL", help="the webhook URL, e.g. http://127.0.0.1:3000/webhook")
+    where.add_argument("--secret", metavar="whsec_...", help="the signing secret")
+    parser.add_argument("--payload", metavar="FILE", help="send this file's bytes (- for stdin) instead of a sample")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="send the same delivery N times (default 1) to show it is stored once")
+    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="per-request timeout (default 30)")
+    parser.set_defaults(func=cmd_send)
