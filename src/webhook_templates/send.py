@@ -149,7 +149,8 @@ def target_from(args: argparse.Namespace) -> Target:
     try:
         signing.secret_key(args.secret)
     except signing.SecretFormatError as error:
-        raise ConfigError(f"--secret is invalid: {error}") from None
+        raise ConfigError(f"--secret is invalid ({error}); accepted: whsec_ followed by base64 "
+                          "of at least 16 bytes") from None
     return Target(args.endpoint, args.secret)
 
 
@@ -176,7 +177,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     try:
         target = target_from(args)
     except ConfigError:
-        raise
+        raise  # exit 2, by the CLI
     except Exception as error:  # no credentials, no stack, no secret: say so, exit 1
         print(f"cannot read the {args.env} stack: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_FAILED

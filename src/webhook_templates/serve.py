@@ -324,8 +324,9 @@ def banner(server: LocalServer, concurrency: int) -> str:
 @contextlib.contextmanager
 def running_server(host: str, port: int, secret: str, concurrency: int, quiet: bool = False) -> Iterator[LocalServer]:
     """The local endpoint, bound and ready, with its emulated AWS; closed on exit."""
+    address = (loopback_host(host), port)
     with local_aws(secret) as aws:
-        server = LocalServer((loopback_host(host), port), start_containers(concurrency, aws), aws, quiet)
+        server = LocalServer(address, start_containers(concurrency, aws), aws, quiet)
         try:
             yield server
         finally:

@@ -1,0 +1,103 @@
+"""The API Gateway layer of the local server, as pure functions."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from webhook_templates import api, gateway
+from webhook_templates.config import ConfigError
+from webhook_templates.serve import loopback_host
+
+
+def make(body: bytes = b'{"a":1}', headers: list[tuple[str, str]] | None = None, target: str = "/webhook") -> gateway.Request:
+    return gateway.Request("POST", target, headers or [("Content-Type", "application/json")], body,
+                           "127.0.0.1", "req-1", 1_700_000_000_123)
+
+
+def test_proxy_event_has_the_rest_v1_shape() -> None:
+    headers = [("Content-Type", "application/json"), ("X-Repeat", "one"), ("X-Repeat", "two"),
+               ("User-Agent", "sender/1.0")]
+    event = gateway.to_proxy_event(make(headers=headers, target="/webhook?a=1&a=2&b="))
+    assert event["resource"] == event["path"] == "/webhook"
+    assert event["httpMethod"] == "POST"
+    assert event["headers"]["X-Repeat"] == "two"  # last value, as API Gateway keeps it
+    assert event["multiValueHeaders"]["X-Repeat"] == ["one", "two"]
+    assert event["queryStringParameters"] == {"a": "2", "b": ""}
+    assert event["multiValueQueryStringParameters"] == {"a": ["1", "2"], "b": [""]}
+    assert (event["body"], event["isBase64Encoded"]) == ('{"a":1}', False)
+    context = event["requestContext"]
+    assert context["stage"] == "local" and context["path"] == "/local/webhook"
+    assert context["requestId"] == "req-1" and context["requestTimeEpoch"] == 1_700_000_000_123
+    assert context["identity"]["sourceIp"] == "127.0.0.1"
+    assert context["identity"]["userAgent"] == "sender/1.0"
+    assert context["requestTime"] == "14/Nov/2023:22:13:20 +0000"
+
+
+def test_bytes_that_are_not_utf8_are_sent_base64() -> None:
+    event = gateway.to_proxy_event(make(body=b"\xff\x00raw"))
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b"\xff\x00raw"
+
+
+def test_no_body_is_null_and_no_query_is_null() -> None:
+    event = gateway.to_proxy_event(make(body=b""))
+    assert event["body"] is None
+    assert event["queryStringParameters"] is None
+
+
+@pytest.mark.parametrize(("content_type", "validated"), [
+    ("application/json", True), ("Application/JSON; charset=utf-8", True), (None, True),
+    ("text/plain", False), ("application/x-www-form-urlencoded", False),
+])
+def test_only_json_bodies_meet_the_model(content_type: str | None, validated: bool) -> None:
+    problem = gateway.validation_error(b'{"amount": "x"}', content_type)
+    assert (problem is not None) is validated
+
+
+def test_validation_uses_the_contract_schema() -> None:
+    assert gateway.validation_error(b'{"transactionId":"t","amount":1,"currency":"USD"}', None) is None
+    problem = gateway.validation_error(b'{"transactionId":"t","amount":0,"currency":"USD"}', None)
+    assert problem is not None and "amount" not in problem and "0" in problem
+    assert gateway.validation_error(b"[", None) == "Invalid request body"
+
+
+def test_gateway_responses_come_from_the_templates_gateway_responses() -> None:
+    response = gateway.gateway_response("BAD_REQUEST_BODY", 'has "quotes"', "r")
+    assert response.status == 400
+    code, _ = api.GATEWAY_ERRORS["BAD_REQUEST_BODY"]
+    assert json.loads(response.body) == {"error": code, "message": 'has "quotes"'}
+    too_large = gateway.gateway_response("REQUEST_TOO_LARGE", "Request Too Long", "r")
+    assert (too_large.status, json.loads(too_large.body)["error"]) == (413, api.GATEWAY_ERRORS["REQUEST_TOO_LARGE"][0])
+    # Not customised by the template: DEFAULT_4XX's body, the type's own status.
+    missing = gateway.gateway_response("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", "r")
+    assert (missing.status, json.loads(missing.body)["error"]) == (403, api.GATEWAY_ERRORS["DEFAULT_4XX"][0])
+
+
+def test_precheck_rejects_other_routes_and_the_payload_quota() -> None:
+    assert gateway.precheck("POST", "/webhook?x=1", 10, "r") is None
+    assert gateway.precheck("GET", "/webhook", 0, "r").status == 403
+    assert gateway.precheck("POST", "/webhook/", 0, "r").status == 403
+    assert gateway.precheck("POST", "/webhook", gateway.PAYLOAD_QUOTA_BYTES + 1, "r").status == 413
+
+
+def test_proxy_response_becomes_the_http_response() -> None:
+    result = {"statusCode": 503, "headers": {"Retry-After": "5"}, "multiValueHeaders": {"X-A": ["1", "2"]},
+              "body": base64.b64encode(b"\x00binary").decode(), "isBase64Encoded": True}
+    response = gateway.proxy_response(result, "req")
+    assert response.status == 503
+    assert response.headers == {"Retry-After": "5", "X-A": "1, 2", "x-amzn-RequestId": "req"}
+    assert response.body == b"\x00binary"
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_hosts_are_accepted(host: str) -> None:
+    assert loopback_host(host) in ("127.0.0.1", "127.0.0.2", "::1")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.1", "192.168.1.2", "example.com"])
+def test_other_hosts_are_refused(host: str) -> None:
+    with pytest.raises(ConfigError, match="loopback"):
+        loopback_host(host)
