@@ -1,0 +1,124 @@
+"""One structured INFO line per request; nothing sensitive in any log record."""
+from __future__ import annotations
+
+import json
+import logging
+from unittest import mock
+
+import pytest
+from botocore.stub import Stubber
+
+from handler_testkit import SECRET, Sender, make_event, payload
+
+FIELDS = ("outcome", "statusCode", "transactionId", "deliveryId", "latencyMs")
+
+
+def _all_log_text(records: list[logging.LogRecord]) -> str:
+    """Everything a JSON log formatter could emit for these records, extras included."""
+    out = []
+    for r in records:
+        out.append(r.getMessage())
+        out.extend(repr(v) for k, v in vars(r).items() if k not in ("msg", "args"))
+        if r.exc_info:
+            out.append(logging.Formatter().formatException(r.exc_info))
+    return "\n".join(out)
+
+
+def test_success_line(invoke, sender, request_logs):
+    resp = invoke(sender.event(payload(transactionId="log-ok"), msg_id="msg_log"))
+    [line] = request_logs()
+    assert line.levelno == logging.INFO
+    assert line.getMessage() == "webhook request"
+    assert {f: getattr(line, f) for f in FIELDS[:4]} == {
+        "outcome": "processed", "statusCode": 200, "transactionId": "log-ok", "deliveryId": "msg_log"}
+    assert isinstance(line.latencyMs, float) and line.latencyMs >= 0
+    assert resp["statusCode"] == 200
+
+
+@pytest.mark.parametrize(("mutate", "status", "outcome"), [
+    (lambda e: e["headers"].clear() or e["multiValueHeaders"].clear(), 401, "missing_signature_headers"),
+    (lambda e: e.update(body='{"transactionId": 1}'), 401, "signature_mismatch"),
+    (lambda e: e.update(httpMethod="GET"), 405, "method_not_allowed"),
+    (lambda e: e.update(body="x" * 70000), 413, "payload_too_large"),
+])
+def test_rejection_lines(invoke, sender, request_logs, mutate, status, outcome):
+    event = sender.event(payload())
+    mutate(event)
+    invoke(event)
+    [line] = request_logs()
+    assert (line.statusCode, line.outcome) == (status, outcome)
+    assert line.transactionId is None and line.deliveryId is None  # unverified ids are not logged
+
+
+def test_validation_failure_line_names_the_delivery(invoke, sender, request_logs):
+    invoke(sender.event(payload(amount=-1), msg_id="msg_bad"))
+    [line] = request_logs()
+    assert (line.statusCode, line.outcome, line.deliveryId, line.transactionId) == (
+        400, "validation_failed", "msg_bad", None)
+
+
+def test_duplicate_line(invoke, sender, request_logs):
+    event = sender.event(payload(transactionId="d"), msg_id="msg_d")
+    invoke(event)
+    invoke(event)
+    assert [(r.outcome, r.transactionId, r.deliveryId) for r in request_logs()] == [
+        ("processed", "d", "msg_d"), ("duplicate", "d", "msg_d")]
+
+
+def test_exactly_one_info_line_per_request_across_outcomes(invoke, app, sender, caplog, request_logs):
+    caplog.set_level(logging.DEBUG)
+    events = [sender.event(payload()), sender.event("[]"), make_event("{}", {}), sender.event(payload())]
+    for event in events:
+        invoke(event)
+    app._init()
+    with Stubber(app._STATE["ddb"]) as stub:
+        stub.add_client_error("transact_write_items", service_error_code="ThrottlingException")
+        invoke(sender.event(payload()))
+    with mock.patch.object(app, "_parse", side_effect=ValueError("x")):
+        invoke(sender.event(payload()))
+    infos = [r for r in caplog.records if r.name == "webhook" and r.levelno == logging.INFO]
+    assert len(infos) == len(request_logs()) == 6
+    assert [r.statusCode for r in infos] == [200, 400, 401, 200, 503, 500]
+
+
+def test_logs_never_contain_body_headers_signature_or_secret(invoke, app, aws, caplog):
+    # Lambda's default application log level is INFO (botocore's DEBUG output, which does
+    # echo requests, is off); everything of the handler's own is captured down to DEBUG
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="webhook")
+    marker = "PII-4111111111111111"
+    sender = Sender()
+    doc = payload(transactionId="pii", metadata={"card": marker, "email": "someone@example.com"})
+    event = sender.event(doc, msg_id="msg_pii")
+    signature = event["headers"]["webhook-signature"]
+    invoke(event)
+    invoke(event)  # duplicate
+    invoke(sender.event(payload(amount=marker)))  # validation failure quoting the body
+    bad = sender.event(doc)
+    bad["headers"]["webhook-signature"] = "v1,AAAA" + signature[7:]
+    invoke(bad)
+    aws.set_secret(json.dumps({"current": "not base64 " + SECRET}))
+    app._reset_for_tests()
+    invoke(sender.event(doc))  # configuration error while reading the secret
+    text = _all_log_text(caplog.records)
+    for needle in (marker, "someone@example.com", signature, signature.split(",")[1], SECRET,
+                   event["body"], '"card"'):
+        assert needle not in text
+
+
+def test_none_mode_warning_has_no_request_data(invoke, app, caplog, monkeypatch):
+    monkeypatch.setenv("SIGNATURE_MODE", "none")
+    app._reset_for_tests()
+    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG, logger="webhook")
+    invoke(make_event(json.dumps(payload(metadata={"x": "PII-123"})), {}))
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warning.getMessage() == "SIGNATURE_MODE=none: signatures are NOT verified (local development only)"
+    assert "PII-123" not in _all_log_text(caplog.records)
+
+
+def test_extra_fields_survive_a_json_formatter(invoke, sender, request_logs):
+    """Lambda's JSON log format emits ``extra`` keys; make sure they are JSON-serializable."""
+    invoke(sender.event(payload()))
+    [line] = request_logs()
+    json.dumps({f: getattr(line, f) for f in FIELDS})

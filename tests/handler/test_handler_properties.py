@@ -1,0 +1,113 @@
+"""Property-based: whatever a client sends, a working backend never answers 5xx."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from handler_testkit import APP, SECRET, make_event, sign
+
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+json_values = st.recursive(json_scalars, lambda kids: st.lists(kids, max_size=4)
+                           | st.dictionaries(st.text(max_size=8), kids, max_size=4), max_leaves=20)
+amount_literals = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.from_regex(r"-?(0|[1-9][0-9]{0,20})(\.[0-9]{1,8})?([eE][-+]?[0-9]{1,12})?", fullmatch=True),
+    st.sampled_from(["true", "false", "null", '"1.00"', "[]", "{}", "NaN", "Infinity", "-0", "1e999999999"]),
+)
+currencies = st.sampled_from(sorted(APP.CURRENCY_MINOR_UNITS)) | st.text(max_size=4)
+
+
+def _signed(body: str | bytes, *, b64: bool = False) -> dict[str, Any]:
+    msg_id, ts = "msg_" + uuid.uuid4().hex, int(time.time())
+    raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(ts), "webhook-signature": sign(SECRET, msg_id, ts, raw)}
+    return make_event(body, headers, b64=b64)
+
+
+def _check(app: Any, event: dict[str, Any]) -> dict[str, Any]:
+    resp = app.lambda_handler(event, None)
+    assert resp["statusCode"] < 500, resp["body"]
+    assert resp["headers"]["Content-Type"] == "application/json"
+    json.loads(resp["body"])
+    return resp
+
+
+@SETTINGS
+@given(body=st.text(max_size=300))
+def test_arbitrary_signed_text_bodies(app, body):
+    _check(app, _signed(body))
+
+
+@SETTINGS
+@given(body=st.binary(max_size=300))
+def test_arbitrary_signed_binary_bodies(app, body):
+    _check(app, _signed(body, b64=True))
+
+
+@SETTINGS
+@given(headers=st.dictionaries(st.text(max_size=20) | st.sampled_from(
+    ["webhook-id", "Webhook-Timestamp", "WEBHOOK-SIGNATURE"]), st.text(max_size=60), max_size=6),
+    body=st.text(max_size=100) | st.none())
+def test_arbitrary_header_dicts(app, headers, body):
+    _check(app, make_event(body, headers))
+
+
+@SETTINGS
+@given(multi=st.dictionaries(st.sampled_from(["webhook-id", "webhook-timestamp", "webhook-signature", "x"]),
+                             st.lists(st.text(max_size=40), max_size=3), max_size=4))
+def test_arbitrary_multi_value_headers(app, multi):
+    event = make_event("{}", {})
+    event["multiValueHeaders"] = multi
+    event["headers"] = {k: v[-1] for k, v in multi.items() if v}
+    _check(app, event)
+
+
+@SETTINGS
+@given(value=json_values)
+def test_arbitrary_json_documents(app, value):
+    _check(app, _signed(json.dumps(value)))
+
+
+@SETTINGS
+@given(tx=st.from_regex(APP.TRANSACTION_ID_PATTERN, fullmatch=True) | json_values | st.text(max_size=140), amount=amount_literals, currency=currencies,
+       status=st.sampled_from(APP.STATUSES) | json_values, metadata=json_values)
+def test_arbitrary_field_values(app, tx, amount, currency, status, metadata):
+    body = '{"transactionId": %s, "amount": %s, "currency": %s, "status": %s, "metadata": %s}' % (
+        json.dumps(tx), amount, json.dumps(currency), json.dumps(status), json.dumps(metadata))
+    resp = _check(app, _signed(body))
+    event(f"status {resp['statusCode']}")
+    if resp["statusCode"] == 200:
+        assert json.loads(resp["body"])["transactionId"] == tx
+
+
+@SETTINGS
+@given(amount=st.decimals(min_value="0.01", max_value="1e15", places=2))
+def test_valid_amounts_are_accepted_and_stored_exactly(app, aws, amount):
+    tx = "p" + uuid.uuid4().hex
+    body = '{"transactionId": "%s", "amount": %s, "currency": "USD"}' % (tx, amount)
+    assert _check(app, _signed(body))["statusCode"] == 200
+    item = aws.ddb.query(TableName="webhook-transactions-test", KeyConditionExpression="transactionId = :t",
+                         ExpressionAttributeValues={":t": {"S": tx}})["Items"][0]
+    assert item["amount"]["N"] == format(amount, "f")
+
+
+@SETTINGS
+@given(body=st.text(max_size=300) | st.binary(max_size=300).map(lambda b: b.decode("latin-1")))
+def test_unsigned_mode_parses_anything_without_5xx(app, monkeypatch, body):
+    monkeypatch.setenv("SIGNATURE_MODE", "none")
+    app._reset_for_tests()
+    _check(app, make_event(body, {}))
+
+
+@pytest.mark.parametrize("event", [None, [], "", 0, {}, {"body": 5}, {"headers": [1]}, {"multiValueHeaders": "x"},
+                                   {"isBase64Encoded": True, "body": None}, {"httpMethod": None}])
+def test_malformed_events_never_5xx(app, event):
+    _check(app, event)

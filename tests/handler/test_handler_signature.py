@@ -1,0 +1,444 @@
+"""Standard Webhooks authentication, secret handling and signature modes."""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from datetime import datetime, timezone
+from typing import Any
+from unittest import mock
+
+import pytest
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from botocore.stub import Stubber
+from standardwebhooks.webhooks import Webhook
+
+from handler_testkit import (
+    APP, PREVIOUS_SECRET, SECRET, TABLE, UNKNOWN_SECRET, Sender, make_event, payload, record_calls, sign,
+)
+
+
+def _headers(event: dict[str, Any]) -> dict[str, str]:
+    return {k.lower(): v for k, v in event["headers"].items()}
+
+
+def _with_headers(body: str, headers: dict[str, str]) -> dict[str, Any]:
+    return make_event(body, headers)
+
+
+def test_request_signed_by_standardwebhooks_is_accepted(invoke, aws):
+    body = json.dumps(payload(transactionId="interop"))
+    msg_id, now = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", datetime.now(tz=timezone.utc)
+    signature = Webhook("whsec_" + SECRET).sign(msg_id, now, body)
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())), "webhook-signature": signature}
+    # the reference verifier agrees with the request we are about to send
+    assert Webhook("whsec_" + SECRET).verify(body, headers) == json.loads(body)
+    resp = invoke(_with_headers(body, headers))
+    assert resp["statusCode"] == 200
+    assert aws.transactions()[0]["deliveryId"] == msg_id
+
+
+@pytest.mark.parametrize("case", [str.upper, str.title, lambda s: s[:1].upper() + s[1:], lambda s: "wEbHoOk" + s[7:]])
+def test_header_names_are_case_insensitive(invoke, sender, case):
+    assert invoke(sender.event(payload(), case=case))["statusCode"] == 200
+
+
+def test_headers_only_in_multi_value_headers(invoke, sender):
+    event = sender.event(payload())
+    event["headers"] = None
+    assert invoke(event)["statusCode"] == 200
+
+
+def test_headers_only_in_single_value_headers(invoke, sender):
+    event = sender.event(payload())
+    event["multiValueHeaders"] = None
+    assert invoke(event)["statusCode"] == 200
+
+
+def test_repeated_signature_headers_any_may_match(invoke):
+    body, ts = json.dumps(payload()), str(int(datetime.now(tz=timezone.utc).timestamp()))
+    good = sign(SECRET, "msg_rep", int(ts), body)
+    bogus = sign(UNKNOWN_SECRET, "msg_rep", int(ts), body)
+    event = make_event(body, {"webhook-id": "msg_rep", "webhook-timestamp": ts},
+                       multi={"webhook-signature": [bogus, good]})
+    assert invoke(event)["statusCode"] == 200
+
+
+@pytest.mark.parametrize("template", [
+    "{bogus} {good}", "{good} {bogus}", "v1a,c2lnbmF0dXJl {good}", "{good} v2,abc", "  {good}  ",
+    "{bogus}  {good} v1,AAAA",
+])
+def test_signature_header_with_several_entries(invoke, template):
+    body, ts = json.dumps(payload()), int(datetime.now(tz=timezone.utc).timestamp())
+    good, bogus = sign(SECRET, "msg_multi", ts, body), sign(UNKNOWN_SECRET, "msg_multi", ts, body)
+    sig = template.format(good=good, bogus=bogus)
+    event = _with_headers(body, {"webhook-id": "msg_multi", "webhook-timestamp": str(ts), "webhook-signature": sig})
+    assert invoke(event)["statusCode"] == 200
+
+
+def test_only_other_signature_versions_is_a_mismatch(invoke):
+    body, ts = json.dumps(payload()), int(datetime.now(tz=timezone.utc).timestamp())
+    good = sign(SECRET, "msg_v", ts, body)
+    sig = "v1a," + good.split(",")[1] + " v2," + good.split(",")[1]
+    event = _with_headers(body, {"webhook-id": "msg_v", "webhook-timestamp": str(ts), "webhook-signature": sig})
+    assert invoke(event)["json"]["error"] == "signature_mismatch"
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_missing_signature_header(invoke, sender, aws, missing):
+    event = sender.event(payload())
+    for key in list(event["headers"]):
+        if key.lower() == missing:
+            del event["headers"][key]
+            del event["multiValueHeaders"][key]
+    resp = invoke(event)
+    assert resp["statusCode"] == 401
+    assert resp["json"]["error"] == "missing_signature_headers"
+    assert aws.items() == []
+
+
+@pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
+def test_empty_signature_header_counts_as_missing(invoke, sender, missing):
+    event = sender.event(payload())
+    event["headers"][missing] = ""
+    event["multiValueHeaders"][missing] = [""]
+    assert invoke(event)["json"]["error"] == "missing_signature_headers"
+
+
+def test_no_headers_at_all(invoke):
+    event = make_event(json.dumps(payload()), {})
+    event["headers"] = event["multiValueHeaders"] = None
+    assert invoke(event)["json"]["error"] == "missing_signature_headers"
+
+
+@pytest.mark.parametrize(("header", "value"), [
+    ("webhook-timestamp", "abc"),
+    ("webhook-timestamp", "1.7e9"),
+    ("webhook-timestamp", "-1"),
+    ("webhook-timestamp", "+1700000000"),
+    ("webhook-timestamp", "1700000000.5"),
+    ("webhook-timestamp", "\u0661\u0667\u0660\u0660"),  # Arabic-Indic digits: int() would accept them
+    ("webhook-timestamp", "9" * 13),
+    ("webhook-signature", "v1"),
+    ("webhook-signature", "v1,not base64!"),
+    ("webhook-signature", "v1,abc"),
+    ("webhook-signature", "nocomma v1,AAAA"),
+    ("webhook-id", "msg with space"),
+    ("webhook-id", "msg_\u00e9"),
+    ("webhook-id", "m" * 257),
+    ("webhook-id", "msg\x00"),
+])
+def test_malformed_signature_headers(invoke, sender, aws, header, value):
+    event = sender.event(payload())
+    event["headers"][header] = value
+    event["multiValueHeaders"][header] = [value]
+    resp = invoke(event)
+    assert resp["statusCode"] == 401
+    assert resp["json"]["error"] == "invalid_signature_headers"
+    assert aws.items() == []
+
+
+def test_conflicting_repeated_webhook_id_is_malformed(invoke, sender):
+    event = sender.event(payload(), msg_id="msg_a")
+    event["multiValueHeaders"]["webhook-id"] = ["msg_a", "msg_b"]
+    assert invoke(event)["json"]["error"] == "invalid_signature_headers"
+
+
+def test_same_webhook_id_repeated_is_fine(invoke, sender):
+    event = sender.event(payload(), msg_id="msg_a")
+    event["multiValueHeaders"]["webhook-id"] = ["msg_a", "msg_a"]
+    assert invoke(event)["statusCode"] == 200
+
+
+def test_longest_allowed_webhook_id(invoke, sender, aws):
+    msg_id = "m" * 256
+    assert invoke(sender.event(payload(), msg_id=msg_id))["statusCode"] == 200
+    assert aws.markers()[0]["transactionId"] == "delivery#" + msg_id
+
+
+@pytest.mark.parametrize("tamper", ["body", "id", "timestamp", "secret"])
+def test_signature_mismatch(invoke, aws, tamper):
+    body, ts, msg_id = json.dumps(payload()), int(datetime.now(tz=timezone.utc).timestamp()), "msg_t"
+    signature = sign(UNKNOWN_SECRET if tamper == "secret" else SECRET, msg_id, ts, body)
+    headers = {"webhook-id": msg_id, "webhook-timestamp": str(ts), "webhook-signature": signature}
+    if tamper == "body":
+        body = body.replace("USD", "EUR")
+    elif tamper == "id":
+        headers["webhook-id"] = "msg_u"
+    elif tamper == "timestamp":
+        headers["webhook-timestamp"] = str(ts - 1)
+    resp = invoke(_with_headers(body, headers))
+    assert resp["statusCode"] == 401
+    assert resp["json"] == {"error": "signature_mismatch", "message": "No matching signature"}
+    assert aws.items() == []
+
+
+def test_signature_covers_the_raw_bytes_not_reparsed_json(invoke):
+    body, ts = '{"transactionId": "raw",  "amount": 1, "currency": "USD"}', int(datetime.now(tz=timezone.utc).timestamp())
+    signature = sign(SECRET, "msg_raw", ts, json.dumps(json.loads(body)))  # whitespace differs
+    event = _with_headers(body, {"webhook-id": "msg_raw", "webhook-timestamp": str(ts), "webhook-signature": signature})
+    assert invoke(event)["json"]["error"] == "signature_mismatch"
+
+
+@pytest.mark.parametrize(("offset", "status"), [
+    (0, 200), (-300, 200), (300, 200), (-301, 401), (301, 401), (-86400, 401), (86400 * 365, 401),
+])
+def test_timestamp_tolerance_is_five_minutes_both_ways(invoke, sender, clock, offset, status):
+    resp = invoke(sender.event(payload(), ts=int(clock.now) + offset))
+    assert resp["statusCode"] == status
+    if status == 401:
+        assert resp["json"]["error"] == "timestamp_out_of_tolerance"
+
+
+def test_zero_timestamp_is_out_of_tolerance(invoke, sender):
+    assert invoke(sender.event(payload(), ts=0))["json"]["error"] == "timestamp_out_of_tolerance"
+
+
+# --- secret formats and rotation -------------------------------------------------------
+
+@pytest.mark.parametrize("stored", [
+    json.dumps({"current": SECRET}),
+    json.dumps({"current": "whsec_" + SECRET}),
+    json.dumps({"current": SECRET, "previous": None}),
+    json.dumps({"current": SECRET, "previous": ""}),
+    SECRET,
+    "whsec_" + SECRET,
+    "  whsec_" + SECRET + "\n",
+    json.dumps({"current": base64.b64encode(base64.b64decode(SECRET)[:24]).decode().rstrip("=")}),
+])
+def test_accepted_secret_formats(invoke, aws, stored):
+    aws.set_secret(stored)
+    secret = stored
+    if stored.lstrip().startswith("{"):
+        secret = json.loads(stored)["current"]
+    secret = secret.strip().removeprefix("whsec_")
+    secret += "=" * (-len(secret) % 4)
+    assert invoke(Sender(secret).event(payload()))["statusCode"] == 200
+
+
+def test_rotation_accepts_current_and_previous_rejects_unknown(invoke, aws):
+    aws.set_secret(json.dumps({"current": SECRET, "previous": PREVIOUS_SECRET}))
+    assert invoke(Sender(SECRET).event(payload()))["statusCode"] == 200
+    assert invoke(Sender(PREVIOUS_SECRET).event(payload()))["statusCode"] == 200
+    resp = invoke(Sender(UNKNOWN_SECRET).event(payload()))
+    assert resp["json"]["error"] == "signature_mismatch"
+    assert len(aws.transactions()) == 2
+
+
+def test_rotation_with_prefixed_secrets_and_standardwebhooks_sender(invoke, aws):
+    aws.set_secret(json.dumps({"current": "whsec_" + SECRET, "previous": "whsec_" + PREVIOUS_SECRET}))
+    body = json.dumps(payload())
+    now = datetime.now(tz=timezone.utc)
+    sig = Webhook("whsec_" + PREVIOUS_SECRET).sign("msg_prev", now, body)
+    event = _with_headers(body, {"webhook-id": "msg_prev", "webhook-timestamp": str(int(now.timestamp())),
+                                 "webhook-signature": sig})
+    assert invoke(event)["statusCode"] == 200
+
+
+def test_secret_is_fetched_once_per_container(invoke, app, aws):
+    sm_calls = None
+    for _ in range(5):
+        assert invoke(Sender().event(payload()))["statusCode"] == 200
+        if sm_calls is None:
+            sm_calls = record_calls(app._STATE["sm"], "secrets-manager")
+    assert sm_calls == []
+    app._reset_for_tests()  # a new container fetches again
+    assert invoke(Sender().event(payload()))["statusCode"] == 200
+
+
+def test_clients_are_created_once_per_container(invoke, app):
+    real_client = app.boto3.client
+    with mock.patch.object(app.boto3, "client", side_effect=real_client) as factory:
+        for _ in range(4):
+            assert invoke(Sender().event(payload()))["statusCode"] == 200
+    assert sorted(c.args[0] for c in factory.call_args_list) == ["dynamodb", "secretsmanager"]
+
+
+def test_import_creates_no_clients_and_reads_no_env(monkeypatch):
+    from handler_testkit import load_app
+
+    monkeypatch.delenv("TABLE_NAME", raising=False)
+    with mock.patch("boto3.client", side_effect=AssertionError("client at import")):
+        module = load_app("webhook_handler_import_check")
+    assert module._STATE == {}
+    assert module.MAX_BODY_BYTES == 65536
+
+
+def test_rotated_secret_is_picked_up_on_mismatch_once_the_cache_is_old(invoke, app, aws, clock):
+    old, new = Sender(SECRET), Sender(UNKNOWN_SECRET)
+    assert invoke(old.event(payload(), ts=int(clock.now)))["statusCode"] == 200
+    aws.set_secret(json.dumps({"current": UNKNOWN_SECRET, "previous": SECRET}))
+    sm_calls = record_calls(app._STATE["sm"], "secrets-manager")
+    # a fresh cache is not re-read: a flood of bad signatures can't hammer Secrets Manager
+    clock.now += app.SECRET_REFRESH_SECONDS - 1
+    assert invoke(new.event(payload(), ts=int(clock.now)))["json"]["error"] == "signature_mismatch"
+    assert sm_calls == []
+    clock.now += 1
+    assert invoke(new.event(payload(), ts=int(clock.now)))["statusCode"] == 200
+    assert sm_calls == ["GetSecretValue"]
+    assert invoke(old.event(payload(), ts=int(clock.now)))["statusCode"] == 200  # previous still valid
+    assert invoke(Sender(PREVIOUS_SECRET).event(payload(), ts=int(clock.now)))["statusCode"] == 401
+    assert sm_calls == ["GetSecretValue"]
+
+
+@pytest.mark.parametrize("stored", [
+    "not base64!!",
+    "whsec_",
+    "c2hvcnQ=",  # 5 bytes: too short to be a real key
+    json.dumps({"previous": SECRET}),
+    json.dumps({"current": 5}),
+    json.dumps({"current": None}),
+    json.dumps({"current": ""}),
+    json.dumps({"current": SECRET, "previous": "%%%"}),
+    json.dumps({"current": [SECRET]}),
+    json.dumps({"current": {"a": 1}}),
+    json.dumps([SECRET]),
+    "{not json",
+    "{}",
+])
+def test_malformed_secret_is_a_configuration_error_not_401(invoke, aws, caplog, stored):
+    aws.set_secret(stored)
+    resp = invoke(Sender().event(payload()))
+    assert resp["statusCode"] == 500
+    assert resp["json"]["error"] == "configuration_error"
+    assert aws.items() == []
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors and "configuration_error" in errors[0].getMessage()
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert SECRET not in logged and (len(stored) < 8 or stored not in logged)
+
+
+def test_binary_secret_is_a_configuration_error(invoke, aws):
+    aws.sm.update_secret(SecretId=aws.secret_arn, SecretBinary=b"\x00" * 32)
+    assert invoke(Sender().event(payload()))["json"]["error"] == "configuration_error"
+
+
+def test_configuration_error_from_secret_is_not_cached(invoke, aws):
+    aws.set_secret("garbage!")
+    assert invoke(Sender().event(payload()))["statusCode"] == 500
+    aws.set_secret(json.dumps({"current": SECRET}))
+    assert invoke(Sender().event(payload()))["statusCode"] == 200
+
+
+@pytest.mark.parametrize("code", ["InternalServiceError", "ThrottlingException", "ServiceUnavailable"])
+def test_secrets_manager_unavailable_is_503(invoke, app, aws, code):
+    app._init()
+    with Stubber(app._STATE["sm"]) as stub:
+        stub.add_client_error("get_secret_value", service_error_code=code, http_status_code=500)
+        resp = invoke(Sender().event(payload()))
+    assert resp["statusCode"] == 503
+    assert resp["json"]["error"] == "service_unavailable"
+    assert resp["headers"]["Retry-After"] == "5"
+    assert aws.items() == []
+    # not cached: the next request fetches again and succeeds
+    assert invoke(Sender().event(payload()))["statusCode"] == 200
+
+
+@pytest.mark.parametrize("exc", [
+    EndpointConnectionError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com"),
+    ConnectTimeoutError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com"),
+    ReadTimeoutError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com"),
+])
+def test_secrets_manager_network_failure_is_503(invoke, app, aws, exc):
+    app._init()
+    with mock.patch.object(app._STATE["sm"], "get_secret_value", side_effect=exc):
+        resp = invoke(Sender().event(payload()))
+    assert resp["statusCode"] == 503
+    assert resp["headers"]["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize("code", ["ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure"])
+def test_secret_not_readable_is_a_configuration_error(invoke, app, code):
+    app._init()
+    with Stubber(app._STATE["sm"]) as stub:
+        stub.add_client_error("get_secret_value", service_error_code=code, http_status_code=400)
+        resp = invoke(Sender().event(payload()))
+    assert resp["statusCode"] == 500
+    assert resp["json"]["error"] == "configuration_error"
+
+
+def test_deleted_secret_in_moto_is_a_configuration_error(invoke, aws):
+    aws.sm.delete_secret(SecretId=aws.secret_arn, ForceDeleteWithoutRecovery=True)
+    assert invoke(Sender().event(payload()))["json"]["error"] == "configuration_error"
+
+
+# --- SIGNATURE_MODE ----------------------------------------------------------------------
+
+def _none_mode(monkeypatch: pytest.MonkeyPatch, app: Any) -> None:
+    monkeypatch.setenv("SIGNATURE_MODE", "none")
+    monkeypatch.delenv("SIGNING_SECRET_ARN")
+    app._reset_for_tests()
+
+
+def test_signature_mode_none_accepts_unsigned_and_warns_at_every_cold_start(invoke, app, aws, caplog, monkeypatch):
+    _none_mode(monkeypatch, app)
+    caplog.set_level(logging.INFO, logger="webhook")
+    body = json.dumps(payload())
+    assert invoke(make_event(body, {}))["statusCode"] == 200
+    assert invoke(make_event(json.dumps(payload()), {}))["statusCode"] == 200
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "SIGNATURE_MODE=none" in warnings[0].getMessage()
+    app._reset_for_tests()  # next cold start warns again
+    assert invoke(make_event(json.dumps(payload()), {}))["statusCode"] == 200
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 2
+
+
+def test_signature_mode_none_ignores_bad_signatures_and_uses_the_webhook_id(invoke, app, aws, monkeypatch):
+    _none_mode(monkeypatch, app)
+    event = make_event(json.dumps(payload()), {"webhook-id": "msg_dev", "webhook-signature": "v1,garbage"})
+    first = invoke(event)
+    assert first["statusCode"] == 200
+    assert aws.transactions()[0]["deliveryId"] == "msg_dev"
+    second = invoke(make_event(json.dumps(payload()), {"Webhook-Id": "msg_dev"}))
+    assert second["body"] == first["body"]
+
+
+def test_signature_mode_none_without_webhook_id_is_idempotent_on_the_body_hash(invoke, app, aws, monkeypatch):
+    import hashlib
+
+    _none_mode(monkeypatch, app)
+    body = json.dumps(payload(transactionId="same"))
+    first, second = invoke(make_event(body, {})), invoke(make_event(body, {}))
+    assert first["statusCode"] == second["statusCode"] == 200
+    assert first["body"] == second["body"]
+    [item] = aws.transactions()
+    assert item["deliveryId"] == "sha256:" + hashlib.sha256(body.encode()).hexdigest()
+    invalid_id = make_event(body, {"webhook-id": "has space"})
+    assert invoke(invalid_id)["body"] == first["body"]  # falls back to the same body hash
+
+
+def test_signature_mode_standard_webhooks_explicit(invoke, app, monkeypatch):
+    monkeypatch.setenv("SIGNATURE_MODE", "standard-webhooks")
+    app._reset_for_tests()
+    assert invoke(make_event(json.dumps(payload()), {}))["json"]["error"] == "missing_signature_headers"
+    assert invoke(Sender().event(payload()))["statusCode"] == 200
+
+
+@pytest.mark.parametrize("mode", ["None", "NONE", "off", "false", "Standard-Webhooks", "standard_webhooks", " none"])
+def test_unknown_signature_mode_fails_closed(invoke, app, aws, caplog, monkeypatch, mode):
+    monkeypatch.setenv("SIGNATURE_MODE", mode)
+    app._reset_for_tests()
+    for event in (Sender().event(payload()), make_event(json.dumps(payload()), {})):
+        resp = invoke(event)
+        assert resp["statusCode"] == 500
+        assert resp["json"]["error"] == "configuration_error"
+    assert aws.items() == []
+    reasons = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(reasons) == 2 and all("SIGNATURE_MODE" in m for m in reasons)
+
+
+@pytest.mark.parametrize("missing", ["TABLE_NAME", "SIGNING_SECRET_ARN"])
+def test_missing_environment_is_a_configuration_error(invoke, app, aws, monkeypatch, missing):
+    monkeypatch.delenv(missing)
+    app._reset_for_tests()
+    assert invoke(Sender().event(payload()))["json"]["error"] == "configuration_error"
+    assert aws.items() == []
+
+
+def test_wrong_table_is_an_internal_error_without_details(invoke, app, monkeypatch):
+    monkeypatch.setenv("TABLE_NAME", "no-such-table")
+    app._reset_for_tests()
+    resp = invoke(Sender().event(payload()))
+    assert resp["statusCode"] == 500
+    assert resp["json"] == {"error": "internal_error", "message": "Internal error"}
+    assert TABLE not in resp["body"] and "no-such-table" not in resp["body"]
