@@ -1,0 +1,92 @@
+"""A change set as the deploy command reads it: resource changes, the table, "no changes".
+
+Pure functions over ``DescribeChangeSet`` responses, so they are tested on
+real-AWS-shaped data without any AWS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .console import Console
+
+#: How CloudFormation says a change set is empty: a ``FAILED`` change set whose
+#: reason says it "didn't contain changes"; some emulators (and ``UpdateStack``)
+#: answer ``ValidationError: No updates are to be performed`` instead.
+NO_CHANGES_MARKERS = ("didn't contain changes", "No updates are to be performed")
+
+_ACTION_STYLE = {"Add": "green", "Modify": "yellow", "Remove": "red", "Import": "cyan", "Dynamic": "yellow"}
+_HEADERS = ("Action", "Logical ID", "Resource type", "Replacement")
+
+
+@dataclass(frozen=True)
+class ResourceChange:
+    """One row of a change set."""
+
+    action: str
+    logical_id: str
+    resource_type: str
+    #: "True", "False" or "Conditional" for ``Modify``; empty for other actions.
+    replacement: str = ""
+    #: Properties whose change requires (or may require) recreating the resource.
+    recreation_causes: tuple[str, ...] = ()
+
+
+def is_no_changes(reason: str | None) -> bool:
+    """Whether a failed change set (or a ValidationError) only means "nothing to change"."""
+    return any(marker in (reason or "") for marker in NO_CHANGES_MARKERS)
+
+
+def resource_changes(descriptions: Iterable[dict[str, Any]]) -> list[ResourceChange]:
+    """The resource changes of every ``DescribeChangeSet`` page, in CloudFormation's order."""
+    changes = []
+    for page in descriptions:
+        for change in page.get("Changes", []):
+            if change.get("Type", "Resource") != "Resource":
+                continue
+            resource = change["ResourceChange"]
+            causes = tuple(dict.fromkeys(
+                detail["Target"].get("Name") or detail["Target"].get("Attribute", "")
+                for detail in resource.get("Details", [])
+                if detail.get("Target", {}).get("RequiresRecreation") in ("Always", "Conditionally")
+            ))
+            changes.append(ResourceChange(
+                action=resource.get("Action", ""),
+                logical_id=resource["LogicalResourceId"],
+                resource_type=resource.get("ResourceType", ""),
+                replacement=resource.get("Replacement", "") if resource.get("Action") == "Modify" else "",
+                recreation_causes=causes,
+            ))
+    return changes
+
+
+def summary(changes: list[ResourceChange]) -> str:
+    """``3 changes: 1 to add, 1 to modify (1 replaced), 1 to remove``."""
+    counts = {action: sum(c.action == action for c in changes) for action in ("Add", "Modify", "Remove")}
+    replaced = sum(c.replacement in ("True", "Conditional") for c in changes)
+    parts = [f"{counts['Add']} to add", f"{counts['Modify']} to modify"]
+    if replaced:
+        parts[-1] += f" ({replaced} replaced or possibly replaced)"
+    parts.append(f"{counts['Remove']} to remove")
+    noun = "change" if len(changes) == 1 else "changes"
+    return f"{len(changes)} {noun}: " + ", ".join(parts)
+
+
+def table(changes: list[ResourceChange], console: Console) -> str:
+    """The change set as an aligned table: action, logical id, resource type, replacement."""
+    rows = [(c.action, c.logical_id, c.resource_type, c.replacement or "-") for c in changes]
+    widths = [max(len(row[i]) for row in [_HEADERS, *rows]) for i in range(len(_HEADERS))]
+
+    def line(cells: tuple[str, ...], styles: tuple[tuple[str, ...], ...]) -> str:
+        # Pad before styling (escape codes would count towards the width), all
+        # but the last cell, so lines carry no trailing blanks.
+        padded = [cell.ljust(width) for cell, width in zip(cells[:-1], widths)] + [cells[-1]]
+        return "  ".join(console.style(cell, *style) for cell, style in zip(padded, styles))
+
+    lines = [line(_HEADERS, (("bold",),) * len(_HEADERS))]
+    for change, row in zip(changes, rows):
+        replacement_style = ("red", "bold") if change.replacement in ("True", "Conditional") else ()
+        action_style = (_ACTION_STYLE[change.action],) if change.action in _ACTION_STYLE else ()
+        lines.append(line(row, (action_style, (), (), replacement_style)))
+    return "\n".join(lines)

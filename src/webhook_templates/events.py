@@ -1,0 +1,181 @@
+"""Following a stack operation: its events as they arrive, progress, and what went wrong.
+
+CloudFormation has no push channel a CLI can use, so this polls
+``DescribeStackEvents``; the interval is a parameter so tests need not wait.
+Events are matched by ID against the newest one seen before the operation
+started, so clock skew between this machine and AWS cannot drop or repeat any.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .console import Console
+
+STACK_TYPE = "AWS::CloudFormation::Stack"
+Event = dict[str, Any]
+
+
+def in_progress(status: str) -> bool:
+    """Whether a stack or resource status is still moving (``REVIEW_IN_PROGRESS`` included)."""
+    return status.endswith("_IN_PROGRESS")
+
+
+def stack_status(cfn: Any, stack_id: str) -> str:
+    """The stack's current status (by stack ID, which also finds deleted stacks)."""
+    return cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
+
+
+def latest_event_id(cfn: Any, stack_id: str) -> str | None:
+    """The newest event's ID: the starting point for following the next operation."""
+    events = cfn.describe_stack_events(StackName=stack_id).get("StackEvents", [])
+    return events[0]["EventId"] if events else None
+
+
+class EventFeed:
+    """Stack events newer than the last one seen, oldest first."""
+
+    def __init__(self, cfn: Any, stack_id: str, after_event_id: str | None) -> None:
+        self._cfn = cfn
+        self._stack_id = stack_id
+        self._last = after_event_id
+
+    def poll(self) -> list[Event]:
+        """Events that appeared since the previous call (pages are newest first)."""
+        fresh: list[Event] = []
+        pages = self._cfn.get_paginator("describe_stack_events").paginate(StackName=self._stack_id)
+        for page in pages:
+            for event in page.get("StackEvents", []):
+                if event["EventId"] == self._last:
+                    break
+                fresh.append(event)
+            else:
+                continue
+            break
+        if fresh:
+            self._last = fresh[0]["EventId"]
+        return fresh[::-1]
+
+
+def is_stack_event(event: Event, stack_id: str) -> bool:
+    """Whether ``event`` is about the stack itself rather than one of its resources."""
+    return event.get("ResourceType") == STACK_TYPE and event.get("PhysicalResourceId") == stack_id
+
+
+@dataclass
+class Progress:
+    """Resources finished out of those the operation touches."""
+
+    total: int
+    stack_id: str
+    finished: set[str] = field(default_factory=set)
+
+    def record(self, event: Event) -> None:
+        """Count ``event``'s resource as finished once it leaves ``*_IN_PROGRESS``."""
+        if not is_stack_event(event, self.stack_id) and not in_progress(event["ResourceStatus"]):
+            self.finished.add(event["LogicalResourceId"])
+
+    @property
+    def done(self) -> int:
+        """Finished resources, capped at the total (a replacement's cleanup counts once)."""
+        return min(len(self.finished), self.total)
+
+
+def status_style(status: str) -> tuple[str, ...]:
+    """Colour of a status: red failed, yellow rolling back, green complete, dim skipped."""
+    if status.endswith("_FAILED"):
+        return ("red", "bold")
+    if "ROLLBACK" in status:
+        return ("yellow",)
+    if status.endswith("_COMPLETE"):
+        return ("green",)
+    if status.endswith("_SKIPPED"):
+        return ("dim",)
+    return ()
+
+
+def elapsed(seconds: float) -> str:
+    """``m:ss`` since the operation started."""
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def format_event(event: Event, progress: Progress, seconds: float, console: Console) -> str:
+    """One event as a line: elapsed time, progress, status, resource, reason."""
+    width = len(str(progress.total))
+    status = event["ResourceStatus"]
+    parts = [
+        f"{elapsed(seconds):>5}",
+        f"[{progress.done:>{width}}/{progress.total}]",
+        console.style(f"{status:<28}", *status_style(status)),
+        f"{event['LogicalResourceId']:<30}",
+        event.get("ResourceType", ""),
+    ]
+    reason = event.get("ResourceStatusReason")
+    if reason:
+        parts.append(console.style(reason, "red") if status.endswith("_FAILED") else reason)
+    return "  ".join(parts)
+
+
+def follow(cfn: Any, stack_id: str, feed: EventFeed, progress: Progress, console: Console,
+           poll_seconds: float, *, sleep: Callable[[float], None] = time.sleep,
+           clock: Callable[[], float] = time.monotonic) -> tuple[str, list[Event]]:
+    """Print events until the stack stops moving; return its final status and the events seen.
+
+    The status is read before the events, so the last poll prints every event
+    up to the final status.
+    """
+    started = clock()
+    seen: list[Event] = []
+    while True:
+        status = stack_status(cfn, stack_id)
+        for event in feed.poll():
+            progress.record(event)
+            seen.append(event)
+            console.say(format_event(event, progress, clock() - started, console))
+        if not in_progress(status):
+            return status, seen
+        sleep(poll_seconds)
+
+
+def root_cause(events: list[Event], stack_id: str) -> Event | None:
+    """The first failed resource event (later failures are usually cancellations it caused).
+
+    Falls back to the stack's own failure or rollback reason.
+    """
+    failed = [e for e in events if e["ResourceStatus"].endswith("_FAILED") and e.get("ResourceStatusReason")]
+    for event in failed:
+        if not is_stack_event(event, stack_id):
+            return event
+    rollbacks = [e for e in events if is_stack_event(e, stack_id) and "ROLLBACK_IN_PROGRESS" in e["ResourceStatus"]
+                 and e.get("ResourceStatusReason")]
+    return (failed or rollbacks or [None])[0]
+
+
+def recovery_advice(status: str, stack_name: str) -> str | None:
+    """What to do about a stack left in a state deploys cannot proceed from."""
+    if status == "UPDATE_ROLLBACK_FAILED":
+        return (
+            f"{stack_name} is UPDATE_ROLLBACK_FAILED: CloudFormation could not roll the update back, "
+            "and no deploy can run until the rollback finishes. Fix what the root cause names "
+            "(often a resource changed or deleted outside CloudFormation), then run:\n"
+            f"  aws cloudformation continue-update-rollback --stack-name {stack_name}\n"
+            "If a resource still cannot be rolled back, skip it (CloudFormation then marks it "
+            "rolled back without touching it):\n"
+            f"  aws cloudformation continue-update-rollback --stack-name {stack_name} "
+            "--resources-to-skip LOGICAL_ID"
+        )
+    if status == "ROLLBACK_FAILED":
+        return (
+            f"{stack_name} is ROLLBACK_FAILED: its first deploy failed and could not be cleaned up. "
+            f"Delete it (`webhook-templates destroy`, or the console), then deploy again."
+        )
+    if status == "DELETE_FAILED":
+        return (
+            f"{stack_name} is DELETE_FAILED: run destroy again once the root cause is fixed; "
+            "resources it cannot delete can be kept with "
+            f"`aws cloudformation delete-stack --stack-name {stack_name} --retain-resources LOGICAL_ID`."
+        )
+    return None

@@ -1,0 +1,23 @@
+"""Exit codes every command shares; ``--help`` and the README document them.
+
+A leaf module, so command modules can use the codes without importing ``cli``
+(which imports them to register their subcommands).
+"""
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+#: The deploy guard refused a data-losing change, or the user (or the lack of a
+#: terminal to ask on) declined.
+EXIT_REFUSED = 3
+
+#: The ``--help`` epilogs of the stack commands.
+DEPLOY_EXIT_CODES = (
+    "exit codes: 0 deployed or already up to date (or --dry-run shown), 1 failed, 2 usage error, "
+    "3 refused by the data guard or by you (or no terminal to ask on and no --yes)"
+)
+OUTPUTS_EXIT_CODES = "exit codes: 0 printed and written, 1 failed (e.g. no such stack), 2 usage error"
+DESTROY_EXIT_CODES = (
+    "exit codes: 0 deleted (or there was no stack), 1 failed, 2 usage error, "
+    "3 refused: termination protection, or by you (or no terminal to ask on and no --yes)"
+)

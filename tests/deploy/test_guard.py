@@ -1,0 +1,81 @@
+"""The data guard and the stack policy, on plain change lists (no AWS)."""
+
+from __future__ import annotations
+
+import pytest
+
+from webhook_templates import guard, naming
+from webhook_templates.changeset import ResourceChange
+
+TABLE = "AWS::DynamoDB::Table"
+
+
+def change(action: str, logical_id: str, resource_type: str, replacement: str = "") -> ResourceChange:
+    return ResourceChange(action, logical_id, resource_type, replacement)
+
+
+@pytest.mark.parametrize("logical_id", naming.DATA_RESOURCES)
+@pytest.mark.parametrize(("action", "replacement"), [("Remove", ""), ("Modify", "True"), ("Modify", "Conditional")])
+def test_every_data_resource_is_refused_when_lost(logical_id: str, action: str, replacement: str) -> None:
+    refused = guard.refused([change(action, logical_id, "AWS::Whatever::Type", replacement)], allowed=())
+    assert [danger.logical_id for danger in refused] == [logical_id]
+
+
+@pytest.mark.parametrize("resource_type", guard.DATA_TYPES)
+def test_a_data_type_is_refused_under_any_logical_id(resource_type: str) -> None:
+    """A platform team's edited template may rename or add data resources."""
+    assert guard.refused([change("Remove", "RenamedByPlatformTeam", resource_type)], allowed=())
+
+
+@pytest.mark.parametrize("changed", [
+    change("Modify", naming.TABLE_ID, TABLE, "False"),
+    change("Add", naming.TABLE_ID, TABLE),
+    change("Remove", naming.FUNCTION_ID, "AWS::Lambda::Function"),
+    change("Modify", naming.ROLE_ID, "AWS::IAM::Role", "True"),
+])
+def test_changes_that_keep_the_data_pass(changed: ResourceChange) -> None:
+    assert guard.refused([changed], allowed=()) == []
+
+
+def test_allow_replacement_lets_only_the_named_resources_through() -> None:
+    changes = [change("Remove", naming.TABLE_ID, TABLE), change("Modify", naming.KEY_ID, "AWS::KMS::Key", "True")]
+
+    refused = guard.refused(changes, allowed={naming.TABLE_ID})
+
+    assert [danger.logical_id for danger in refused] == [naming.KEY_ID]
+    assert guard.refused(changes, allowed={naming.TABLE_ID, naming.KEY_ID}) == []
+
+
+def test_reasons_say_what_would_happen_and_why() -> None:
+    replaced = ResourceChange("Modify", naming.TABLE_ID, TABLE, "True", ("KeySchema", "TableName"))
+    maybe = change("Modify", naming.KEY_ID, "AWS::KMS::Key", "Conditional")
+    removed = change("Remove", naming.SECRET_ID, "AWS::SecretsManager::Secret")
+
+    reasons = [danger.reason() for danger in guard.dangers([replaced, maybe, removed])]
+
+    assert reasons == [
+        "TransactionsTable (AWS::DynamoDB::Table) would be replaced by a new, empty resource, "
+        "because of a change to KeySchema, TableName",
+        "EncryptionKey (AWS::KMS::Key) may be replaced by a new, empty resource (Replacement: Conditional)",
+        "SigningSecret (AWS::SecretsManager::Secret) would be removed from the stack",
+    ]
+
+
+def test_stack_policy_denies_replacing_or_deleting_each_data_resource() -> None:
+    allow, by_id, by_type = guard.stack_policy()["Statement"]
+
+    assert allow == {"Effect": "Allow", "Principal": "*", "Action": "Update:*", "Resource": "*"}
+    assert by_id["Effect"] == by_type["Effect"] == "Deny"
+    assert by_id["Action"] == by_type["Action"] == ["Update:Replace", "Update:Delete"]
+    assert by_id["Resource"] == [f"LogicalResourceId/{logical_id}" for logical_id in naming.DATA_RESOURCES]
+    assert by_type["Resource"] == "*"
+    assert by_type["Condition"] == {"StringEquals": {"ResourceType": list(guard.DATA_TYPES)}}
+
+
+def test_stack_policy_for_an_allowed_replacement_lifts_only_that_resource() -> None:
+    _, by_id, by_type = guard.stack_policy(allowed={naming.TABLE_ID})["Statement"]
+
+    assert f"LogicalResourceId/{naming.TABLE_ID}" not in by_id["Resource"]
+    assert len(by_id["Resource"]) == len(naming.DATA_RESOURCES) - 1
+    assert by_type["NotResource"] == [f"LogicalResourceId/{naming.TABLE_ID}"]
+    assert "Resource" not in by_type
