@@ -18,21 +18,16 @@ import http.client
 import ipaddress
 import json
 import math
-import os
 import random
-import re
-import subprocess
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from webhook_templates import signing
+from webhook_templates.serve import start_process
 
-ROOT = Path(__file__).resolve().parents[1]
 MAX_REQUESTS = 5000
 MAX_CONCURRENCY = 64
 #: The whole run stops after this long, whatever is left.
@@ -83,32 +78,6 @@ def loopback_url(url: str) -> tuple[str, int, str]:
     return parts.hostname, parts.port or 80, parts.path
 
 
-def start_server(secret: str, containers: int) -> tuple[subprocess.Popen[str], str]:
-    """``webhook-templates serve`` on a free loopback port; returns the process and its URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "webhook_templates", "serve", "--port", "0", "--quiet",
-         "--secret", secret, "--concurrency", str(containers)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        match = re.search(r"POST (http://\S+/webhook)", line)
-        if match:
-            return process, match.group(1)
-    process.wait(timeout=30)
-    raise SystemExit(f"serve exited with {process.returncode} before printing its endpoint")
-
-
-def stop_server(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=15)
-
-
 def send_one(url: str, secret: str, delivery: Delivery) -> tuple[int, float]:
     """POST one delivery, signed now; ``(status, latency in ms)``, status 0 on a connection error."""
     host, port, path = loopback_url(url)
@@ -142,7 +111,8 @@ def run(requests: int, concurrency: int, duplicate_share: float, containers: int
     """Run the load check and print its figures; 0 when every send got 2xx and the counts match."""
     secret = signing.generate_secret()
     sends, expected = plan(requests, duplicate_share)
-    process, url = start_server(secret, containers)
+    server = start_process("--quiet", "--secret", secret, "--concurrency", str(containers))
+    url = server.url
     try:
         loopback_url(url)
         deadline = time.monotonic() + DEADLINE_SECONDS
@@ -153,7 +123,7 @@ def run(requests: int, concurrency: int, duplicate_share: float, containers: int
         elapsed = time.perf_counter() - started
         stored = stored_transactions(url)
     finally:
-        stop_server(process)
+        server.stop()
 
     latencies = sorted(latency for status, latency in results if status)
     statuses: dict[int, int] = {}

@@ -231,7 +231,8 @@ def _architecture(graph: diagram.Graph, svg_name: str | None) -> list[str]:
         "",
     ]
     if svg_name:
-        lines += [f"The same graph drawn by Graphviz: [{svg_name}]({svg_name}).", "", f"![Architecture]({svg_name})", ""]
+        lines += [f"The same graph drawn by Graphviz: [{svg_name}]({svg_name}).", "",
+                  f"![Architecture]({svg_name})", ""]
     lines += ["### Resources", ""]
     lines += table(
         ["Logical ID", "Type", "Created when", "On stack deletion"],
@@ -284,7 +285,9 @@ def _outputs(body: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _deploying(body: Mapping[str, Any], environments: Mapping[str, EnvironmentConfig], template_bytes: int) -> list[str]:
+def _deploying(
+    body: Mapping[str, Any], environments: Mapping[str, EnvironmentConfig], template_bytes: int
+) -> list[str]:
     capabilities = required_capabilities(body)
     lines = [
         "## Deploying",
@@ -370,8 +373,8 @@ def _skips(body: Mapping[str, Any]) -> list[str]:
         "fails on any other checkov or cfn-lint finding (informational ones included).",
         "",
     ]
-    return lines + table(["Check", "Resource", "Why"],
-                         [(code(check), code(resource), cell(reason)) for check, resource, reason in checkov_skips(body)])
+    rows = [(code(check), code(resource), cell(reason)) for check, resource, reason in checkov_skips(body)]
+    return lines + table(["Check", "Resource", "Why"], rows)
 
 
 def _retained(body: Mapping[str, Any]) -> list[str]:
@@ -383,9 +386,10 @@ def _retained(body: Mapping[str, Any]) -> list[str]:
         if r.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate", "Snapshot")
     ]
     protected = [
-        f"{code(logical_id)} also has `DeletionProtectionEnabled: {short_form(r['Properties']['DeletionProtectionEnabled'])}`."
+        f"{code(logical_id)} also has "
+        f"`DeletionProtectionEnabled: {short_form(properties['DeletionProtectionEnabled'])}`."
         for logical_id, r in body["Resources"].items()
-        if "DeletionProtectionEnabled" in r.get("Properties", {})
+        if "DeletionProtectionEnabled" in (properties := r.get("Properties", {}))
     ]
     lines = [
         "## What is retained when a stack is deleted",

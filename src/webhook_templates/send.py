@@ -18,15 +18,14 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from . import signing
 from .config import ConfigError, environment
+from .exit_codes import EXIT_FAILED, EXIT_OK
 
 #: Where the deploy command writes a stack's outputs as ``{OutputKey: OutputValue}``.
 FLAT_OUTPUTS = Path("cfn-outputs") / "flat-outputs.json"
 MAX_REPEAT = 100
-EXIT_OK, EXIT_FAILED = 0, 1
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,9 @@ def read_payload(path: str | None) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as error:
-        raise ConfigError(f"--payload {path!r} cannot be read ({error.strerror}); accepted: a readable file or -")
+        raise ConfigError(
+            f"--payload {path!r} cannot be read ({error.strerror}); accepted: a readable file or -"
+        ) from None
 
 
 def post(endpoint: str, body: bytes, headers: dict[str, str], timeout: float) -> Attempt:

@@ -21,7 +21,9 @@ import json
 import os
 import queue
 import signal
+import re
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -29,12 +31,13 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 from unittest import mock
 
 from . import gateway, naming, signing
 from .config import ConfigError
 from .contract import max_body_bytes
+from .exit_codes import EXIT_FAILED, EXIT_OK
 from .packaging import handler_path, import_handler
 
 REGION = "us-east-1"
@@ -344,7 +347,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         import moto  # noqa: F401 (checked here for a clear message)
     except ImportError:
         print("`serve` needs moto: pip install 'webhook-templates[serve]' (make serve does)", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     if args.concurrency < 1 or args.concurrency > 64:
         raise ConfigError(f"--concurrency {args.concurrency} is invalid; accepted: 1 to 64")
     secret = args.secret or signing.generate_secret()
@@ -353,7 +356,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with running_server(args.host, args.port, secret, args.concurrency, args.quiet) as server:
         print(banner(server, args.concurrency), flush=True)
         server.serve_forever()
-    return 0
+    return EXIT_OK
+
+
+@dataclass(frozen=True)
+class ServeProcess:
+    """``serve`` running as its own process (for tests and the load check)."""
+
+    process: subprocess.Popen[str]
+    url: str
+    banner: str
+
+    def stop(self) -> None:
+        """Stop it (SIGTERM, then SIGKILL if it does not exit in time)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=15)
+
+
+def start_process(*args: str, env: Mapping[str, str] | None = None) -> ServeProcess:
+    """Start ``webhook-templates serve --port 0 <args>`` and wait for its banner.
+
+    Port 0 lets the system pick a free loopback port; the banner says which.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "webhook_templates", "serve", "--port", "0", *args],
+        env={**(env if env is not None else os.environ), "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    for line in process.stdout:  # ends early only if the process dies
+        lines.append(line)
+        if line.startswith("Ctrl-C"):
+            banner = "".join(lines)
+            url = re.search(r"POST (http://\S+/webhook)", banner)
+            if url:
+                return ServeProcess(process, url.group(1), banner)
+    process.wait(timeout=30)
+    raise RuntimeError(f"serve exited with {process.returncode} before it was ready:\n{''.join(lines)}")
 
 
 def register(commands: argparse._SubParsersAction) -> None:

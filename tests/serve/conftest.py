@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 import pytest
 
-from served import SECRET, Served, start, stop
+from served import SECRET, Served, server_environment
+from webhook_templates.serve import start_process
 
 
 @pytest.fixture(scope="session")
 def served() -> Iterator[Served]:
-    process, banner = start("--secret", SECRET, "--quiet")
+    server = start_process("--secret", SECRET, "--quiet", env=server_environment())
     try:
-        url = re.search(r"POST (http://127\.0\.0\.1:\d+/webhook)", banner)
-        assert url, banner
-        yield Served(url.group(1), SECRET, banner)
+        yield Served(server.url, SECRET, server.banner)
     finally:
-        stop(process)
-
+        server.stop()

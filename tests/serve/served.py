@@ -1,12 +1,9 @@
-"""Helpers for the serve tests: start and stop a real ``webhook-templates serve`` process, make requests."""
+"""Helpers for the serve tests: the running endpoint, real HTTP requests, sample bodies."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 import uuid
@@ -17,7 +14,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 #: A fixed development secret, so tests sign without parsing the banner.
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-STARTUP_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -49,34 +45,14 @@ def request(url: str, body: bytes | None = None, headers: dict[str, str] | None 
         return error.code, dict(error.headers), error.read()
 
 
-def start(*extra: str) -> tuple[subprocess.Popen[str], str]:
-    """Start ``serve`` on port 0 and read its banner up to the example command."""
+def server_environment() -> dict[str, str]:
+    """The server's environment: fake credentials, so nothing it does could reach an account."""
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
-           "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "PYTHONUNBUFFERED": "1"}
-    env.pop("AWS_PROFILE", None)
-    env.pop("AWS_ENDPOINT_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "webhook_templates", "serve", "--port", "0", *extra],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    lines: list[str] = []
-    assert process.stdout is not None
-    for line in process.stdout:  # ends if the process dies
-        lines.append(line)
-        if line.startswith("Ctrl-C"):
-            return process, "".join(lines)
-    process.wait(timeout=STARTUP_SECONDS)
-    raise AssertionError(f"serve exited with {process.returncode} before it was ready:\n{''.join(lines)}")
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=15)
+           "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        env.pop(name, None)
+    return env
 
 
 def transaction(**fields: Any) -> dict[str, Any]:

@@ -12,7 +12,9 @@ from webhook_templates.config import ConfigError
 from webhook_templates.serve import loopback_host
 
 
-def make(body: bytes = b'{"a":1}', headers: list[tuple[str, str]] | None = None, target: str = "/webhook") -> gateway.Request:
+def make(
+    body: bytes = b'{"a":1}', headers: list[tuple[str, str]] | None = None, target: str = "/webhook"
+) -> gateway.Request:
     return gateway.Request("POST", target, headers or [("Content-Type", "application/json")], body,
                            "127.0.0.1", "req-1", 1_700_000_000_123)
 

@@ -81,7 +81,9 @@ def _secret_arn() -> str:
                                                         SecretString=SECRET_VALUE)["ARN"]
 
 
-def test_env_reads_this_environments_flat_outputs_and_the_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_reads_this_environments_flat_outputs_and_the_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     with mock_aws():
         arn = _secret_arn()
