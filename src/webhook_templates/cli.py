@@ -15,12 +15,11 @@ from pathlib import Path
 
 from . import __version__, send, serve
 from .config import ConfigError, TemplateConfig
+from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE  # noqa: F401 (re-exported)
+from .stack_commands import register as register_stack_commands
 
 DEFAULT_BUILD_DIR = Path("build")
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 
 def _tag(text: str) -> tuple[str, str]:
@@ -96,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: each registers its own parser and sets ``func``.
 _EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 _EXTRA_COMMANDS.extend([serve.register, send.register])
+_EXTRA_COMMANDS.append(register_stack_commands)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

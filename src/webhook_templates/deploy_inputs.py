@@ -1,0 +1,130 @@
+"""What a deploy sends: the rendered template (inline or through S3) and a parameter file.
+
+By default that is ``build/template.json`` and ``build/parameters/<env>.json``,
+re-rendered first if they differ from what the generator produces now.  Any
+rendered template and parameter file can be given instead, which is how a
+platform team deploys the handoff bundle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .bundle import build_files, check_drift, write_bundle
+from .config import ConfigError
+from .render import TEMPLATE_BODY_LIMIT
+
+#: Where templates too large for ``TemplateBody`` go, inside the upload bucket.
+S3_PREFIX = "webhook-templates/"
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """A rendered template file and its text."""
+
+    path: Path
+    body: str
+
+    @property
+    def size(self) -> int:
+        """Size in bytes, as CloudFormation counts it against ``TemplateBody``'s limit."""
+        return len(self.body.encode("utf-8"))
+
+    @property
+    def s3_key(self) -> str:
+        """Content-addressed key: the same template is uploaded once, and never overwritten by another."""
+        digest = hashlib.sha256(self.body.encode("utf-8")).hexdigest()
+        suffix = self.path.suffix if self.path.suffix in (".json", ".yaml", ".yml") else ".json"
+        return f"{S3_PREFIX}{digest}{suffix}"
+
+
+def render_if_stale(build_dir: Path) -> list[str]:
+    """Re-render ``build_dir`` if it differs from a fresh render; the paths that were stale."""
+    files = build_files()
+    stale = check_drift(files, build_dir)
+    if stale:
+        write_bundle(files, build_dir)
+    return stale
+
+
+def default_parameters_path(template_path: Path, environment: str) -> Path:
+    """``parameters/<env>.json`` beside the template: the layout of ``build/`` and of the handoff bundle."""
+    return template_path.parent / "parameters" / f"{environment}.json"
+
+
+def load_template(path: Path) -> TemplateSource:
+    """Read a rendered template, or raise ``ConfigError`` naming the path."""
+    if not path.is_file():
+        raise ConfigError(
+            f"--template {str(path)!r} is not a file; accepted: a rendered template such as "
+            "build/template.json (run `make template`) or the handoff bundle's template"
+        )
+    return TemplateSource(path, path.read_text(encoding="utf-8"))
+
+
+def load_parameters(path: Path) -> list[dict[str, str]]:
+    """Read a parameter file: ``aws cloudformation``'s list of ParameterKey/ParameterValue, or a flat object."""
+    accepted = ('accepted: a JSON file of [{"ParameterKey": ..., "ParameterValue": ...}] '
+                'or {"Key": "value"}, such as build/parameters/<env>.json')
+    if not path.is_file():
+        raise ConfigError(f"--parameters {str(path)!r} is not a file; {accepted}")
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"--parameters {str(path)!r} is not valid JSON ({error}); {accepted}") from None
+    if isinstance(data, dict):
+        data = [{"ParameterKey": key, "ParameterValue": value} for key, value in data.items()]
+    if not isinstance(data, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("ParameterKey"), str) and "ParameterValue" in item
+        for item in data
+    ):
+        raise ConfigError(f"--parameters {str(path)!r} has an unexpected shape; {accepted}")
+    return [{"ParameterKey": item["ParameterKey"], "ParameterValue": str(item["ParameterValue"])}
+            for item in data]
+
+
+def default_bucket(account: str, region: str) -> str:
+    """The upload bucket when ``--bucket`` is not given: one per account and region."""
+    return f"cfn-templates-{account}-{region}"
+
+
+def ensure_bucket(s3: Any, bucket: str, region: str, account: str) -> None:
+    """Create ``bucket`` if it does not exist: private, encrypted, in ``region``.
+
+    ``ExpectedBucketOwner`` makes the check fail rather than upload into a
+    bucket of the same name that another account owns.
+    """
+    try:
+        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account)
+        return
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+    s3.create_bucket(Bucket=bucket, **location)
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True,
+        "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+    })
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}],
+    })
+
+
+def upload_template(s3: Any, template: TemplateSource, bucket: str, region: str, account: str) -> str:
+    """Upload ``template`` under its content hash; the ``TemplateURL`` to create the change set with."""
+    ensure_bucket(s3, bucket, region, account)
+    s3.put_object(Bucket=bucket, Key=template.s3_key, Body=template.body.encode("utf-8"),
+                  ExpectedBucketOwner=account, ServerSideEncryption="AES256")
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{template.s3_key}"
+
+
+def fits_inline(template: TemplateSource) -> bool:
+    """Whether CloudFormation accepts the template as ``TemplateBody`` (at most 51,200 bytes)."""
+    return template.size <= TEMPLATE_BODY_LIMIT

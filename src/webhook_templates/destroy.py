@@ -1,0 +1,102 @@
+"""``webhook-templates destroy``: delete the stack, keep the data, and say what was kept.
+
+The table, the key, the secret and the log groups have ``DeletionPolicy:
+Retain``, so deleting the stack leaves them (and their data) in the account.
+Production stacks have termination protection; destroy does not switch it off
+for you.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cfn_flip
+
+from . import stack_outputs
+from .console import Console
+from .events import EventFeed, Progress, follow, in_progress, latest_event_id
+from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_REFUSED
+from .stacks import describe_stack, wait
+
+#: Deletion policies that keep a resource when its stack is deleted.
+KEEPING_POLICIES = ("Retain", "RetainExceptOnCreate")
+
+
+def template_resources(template_body: Any) -> dict[str, Any]:
+    """The ``Resources`` of a template as ``GetTemplate`` returns it (parsed JSON, or YAML text)."""
+    template = cfn_flip.load(template_body)[0] if isinstance(template_body, str) else template_body
+    return dict(template.get("Resources", {}))
+
+
+def stack_resources(cfn: Any, stack_id: str) -> list[dict[str, Any]]:
+    """Every resource of the stack (all pages of ``ListStackResources``)."""
+    pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id)
+    return [summary for page in pages for summary in page["StackResourceSummaries"]]
+
+
+def retained_resources(template_body: Any, resources: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Those of ``resources`` that deleting the stack keeps: logical ID, type and physical ID."""
+    policies = template_resources(template_body)
+    return [
+        {key: summary.get(key, "") for key in ("LogicalResourceId", "ResourceType", "PhysicalResourceId")}
+        for summary in resources
+        if policies.get(summary["LogicalResourceId"], {}).get("DeletionPolicy") in KEEPING_POLICIES
+        and summary.get("ResourceStatus") != "DELETE_COMPLETE"
+    ]
+
+
+def describe_kept(kept: list[dict[str, str]]) -> list[str]:
+    """One line per kept resource: ``TransactionsTable  AWS::DynamoDB::Table  transactions-dev``."""
+    return [f"  {r['LogicalResourceId']:<20}  {r['ResourceType']:<28}  {r['PhysicalResourceId']}" for r in kept]
+
+
+def destroy(cfn: Any, stack_name: str, console: Console, *, assume_yes: bool, poll_seconds: float,
+            outputs_file: Path) -> int:
+    """Delete ``stack_name`` after confirmation; the exit code (0 deleted or absent, 1 failed, 3 refused)."""
+    stack = describe_stack(cfn, stack_name)
+    if stack is None:
+        console.say(f"{stack_name} does not exist: nothing to delete.")
+        return EXIT_OK
+    stack_id, status = stack["StackId"], stack["StackStatus"]
+    if stack.get("EnableTerminationProtection"):
+        console.warn(
+            f"Refusing: {stack_name} has termination protection (production). If deleting it is really "
+            "intended, switch it off deliberately first:\n"
+            f"  aws cloudformation update-termination-protection --no-enable-termination-protection "
+            f"--stack-name {stack_name}"
+        )
+        return EXIT_REFUSED
+    if in_progress(status) and status != "REVIEW_IN_PROGRESS":
+        console.warn(f"{stack_name} is {status}: wait for the running operation to finish, then destroy again.")
+        return EXIT_FAILED
+    resources = stack_resources(cfn, stack_id)
+    kept = retained_resources(cfn.get_template(StackName=stack_id)["TemplateBody"], resources)
+    console.say(f"Deleting {stack_name} ({status}) deletes every resource except these, which are retained "
+                "with their data:" if kept else f"Deleting {stack_name} ({status}) deletes all its resources.")
+    for line in describe_kept(kept):
+        console.say(line)
+    if not assume_yes:
+        answer = console.confirm(f"Delete stack {stack_name}?")
+        if not answer:
+            console.warn("Not deleted." if answer is False else
+                         "Refusing to delete: no terminal to ask on and no --yes.")
+            return EXIT_REFUSED
+    recorded = stack_outputs.read(outputs_file)
+    marker = latest_event_id(cfn, stack_id)
+    cfn.delete_stack(StackName=stack_id)
+    feed, progress = EventFeed(cfn, stack_id, marker), Progress(len(resources), stack_id)
+    final, _ = follow(cfn, stack_id, feed, progress, console, poll_seconds)
+    if wait(cfn, "stack_delete_complete", poll_seconds, StackName=stack_id) is not None:
+        console.warn(f"Delete failed: {stack_name} is {final}. Fix what the events above name and run destroy again.")
+        return EXIT_FAILED
+    if recorded and recorded == stack_outputs.flatten(stack):
+        # The outputs file described this stack; it would only mislead now.
+        outputs_file.unlink()
+    console.say(console.style(f"Deleted {stack_name}.", "green", "bold"))
+    if kept:
+        console.say("Retained (still in the account, with their data; delete them by hand only if you mean to, "
+                    "and note a new deploy cannot reuse their names until you do):")
+        for line in describe_kept(kept):
+            console.say(line)
+    return EXIT_OK

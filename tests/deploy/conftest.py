@@ -1,0 +1,86 @@
+"""Deploy-test fixtures: moto's HTTP server, a clean account per test, the rendered build, the CLI."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import boto3
+import pytest
+
+from support import moto_server
+from webhook_templates import cli
+from webhook_templates.bundle import build_files, write_bundle
+
+#: moto warns once per resource type it skips; moto_patches documents each gap.
+MOTO_SKIPS_TYPES = "ignore:Tried to parse .* not supported by moto:UserWarning"
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's server on a free 127.0.0.1 port, for the whole session."""
+    with moto_server.running() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Any]:
+    """An empty moto account that ``AWS_ENDPOINT_URL`` points at; returns a client factory."""
+    moto_server.reset(moto_endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    return lambda service: boto3.client(service)
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``make template``'s output, rendered once."""
+    out = tmp_path_factory.mktemp("build")
+    write_bundle(build_files(), out)
+    return out
+
+
+@dataclass
+class Result:
+    """What one CLI run produced."""
+
+    code: int
+    out: str
+    err: str
+
+
+class Terminal(io.StringIO):
+    """Standard input that is a terminal, with ``answer`` typed on it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        build_dir: Path) -> Callable[..., Result]:
+    """Run ``webhook-templates`` with ``args``; stdin is no terminal unless ``answer`` is typed.
+
+    Unless ``defaults`` (or the test's own flags) say otherwise, commands get
+    the session's build and a per-test outputs file; they never wait between polls.
+    """
+
+    def invoke(*args: str, answer: str | None = None, defaults: bool = False) -> Result:
+        monkeypatch.setattr("sys.stdin", Terminal(answer) if answer is not None else io.StringIO(""))
+        argv = list(args)
+        if argv[0] in ("deploy", "destroy") and "--poll-interval" not in argv:
+            argv += ["--poll-interval", "0"]
+        if not defaults and argv[0] in ("deploy", "outputs", "destroy") and "--outputs-file" not in argv:
+            argv += ["--outputs-file", str(tmp_path / "flat-outputs.json")]
+        if not defaults and argv[0] == "deploy" and "--template" not in argv:
+            argv += ["--template", str(build_dir / "template.json")]
+        capsys.readouterr()
+        try:
+            code = cli.main(argv)
+        except SystemExit as exit_:  # argparse, and ConfigError through parser.exit
+            code = int(exit_.code or 0)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return invoke

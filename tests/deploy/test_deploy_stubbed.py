@@ -1,0 +1,233 @@
+"""The deploy flow on real-AWS-shaped responses (botocore ``Stubber``): what moto cannot emulate.
+
+Replacement flags, rollback and rollback-failure states, a stack left by a
+failed first deploy, and CloudFormation's own "no changes" answer.  Each test
+lists the exact calls the deploy makes, so an unexpected call fails it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import boto3
+import pytest
+from aws_shapes import CHANGE_SET, STACK_ID, STACK_NAME, change_set, event, events, resource_change, stack
+from botocore.stub import ANY, Stubber
+
+from webhook_templates import guard
+from webhook_templates.config import ENVIRONMENTS
+from webhook_templates.console import Console
+from webhook_templates.deploy import DeployRequest, deploy
+from webhook_templates.deploy_inputs import TemplateSource
+
+NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
+OLD_STACK_ID = STACK_ID.replace("0001", "0009")
+FULL_POLICY = json.dumps(guard.stack_policy())
+
+
+@dataclass
+class Deploy:
+    """A stubbed CloudFormation client and what a deploy through it printed."""
+
+    cfn: Any
+    stubber: Stubber
+    tmp_path: Path
+    out: io.StringIO = field(default_factory=io.StringIO)
+    err: io.StringIO = field(default_factory=io.StringIO)
+
+    def expect(self, operation: str, response: dict[str, Any], **params: Any) -> None:
+        self.stubber.add_response(operation, response, params)
+
+    def run(self, env: str = "staging", **options: Any) -> int:
+        request = DeployRequest(
+            stack_name=STACK_NAME, environment=ENVIRONMENTS[env],
+            template=TemplateSource(Path("template.json"), '{"Resources": {}}'), parameters=[],
+            outputs_file=self.tmp_path / "flat-outputs.json", poll_seconds=0, **options,
+        )
+        console = Console(out=self.out, err=self.err, stdin=io.StringIO(""))
+        return deploy(request, self.cfn, console, upload=lambda template: pytest.fail("no upload expected"))
+
+    # The usual openings, in the order the deploy makes the calls.
+    def existing_stack(self, status: str = "UPDATE_COMPLETE") -> None:
+        self.expect("describe_stacks", stack(status), StackName=STACK_NAME)
+
+    def change_set_created(self, kind: str = "UPDATE", *changes: dict[str, Any]) -> None:
+        self.expect("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID}, StackName=STACK_NAME,
+                    ChangeSetName=ANY, ChangeSetType=kind, TemplateBody=ANY, Parameters=[],
+                    Capabilities=["CAPABILITY_NAMED_IAM"], Description=ANY)
+        self.expect("describe_change_set", change_set(), ChangeSetName=CHANGE_SET)  # the waiter
+        self.expect("describe_change_set", change_set(changes=list(changes)), ChangeSetName=CHANGE_SET)
+
+    def executed(self, policy: str = FULL_POLICY) -> None:
+        self.expect("describe_stack_events", events(event(0, STACK_NAME, "UPDATE_COMPLETE")), StackName=STACK_ID)
+        self.expect("set_stack_policy", {}, StackName=STACK_ID, StackPolicyBody=policy)
+        self.expect("execute_change_set", {}, ChangeSetName=CHANGE_SET, RetainExceptOnCreate=True)
+
+    def outputs(self) -> None:
+        self.expect("describe_stacks", stack("UPDATE_COMPLETE", Outputs=[
+            {"OutputKey": "TableName", "OutputValue": "transactions-staging"}]), StackName=STACK_ID)
+
+
+@pytest.fixture
+def stubbed(tmp_path: Path) -> Iterator[Deploy]:
+    cfn = boto3.client("cloudformation", region_name="us-east-1")
+    with Stubber(cfn) as stubber:
+        yield Deploy(cfn, stubber, tmp_path)
+        stubber.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(("replacement", "says"), [
+    ("True", "would be replaced by a new, empty resource, because of a change to KeySchema"),
+    ("Conditional", "may be replaced by a new, empty resource (Replacement: Conditional), because of a change"),
+])
+def test_guard_refuses_a_replaced_table_and_deletes_the_change_set(
+    stubbed: Deploy, replacement: str, says: str
+) -> None:
+    stubbed.existing_stack()
+    stubbed.change_set_created("UPDATE", resource_change("Modify", "TransactionsTable", "AWS::DynamoDB::Table",
+                                                         replacement, recreate="KeySchema"))
+    stubbed.expect("delete_change_set", {}, ChangeSetName=CHANGE_SET)
+
+    assert stubbed.run(assume_yes=True) == 3
+    assert f"TransactionsTable (AWS::DynamoDB::Table) {says}" in stubbed.err.getvalue()
+    assert "--allow-replacement TransactionsTable" in stubbed.err.getvalue()
+
+
+def test_guard_refuses_a_data_type_under_a_platform_teams_own_logical_id(stubbed: Deploy) -> None:
+    stubbed.existing_stack()
+    stubbed.change_set_created("UPDATE", resource_change("Modify", "AuditKey", "AWS::KMS::Key", "True"))
+    stubbed.expect("delete_change_set", {}, ChangeSetName=CHANGE_SET)
+
+    assert stubbed.run(assume_yes=True) == 3
+    assert "AuditKey (AWS::KMS::Key) would be replaced" in stubbed.err.getvalue()
+
+
+def test_a_stack_left_rolled_back_by_a_failed_first_deploy_is_deleted_then_created(stubbed: Deploy) -> None:
+    stubbed.expect("describe_stacks", stack("ROLLBACK_COMPLETE", OLD_STACK_ID), StackName=STACK_NAME)
+    stubbed.expect("delete_stack", {}, StackName=OLD_STACK_ID)
+    stubbed.expect("describe_stacks", stack("DELETE_COMPLETE", OLD_STACK_ID), StackName=OLD_STACK_ID)
+    stubbed.change_set_created("CREATE", resource_change("Add", "TransactionsTable", "AWS::DynamoDB::Table"))
+    # No terminal and no --yes: refused, and the new REVIEW_IN_PROGRESS shell goes too.
+    stubbed.expect("delete_stack", {}, StackName=STACK_ID)
+
+    assert stubbed.run() == 3
+    assert "ROLLBACK_COMPLETE: its first deploy failed" in stubbed.out.getvalue()
+
+
+def test_a_stack_left_in_review_gets_a_create_change_set(stubbed: Deploy) -> None:
+    stubbed.existing_stack("REVIEW_IN_PROGRESS")
+    stubbed.change_set_created("CREATE", resource_change("Add", "TransactionsTable", "AWS::DynamoDB::Table"))
+    stubbed.expect("delete_stack", {}, StackName=STACK_ID)
+
+    assert stubbed.run(dry_run=True) == 0
+    assert "Dry run: nothing executed" in stubbed.out.getvalue()
+
+
+def test_a_failed_change_set_that_didnt_contain_changes_means_up_to_date(stubbed: Deploy) -> None:
+    stubbed.existing_stack()
+    stubbed.expect("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID}, StackName=STACK_NAME,
+                   ChangeSetName=ANY, ChangeSetType="UPDATE", TemplateBody=ANY, Parameters=[],
+                   Capabilities=["CAPABILITY_NAMED_IAM"], Description=ANY)
+    stubbed.expect("describe_change_set", change_set("FAILED", NO_CHANGES), ChangeSetName=CHANGE_SET)
+    stubbed.expect("delete_change_set", {}, ChangeSetName=CHANGE_SET)
+    stubbed.expect("set_stack_policy", {}, StackName=STACK_ID, StackPolicyBody=FULL_POLICY)
+    stubbed.outputs()
+
+    assert stubbed.run(assume_yes=True) == 0
+    assert "up to date" in stubbed.out.getvalue()
+    assert json.loads((stubbed.tmp_path / "flat-outputs.json").read_text()) == {"TableName": "transactions-staging"}
+
+
+def test_no_updates_validation_error_also_means_up_to_date(stubbed: Deploy) -> None:
+    stubbed.existing_stack()
+    stubbed.stubber.add_client_error("create_change_set", "ValidationError", "No updates are to be performed.")
+    stubbed.expect("set_stack_policy", {}, StackName=STACK_ID, StackPolicyBody=FULL_POLICY)
+    stubbed.outputs()
+
+    assert stubbed.run(assume_yes=True) == 0
+    assert "up to date" in stubbed.out.getvalue()
+
+
+def test_a_change_set_failing_for_another_reason_fails_the_deploy(stubbed: Deploy) -> None:
+    stubbed.existing_stack()
+    stubbed.expect("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID}, StackName=STACK_NAME,
+                   ChangeSetName=ANY, ChangeSetType="UPDATE", TemplateBody=ANY, Parameters=[],
+                   Capabilities=["CAPABILITY_NAMED_IAM"], Description=ANY)
+    stubbed.expect("describe_change_set", change_set("FAILED", "Template format error: Unresolved dependencies [X]"),
+                   ChangeSetName=CHANGE_SET)
+    stubbed.expect("delete_change_set", {}, ChangeSetName=CHANGE_SET)
+
+    assert stubbed.run(assume_yes=True) == 1
+    assert "Template format error: Unresolved dependencies [X]" in stubbed.err.getvalue()
+
+
+def test_failed_update_names_the_root_cause_and_how_to_continue_a_failed_rollback(stubbed: Deploy) -> None:
+    stubbed.existing_stack()
+    stubbed.change_set_created("UPDATE", resource_change("Modify", "TransactionsTable", "AWS::DynamoDB::Table",
+                                                         "True", recreate="KeySchema"))
+    stubbed.executed(policy=json.dumps(guard.stack_policy(allowed={"TransactionsTable"})))
+    stubbed.expect("describe_stacks", stack("UPDATE_ROLLBACK_IN_PROGRESS"), StackName=STACK_ID)
+    stubbed.expect("describe_stack_events", events(
+        event(0, STACK_NAME, "UPDATE_COMPLETE"),
+        event(1, "TransactionsTable", "UPDATE_IN_PROGRESS", resource_type="AWS::DynamoDB::Table"),
+        event(2, "TransactionsTable", "UPDATE_FAILED", "transactions-staging already exists",
+              resource_type="AWS::DynamoDB::Table"),
+        event(3, STACK_NAME, "UPDATE_ROLLBACK_IN_PROGRESS", "The following resource(s) failed to update: "
+              "[TransactionsTable]."),
+    ), StackName=STACK_ID)
+    stubbed.expect("describe_stacks", stack("UPDATE_ROLLBACK_FAILED"), StackName=STACK_ID)
+    stubbed.expect("describe_stack_events", events(
+        event(3, STACK_NAME, "UPDATE_ROLLBACK_IN_PROGRESS"),
+        event(4, "WebhookFunction", "UPDATE_FAILED", "Role webhook-lambda-role-staging was deleted"),
+        event(5, STACK_NAME, "UPDATE_ROLLBACK_FAILED"),
+    ), StackName=STACK_ID)
+    stubbed.expect("describe_stacks", stack("UPDATE_ROLLBACK_FAILED"), StackName=STACK_ID)  # the waiter
+    stubbed.expect("set_stack_policy", {}, StackName=STACK_ID, StackPolicyBody=FULL_POLICY)  # put back
+
+    assert stubbed.run(assume_yes=True, allow_replacement=frozenset({"TransactionsTable"})) == 1
+    err = stubbed.err.getvalue()
+    assert ("Root cause: TransactionsTable (AWS::DynamoDB::Table) UPDATE_FAILED: "
+            "transactions-staging already exists") in err
+    assert "aws cloudformation continue-update-rollback --stack-name webhook-staging" in err
+    assert "UPDATE_ROLLBACK_FAILED" in stubbed.out.getvalue()
+
+
+def test_successful_prod_update_turns_termination_protection_on(stubbed: Deploy) -> None:
+    stubbed.existing_stack()
+    stubbed.change_set_created("UPDATE", resource_change("Modify", "WebhookFunction", "AWS::Lambda::Function",
+                                                         "False"))
+    stubbed.executed()
+    stubbed.expect("describe_stacks", stack("UPDATE_COMPLETE"), StackName=STACK_ID)
+    stubbed.expect("describe_stack_events", events(
+        event(0, STACK_NAME, "UPDATE_COMPLETE"),
+        event(1, "WebhookFunction", "UPDATE_IN_PROGRESS"),
+        event(2, "WebhookFunction", "UPDATE_COMPLETE"),
+        event(3, STACK_NAME, "UPDATE_COMPLETE"),
+    ), StackName=STACK_ID)
+    stubbed.expect("describe_stacks", stack("UPDATE_COMPLETE"), StackName=STACK_ID)  # the waiter
+    stubbed.expect("set_stack_policy", {}, StackName=STACK_ID, StackPolicyBody=FULL_POLICY)
+    stubbed.expect("update_termination_protection", {"StackId": STACK_ID}, StackName=STACK_ID,
+                   EnableTerminationProtection=True)
+    stubbed.outputs()
+
+    assert stubbed.run("prod", assume_yes=True) == 0
+    assert "[1/1]  UPDATE_COMPLETE" in stubbed.out.getvalue()
+    assert "termination protection on" in stubbed.out.getvalue()
+
+
+@pytest.mark.parametrize(("status", "says"), [
+    ("UPDATE_IN_PROGRESS", "another operation is running"),
+    ("UPDATE_ROLLBACK_FAILED", "continue-update-rollback"),
+    ("ROLLBACK_FAILED", "Delete it"),
+])
+def test_a_stack_no_change_set_can_start_from_fails_before_any_change(
+    stubbed: Deploy, status: str, says: str
+) -> None:
+    stubbed.existing_stack(status)
+
+    assert stubbed.run(assume_yes=True) == 1
+    assert says in stubbed.err.getvalue()

@@ -1,0 +1,46 @@
+"""moto's HTTP server on 127.0.0.1 for the deploy tests: started, reset and stopped by them.
+
+The server runs in a thread of the test process, so ``moto_patches`` applies to
+it; the code under test reaches it only through ``AWS_ENDPOINT_URL``.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import urllib.request
+from contextlib import contextmanager
+from typing import Iterator
+
+from moto.server import ThreadedMotoServer
+
+from . import moto_patches
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running() -> Iterator[str]:
+    """Run a patched moto server; yields its endpoint URL."""
+    moto_patches.apply()
+    # One line per request, and a warning per resource type moto skips, would
+    # bury the output of the command under test.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def reset(endpoint: str) -> None:
+    """Forget every resource: the next test starts from an empty account."""
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
