@@ -60,7 +60,9 @@ outputs: $(INSTALLED)
 destroy: $(INSTALLED)
 	$(BIN)/webhook-templates destroy --env $(ENV)
 
+# Refresh cfn-outputs/ from the real stack first: the checks start from its outputs.
 integration: $(INSTALLED)
+	$(BIN)/webhook-templates outputs --env $(ENV)
 	WEBHOOK_INTEGRATION_ENV=$(ENV) $(BIN)/python -m pytest -m integration tests/deploy/test_integration.py
 
 serve: template

@@ -1,4 +1,9 @@
-"""Shared test set-up: no test may reach real AWS, whatever the environment says."""
+"""Shared test set-up: no test may reach real AWS, whatever the environment says.
+
+The one exception is opt-in: ``make integration`` sets ``WEBHOOK_INTEGRATION_ENV``
+and runs only the ``integration``-marked tests, which then use the caller's
+own credentials to read a real deployed stack.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,10 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def _fake_aws_credentials(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and a fixed region, so a test that forgets to mock AWS cannot touch an account."""
+    if os.environ.get("WEBHOOK_INTEGRATION_ENV") and request.node.get_closest_marker("integration"):
+        return
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

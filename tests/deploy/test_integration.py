@@ -1,0 +1,159 @@
+"""The old integration checks, run against a deployed stack read from ``cfn-outputs/flat-outputs.json``.
+
+Two modes, the same checks:
+
+* ``make test``: deploys ``staging`` into moto's server, then checks it.
+* ``make integration ENV=staging``: ``WEBHOOK_INTEGRATION_ENV`` is set, nothing
+  is deployed or emulated; the checks read the caller's real account (standard
+  credential chain) for the stack the outputs file describes.  Only what moto
+  does not model is skipped, and only under moto.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import boto3
+import pytest
+from conftest import MOTO_SKIPS_TYPES
+
+from support import moto_server
+from webhook_templates import cli, stack_outputs
+from webhook_templates.config import environment
+from webhook_templates.packaging import HANDLER
+from webhook_templates.stack_commands import session
+
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)]
+
+REAL_ENV = os.environ.get("WEBHOOK_INTEGRATION_ENV")
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """The stack under test: its environment, its outputs and clients for its account."""
+
+    env: str
+    outputs: dict[str, str]
+    client: Callable[[str], Any]
+    emulated: bool
+
+    def not_in_moto(self, what: str) -> None:
+        """Skip a check of something moto does not model (only when running against moto)."""
+        if self.emulated:
+            pytest.skip(f"moto does not model {what}")
+
+
+def _real_account(env: str) -> Deployed:
+    outputs = stack_outputs.read(stack_outputs.DEFAULT_OUTPUTS_FILE)
+    if outputs.get("TableName") != f"transactions-{env}":
+        pytest.fail(f"{stack_outputs.DEFAULT_OUTPUTS_FILE} is missing or describes another stack; "
+                    f"run `webhook-templates outputs --env {env}` (or make deploy ENV={env}) first")
+    # The deploy command's own session: standard chain, AWS_REGION honoured.
+    return Deployed(env, outputs, session(None).client, emulated=False)
+
+
+@pytest.fixture(scope="module")
+def deployed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+             build_dir: Path) -> Iterator[Deployed]:
+    if REAL_ENV:
+        yield _real_account(REAL_ENV)
+        return
+    endpoint = request.getfixturevalue("moto_endpoint")
+    moto_server.reset(endpoint)
+    outputs_file = tmp_path_factory.mktemp("cfn-outputs") / "flat-outputs.json"
+    fake = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": endpoint, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    with pytest.MonkeyPatch.context() as env:
+        env.delenv("AWS_PROFILE", raising=False)
+        for name, value in fake.items():
+            env.setenv(name, value)
+        code = cli.main(["deploy", "--env", "staging", "--yes", "--poll-interval", "0",
+                         "--template", str(build_dir / "template.json"), "--outputs-file", str(outputs_file)])
+    assert code == 0
+
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    yield Deployed("staging", stack_outputs.read(outputs_file), client, emulated=True)
+
+
+def test_table_name_billing_mode_and_key_schema(deployed: Deployed) -> None:
+    table = deployed.client("dynamodb").describe_table(TableName=deployed.outputs["TableName"])["Table"]
+
+    assert table["TableName"] == f"transactions-{deployed.env}"
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [
+        {"AttributeName": "transactionId", "KeyType": "HASH"},
+        {"AttributeName": "timestamp", "KeyType": "RANGE"},
+    ]
+
+
+def test_function_name_runtime_handler_and_table_name(deployed: Deployed) -> None:
+    function = deployed.client("lambda").get_function(FunctionName=deployed.outputs["FunctionName"])["Configuration"]
+
+    assert function["FunctionName"] == f"webhook-processor-{deployed.env}"
+    assert function["Runtime"] == environment(deployed.env).runtime
+    assert function["Handler"] == HANDLER
+    assert function["Environment"]["Variables"]["TABLE_NAME"] == deployed.outputs["TableName"]
+
+
+def test_function_is_traced(deployed: Deployed) -> None:
+    deployed.not_in_moto("Lambda TracingConfig set through CloudFormation")
+    function = deployed.client("lambda").get_function(FunctionName=deployed.outputs["FunctionName"])["Configuration"]
+
+    assert function["TracingConfig"]["Mode"] == "Active"
+
+
+def test_api_name(deployed: Deployed) -> None:
+    api_id = deployed.outputs["ApiEndpoint"].removeprefix("https://").split(".", 1)[0]
+
+    assert deployed.client("apigateway").get_rest_api(restApiId=api_id)["name"] == f"webhook-api-{deployed.env}"
+
+
+def test_stage_serves_the_endpoint(deployed: Deployed) -> None:
+    deployed.not_in_moto("AWS::ApiGateway::Stage in CloudFormation")
+    api_id = deployed.outputs["ApiEndpoint"].removeprefix("https://").split(".", 1)[0]
+
+    stage = deployed.client("apigateway").get_stage(restApiId=api_id, stageName=deployed.env)
+
+    assert stage["tracingEnabled"] is True
+    assert deployed.outputs["ApiEndpoint"].endswith(f"/{deployed.env}/webhook")
+
+
+def test_key_is_enabled_rotated_and_described_as_the_webhook_key(deployed: Deployed) -> None:
+    kms = deployed.client("kms")
+    key = kms.describe_key(KeyId=deployed.outputs["KmsKeyId"])["KeyMetadata"]
+
+    assert key["Enabled"] is True
+    assert key["Description"].lower().startswith("webhook key")
+    assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+
+
+def test_role_trusts_lambda(deployed: Deployed) -> None:
+    function = deployed.client("lambda").get_function(FunctionName=deployed.outputs["FunctionName"])["Configuration"]
+    role_name = function["Role"].rsplit("/", 1)[-1]
+
+    role = deployed.client("iam").get_role(RoleName=role_name)["Role"]
+
+    assert role_name == f"webhook-lambda-role-{deployed.env}"
+    principals = [s["Principal"] for s in role["AssumeRolePolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert principals == [{"Service": "lambda.amazonaws.com"}]
+
+
+def test_log_groups_keep_30_days(deployed: Deployed) -> None:
+    logs = deployed.client("logs")
+    for name in (f"/aws/lambda/webhook-processor-{deployed.env}", f"/aws/apigateway/webhook-api-{deployed.env}"):
+        groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        assert [(g["logGroupName"], g.get("retentionInDays")) for g in groups] == [(name, 30)]
+
+
+def test_signing_secret_is_encrypted_with_the_stack_key(deployed: Deployed) -> None:
+    deployed.not_in_moto("AWS::SecretsManager::Secret in CloudFormation")
+    secret = deployed.client("secretsmanager").describe_secret(SecretId=deployed.outputs["SigningSecretArn"])
+
+    key = deployed.client("kms").describe_key(KeyId=deployed.outputs["KmsKeyId"])["KeyMetadata"]
+    assert secret["KmsKeyId"] in (key["Arn"], key["KeyId"])
