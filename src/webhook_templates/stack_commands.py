@@ -91,8 +91,14 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from .cli import DEFAULT_BUILD_DIR
     from .console import Console
     from .deploy import DeployRequest, deploy
-    from .deploy_inputs import default_bucket, default_parameters_path, load_parameters, load_template, \
-        render_if_stale, upload_template
+    from .deploy_inputs import (
+        default_bucket,
+        default_parameters_path,
+        load_parameters,
+        load_template,
+        render_if_stale,
+        upload_template,
+    )
 
     env = environment(args.env)
     name = stack_name(args, env)

@@ -55,11 +55,14 @@ class Deploy:
     def existing_stack(self, status: str = "UPDATE_COMPLETE") -> None:
         self.expect("describe_stacks", stack(status), StackName=STACK_NAME)
 
-    def change_set_created(self, kind: str = "UPDATE", *changes: dict[str, Any]) -> None:
+    def change_set_requested(self, kind: str = "UPDATE", status: str = "CREATE_COMPLETE", reason: str = "") -> None:
         self.expect("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID}, StackName=STACK_NAME,
                     ChangeSetName=ANY, ChangeSetType=kind, TemplateBody=ANY, Parameters=[],
                     Capabilities=["CAPABILITY_NAMED_IAM"], Description=ANY)
-        self.expect("describe_change_set", change_set(), ChangeSetName=CHANGE_SET)  # the waiter
+        self.expect("describe_change_set", change_set(status, reason), ChangeSetName=CHANGE_SET)  # the waiter
+
+    def change_set_created(self, kind: str = "UPDATE", *changes: dict[str, Any]) -> None:
+        self.change_set_requested(kind)
         self.expect("describe_change_set", change_set(changes=list(changes)), ChangeSetName=CHANGE_SET)
 
     def executed(self, policy: str = FULL_POLICY) -> None:
@@ -129,10 +132,7 @@ def test_a_stack_left_in_review_gets_a_create_change_set(stubbed: Deploy) -> Non
 
 def test_a_failed_change_set_that_didnt_contain_changes_means_up_to_date(stubbed: Deploy) -> None:
     stubbed.existing_stack()
-    stubbed.expect("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID}, StackName=STACK_NAME,
-                   ChangeSetName=ANY, ChangeSetType="UPDATE", TemplateBody=ANY, Parameters=[],
-                   Capabilities=["CAPABILITY_NAMED_IAM"], Description=ANY)
-    stubbed.expect("describe_change_set", change_set("FAILED", NO_CHANGES), ChangeSetName=CHANGE_SET)
+    stubbed.change_set_requested("UPDATE", "FAILED", NO_CHANGES)
     stubbed.expect("delete_change_set", {}, ChangeSetName=CHANGE_SET)
     stubbed.expect("set_stack_policy", {}, StackName=STACK_ID, StackPolicyBody=FULL_POLICY)
     stubbed.outputs()
@@ -154,11 +154,7 @@ def test_no_updates_validation_error_also_means_up_to_date(stubbed: Deploy) -> N
 
 def test_a_change_set_failing_for_another_reason_fails_the_deploy(stubbed: Deploy) -> None:
     stubbed.existing_stack()
-    stubbed.expect("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID}, StackName=STACK_NAME,
-                   ChangeSetName=ANY, ChangeSetType="UPDATE", TemplateBody=ANY, Parameters=[],
-                   Capabilities=["CAPABILITY_NAMED_IAM"], Description=ANY)
-    stubbed.expect("describe_change_set", change_set("FAILED", "Template format error: Unresolved dependencies [X]"),
-                   ChangeSetName=CHANGE_SET)
+    stubbed.change_set_requested("UPDATE", "FAILED", "Template format error: Unresolved dependencies [X]")
     stubbed.expect("delete_change_set", {}, ChangeSetName=CHANGE_SET)
 
     assert stubbed.run(assume_yes=True) == 1
