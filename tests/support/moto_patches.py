@@ -7,6 +7,12 @@ here, in one place, with the gap it closes.  Behaviour moto cannot reasonably
 emulate (replacement flags, rollbacks, rollback failures) is tested on
 real-AWS-shaped responses with botocore's ``Stubber`` instead.
 
+Not patched: resource types moto's CloudFormation does not implement (the
+signing secret, the API stage, usage plan, models, gateway responses and
+alarms) are skipped with a warning, and Lambda's ``TracingConfig`` is not
+kept.  Nothing in the deploy flow depends on them; the integration checks of
+them are skipped under moto and run against a real account.
+
 ``apply()`` is idempotent and must run in the process that hosts moto's server
 (the tests start it in a thread, so it does).
 """
@@ -150,11 +156,12 @@ def apply() -> None:
         change_set = self.describe_change_set(change_set_name)
         stack = self.stacks[change_set.stack_id]
         stack._reported = set()  # type: ignore[attr-defined]
+        before = len(stack.events)
         try:
             original_execute(self, change_set_name, stack_name)
         except Exception as error:
             verb = change_set.change_set_type
-            failed = [e.logical_resource_id for e in stack.events if e.resource_status.endswith("_FAILED")]
+            failed = [e.logical_resource_id for e in stack.events[before:] if e.resource_status.endswith("_FAILED")]
             rollback = _ROLLED_BACK[verb].removesuffix("_COMPLETE")
             stack._add_stack_event(
                 f"{rollback}_IN_PROGRESS",
