@@ -70,8 +70,9 @@ def destroy(cfn: Any, stack_name: str, console: Console, *, assume_yes: bool, po
     if in_progress(status) and status != "REVIEW_IN_PROGRESS":
         console.warn(f"{stack_name} is {status}: wait for the running operation to finish, then destroy again.")
         return EXIT_FAILED
-    resources = stack_resources(cfn, stack_id)
-    kept = retained_resources(cfn.get_template(StackName=stack_id)["TemplateBody"], resources)
+    # A stack only ever reviewed (REVIEW_IN_PROGRESS) has no resources, nor a template to read.
+    resources = [] if status == "REVIEW_IN_PROGRESS" else stack_resources(cfn, stack_id)
+    kept = retained_resources(cfn.get_template(StackName=stack_id)["TemplateBody"], resources) if resources else []
     console.say(f"Deleting {stack_name} ({status}) deletes every resource except these, which are retained "
                 "with their data:" if kept else f"Deleting {stack_name} ({status}) deletes all its resources.")
     for line in describe_kept(kept):

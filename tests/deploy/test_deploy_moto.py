@@ -287,3 +287,21 @@ def test_template_over_the_body_limit_is_uploaded_to_s3_by_content_hash(
     rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     assert stack(aws)["StackStatus"] == "CREATE_COMPLETE"  # type: ignore[index]
+
+
+def test_destroy_removes_a_stack_left_in_review_by_an_unexecuted_first_deploy(
+    aws: Clients, run: Run, build_dir: Path
+) -> None:
+    aws("cloudformation").create_change_set(
+        StackName=STACK, ChangeSetName="never-executed", ChangeSetType="CREATE",
+        TemplateBody=(build_dir / "template.json").read_text(),
+        Parameters=json.loads((build_dir / "parameters" / "staging.json").read_text()),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    assert stack(aws)["StackStatus"] == "REVIEW_IN_PROGRESS"  # type: ignore[index]
+
+    result = run("destroy", "--env", "staging", "--yes")
+
+    assert result.code == 0, result.err
+    assert "deletes all its resources" in result.out
+    assert stack(aws) is None
