@@ -1,6 +1,6 @@
 """Webhook receiver: Standard Webhooks check, validation, exactly-once DynamoDB write.
 
-Inlined in the template (ZipFile): one module, stdlib + boto3. Constants feed the API model."""
+Inlined in the template (ZipFile), so one module, stdlib + boto3; constants feed the API model."""
 from __future__ import annotations
 
 import base64
@@ -51,7 +51,7 @@ LOG.setLevel(logging.INFO)
 _TX = re.compile(TRANSACTION_ID_PATTERN)
 _ID = re.compile(r"[!-~]{1,256}")  # printable ASCII: safe as a key and in logs
 _TS = re.compile(r"[0-9]{1,12}")
-_TRANSIENT = set(  # retryable: botocore error codes (less "Exception"), cancellation reasons
+_TRANSIENT = set(  # error codes (less "Exception") and cancellation reasons worth a retry
     "ProvisionedThroughputExceeded Throttling ThrottlingError RequestLimitExceeded InternalServerError"
     " InternalServiceError ServiceUnavailable TransactionConflict TransactionInProgress".split())
 _NET = (BotoConnectionError, HTTPClientError)  # endpoint/connect/read timeouts, resets
@@ -61,9 +61,7 @@ _STATE: dict[str, Any] = {}
 
 
 class Reject(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(code)
-        self.status, self.code, self.message = status, code, message
+    """A non-200 answer; args are (status, error code, message)."""
 
 
 def _fail(code: str, why: str) -> Reject:
@@ -72,9 +70,8 @@ def _fail(code: str, why: str) -> Reject:
     return Reject(_FAILS[code][0], code, _FAILS[code][1])
 
 
-def _aws_error(e: Exception, service: str) -> Reject:
+def _aws_error(e: Exception, service: str, kind: str) -> Reject:
     code = e.response.get("Error", {}).get("Code", "") if isinstance(e, ClientError) else type(e).__name__
-    kind = "configuration_error" if service == "secretsmanager" else "internal_error"
     transient = code.removesuffix("Exception") in _TRANSIENT or isinstance(e, _NET)
     return _fail("service_unavailable" if transient else kind, service + " " + code)
 
@@ -90,12 +87,13 @@ def _init() -> dict[str, Any]:
     mode, table, arn = map(os.environ.get, ("SIGNATURE_MODE", "TABLE_NAME", "SIGNING_SECRET_ARN"))
     verify, err = mode in (None, "", "standard-webhooks"), None
     if not verify and mode != "none":
-        err = "SIGNATURE_MODE must be standard-webhooks or none, not %r" % mode[:40]
+        err = "SIGNATURE_MODE must be standard-webhooks or none, not %.40r" % mode
     elif not table or not (arn or mode == "none"):
         err = "TABLE_NAME and SIGNING_SECRET_ARN must be set"
     if mode == "none":
         LOG.warning("SIGNATURE_MODE=none: signatures are NOT verified (local development only)")
-    cfg = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+    # worst case ~6 s per call, inside the function's 10 s timeout; the sender retries anyway
+    cfg = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"})
     _STATE.update(
         error=err, verify=verify, table=table, arn=arn, keys=None, keys_at=0.0,
         ddb=None if err else boto3.client("dynamodb", config=cfg),
@@ -108,7 +106,7 @@ def _load_keys(st: dict[str, Any]) -> list[bytes]:
     try:
         raw = st["sm"].get_secret_value(SecretId=st["arn"]).get("SecretString") or ""
     except (ClientError, *_NET) as e:
-        raise _aws_error(e, "secretsmanager") from None
+        raise _aws_error(e, "secretsmanager", "configuration_error") from None
     try:
         doc = json.loads(raw) if raw.lstrip()[:1] == "{" else {"current": raw.strip()}
         vals = [doc["current"]] + ([doc["previous"]] if doc.get("previous") else [])
@@ -117,12 +115,12 @@ def _load_keys(st: dict[str, Any]) -> list[bytes]:
     except (ValueError, TypeError, LookupError):
         keys = []
     if not keys or min(map(len, keys)) < 16:
-        raise _fail("configuration_error", "secret must be [whsec_]base64 (>= 16 bytes) or JSON of them")
+        raise _fail("configuration_error", "secret is not [whsec_]base64 (>= 16 bytes) or JSON of it")
     return keys
 
 
 def _headers(event: dict[str, Any]) -> dict[str, set[str]]:
-    """Lower-cased names; multiValueHeaders holds repeated headers."""
+    """Lower-cased names; values from both header maps (repeats are in multiValueHeaders)."""
     out: dict[str, set[str]] = {}
     for src in (event.get("headers"), event.get("multiValueHeaders")):
         for k, vs in (src.items() if isinstance(src, dict) else ()):
@@ -165,20 +163,17 @@ def _verify(st: dict[str, Any], h: dict[str, set[str]], body: bytes) -> str:
 
 
 def _number(s: str) -> Decimal:
-    # Bound size and exponent before Decimal() so '1e999999999' can't blow up later.
-    if len(s) > 100 or len(s.lower().partition("e")[2].lstrip("+-")) > 3:
+    # Bound size and exponent before Decimal() so '1e999999999' can't blow up later;
+    # also called for NaN/Infinity, which are not JSON.
+    if len(s) > 100 or len(s.lower().partition("e")[2].lstrip("+-")) > 3 or not (d := Decimal(s)).is_finite():
         raise ValueError
-    return Decimal(s)
+    return d
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(d := dict(pairs)) < len(pairs):
         raise ValueError  # duplicate key
     return d
-
-
-def _constant(s: str) -> Any:
-    raise ValueError  # NaN / Infinity are not JSON
 
 
 def _plain(d: Decimal) -> int | float:
@@ -188,7 +183,7 @@ def _plain(d: Decimal) -> int | float:
 def _parse(body: bytes) -> dict[str, Any]:
     try:  # ValueError includes UnicodeDecodeError and JSONDecodeError
         doc = json.loads(
-            body.decode(), parse_float=_number, parse_int=_number, parse_constant=_constant, object_pairs_hook=_pairs)
+            body.decode(), parse_float=_number, parse_int=_number, parse_constant=_number, object_pairs_hook=_pairs)
     except (ValueError, RecursionError):
         raise Reject(400, "invalid_json", "Body is not valid UTF-8 JSON") from None
     stack = [(doc, 1)]
@@ -256,11 +251,11 @@ def _store(st: dict[str, Any], item: dict[str, Any], key: str) -> tuple[str, str
                 raise
             reasons = [r.get("Code") for r in e.response.get("CancellationReasons") or ()]
         if reasons[:1] == ["ConditionalCheckFailed"] or "TransactionConflict" in reasons:
-            for delay in (0, 0.05, 0.2):  # a concurrent copy may still be committing
-                time.sleep(delay)
+            for delay in (0.05, 0.2, 0):  # a concurrent copy may still be committing
                 got = st["ddb"].get_item(TableName=st["table"], Key=mkey, ConsistentRead=True).get("Item")
                 if got:
                     return "duplicate", got["response"]["S"]
+                time.sleep(delay)
             raise _fail("service_unavailable", "delivery in flight")
         if reasons[1:2] != ["ConditionalCheckFailed"]:
             kind = "service_unavailable" if _TRANSIENT.intersection(reasons) else "internal_error"
@@ -275,7 +270,8 @@ def _handle(event: dict[str, Any], log: dict[str, Any]) -> tuple[str, str]:
         raise _fail("configuration_error", st["error"])
     if event.get("httpMethod", "POST") != "POST":
         raise Reject(405, "method_not_allowed", "Only POST is accepted")
-    raw = event.get("body") if isinstance(event.get("body"), str) else ""
+    raw = event.get("body")
+    raw = raw if isinstance(raw, str) else ""
     too_large = Reject(413, "payload_too_large", "Body exceeds %d bytes" % MAX_BODY_BYTES)
     if len(raw) > (MAX_BODY_BYTES + 2) // 3 * 4:  # bound the work before decoding anything
         raise too_large
@@ -298,7 +294,7 @@ def _handle(event: dict[str, Any], log: dict[str, Any]) -> tuple[str, str]:
     try:
         return _store(st, item, key)
     except (ClientError, *_NET) as e:
-        raise _aws_error(e, "dynamodb") from None
+        raise _aws_error(e, "dynamodb", "internal_error") from None
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -309,9 +305,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     try:
         outcome, body = _handle(event if isinstance(event, dict) else {}, log)
     except Exception as exc:  # log type and line only: the text may hold request data
-        e = exc if isinstance(exc, Reject) else _fail("internal_error", "%s at line %d" % (
+        e = exc if isinstance(exc, Reject) else _fail("internal_error", "%s at line %s" % (
             type(exc).__name__, traceback.extract_tb(exc.__traceback__)[-1].lineno))
-        status, outcome, body = e.status, e.code, json.dumps({"error": e.code, "message": e.message})
+        status, outcome, message = e.args
+        body = json.dumps({"error": outcome, "message": message})
         headers.update({"Retry-After": "5"} if status == 503 else {"Allow": "POST"} if status == 405 else {})
     log.update(outcome=outcome, statusCode=status, latencyMs=round((time.perf_counter() - start) * 1000, 3))
     LOG.info("webhook request", extra=log)
