@@ -18,13 +18,13 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from . import signing
+from . import signing, stack_outputs, stacks
 from .config import ConfigError, environment
 from .exit_codes import EXIT_FAILED, EXIT_OK
+from .stack_commands import run_aws, session
 
-#: Where the deploy command writes a stack's outputs as ``{OutputKey: OutputValue}``.
-FLAT_OUTPUTS = Path("cfn-outputs") / "flat-outputs.json"
 MAX_REPEAT = 100
 
 
@@ -105,44 +105,40 @@ def _stage_of(endpoint: str) -> str:
     return parts[-2] if len(parts) >= 2 else ""
 
 
-def stack_outputs(env: str, flat_outputs: Path = FLAT_OUTPUTS) -> dict[str, str]:
-    """The deployed stack's outputs: from ``flat_outputs`` when it is this environment's, else CloudFormation.
+class StackNotReady(RuntimeError):
+    """The environment has no stack, or one without the outputs ``send`` needs."""
 
-    The flat file holds whichever stack was deployed last; its endpoint's stage
-    (the environment name) tells whether that is ``env``.
+
+def deployed_outputs(env: str, aws: Any, flat_outputs: Path = stack_outputs.DEFAULT_OUTPUTS_FILE) -> dict[str, str]:
+    """The stack's outputs: from ``flat_outputs`` when they are this environment's, else CloudFormation.
+
+    The flat file holds whichever stack was deployed (or read) last; its
+    endpoint's stage, which is the environment name, tells whether that is ``env``.
     """
-    if flat_outputs.is_file():
-        outputs = json.loads(flat_outputs.read_text(encoding="utf-8"))
-        if _stage_of(str(outputs.get("ApiEndpoint", ""))) == env:
-            return {str(k): str(v) for k, v in outputs.items()}
-    import boto3
+    outputs = stack_outputs.read(flat_outputs)
+    if _stage_of(str(outputs.get("ApiEndpoint", ""))) == env:
+        return outputs
+    name = environment(env).stack_name
+    stack = stacks.describe_stack(aws.client("cloudformation"), name)
+    if stack is None:
+        raise StackNotReady(f"there is no stack {name}; deploy it first (make deploy ENV={env})")
+    return stack_outputs.flatten(stack)
 
-    stack = boto3.client("cloudformation").describe_stacks(StackName=environment(env).stack_name)["Stacks"][0]
-    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
-
-def deployed_target(env: str) -> Target:
-    """Endpoint and sender-facing secret of environment ``env``'s stack."""
-    import boto3
-
-    outputs = stack_outputs(env)
+def deployed_target(env: str, aws: Any) -> Target:
+    """Endpoint and sender-facing secret of environment ``env``'s stack (``aws``: a boto3 session)."""
+    outputs = deployed_outputs(env, aws)
     missing = {"ApiEndpoint", "SigningSecretArn"} - set(outputs)
     if missing:
-        raise RuntimeError(f"stack {environment(env).stack_name} has no output(s) {sorted(missing)}")
-    stored = boto3.client("secretsmanager").get_secret_value(SecretId=outputs["SigningSecretArn"])["SecretString"]
+        raise StackNotReady(f"stack {environment(env).stack_name} has no output(s) {', '.join(sorted(missing))}")
+    stored = aws.client("secretsmanager").get_secret_value(SecretId=outputs["SigningSecretArn"])["SecretString"]
     return Target(outputs["ApiEndpoint"], signing.with_prefix(stored))
 
 
 # --- the command ---------------------------------------------------------------------
 
-def target_from(args: argparse.Namespace) -> Target:
-    """The target the flags name; ``ConfigError`` (exit 2) for an incomplete or malformed one."""
-    if args.env:
-        if args.endpoint or args.secret:
-            raise ConfigError("--env reads the endpoint and secret from the stack; accepted: --env alone, "
-                              "or --endpoint with --secret")
-        environment(args.env)
-        return deployed_target(args.env)
+def target_from_flags(args: argparse.Namespace) -> Target:
+    """The ``--endpoint``/``--secret`` target; ``ConfigError`` (exit 2) for an incomplete or malformed one."""
     if not (args.endpoint and args.secret):
         raise ConfigError("no target; accepted: --env ENV, or --endpoint URL with --secret whsec_...")
     if not args.endpoint.startswith(("http://", "https://")):
@@ -170,18 +166,8 @@ def report(attempts: list[Attempt]) -> list[str]:
     return lines
 
 
-def cmd_send(args: argparse.Namespace) -> int:
-    """Post a signed transaction webhook and print status, response and latency."""
-    if not 1 <= args.repeat <= MAX_REPEAT:
-        raise ConfigError(f"--repeat {args.repeat} is invalid; accepted: 1 to {MAX_REPEAT}")
-    body = read_payload(args.payload)
-    try:
-        target = target_from(args)
-    except ConfigError:
-        raise  # exit 2, by the CLI
-    except Exception as error:  # no credentials, no stack, no secret: say so, exit 1
-        print(f"cannot read the {args.env} stack: {type(error).__name__}: {error}", file=sys.stderr)
-        return EXIT_FAILED
+def send_to(target: Target, body: bytes, args: argparse.Namespace) -> int:
+    """Deliver ``body`` to ``target`` as the flags say, print the outcome, and return the exit code."""
     print(f"POST {target.endpoint} ({len(body):,} bytes)")
     try:
         attempts = deliver(target, body, args.repeat, args.timeout)
@@ -190,6 +176,30 @@ def cmd_send(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print("\n".join(report(attempts)))
     return EXIT_OK if all(a.ok for a in attempts) else EXIT_FAILED
+
+
+def _send_to_environment(args: argparse.Namespace, body: bytes) -> int:
+    try:
+        target = deployed_target(args.env, session(args.region))
+    except StackNotReady as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILED
+    return send_to(target, body, args)
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    """Post a signed transaction webhook and print status, response and latency."""
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        raise ConfigError(f"--repeat {args.repeat} is invalid; accepted: 1 to {MAX_REPEAT}")
+    if args.env and (args.endpoint or args.secret):
+        raise ConfigError("--env reads the endpoint and secret from the stack; accepted: --env alone, "
+                          "or --endpoint with --secret")
+    if args.env:
+        environment(args.env)
+        body = read_payload(args.payload)
+        return run_aws(lambda: _send_to_environment(args, body))  # AWS errors: one line, exit 1
+    target = target_from_flags(args)
+    return send_to(target, read_payload(args.payload), args)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -202,6 +212,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     where.add_argument("--env", help="a deployed environment: endpoint and secret from its stack")
     where.add_argument("--endpoint", metavar="URL", help="the webhook URL, e.g. http://127.0.0.1:3000/webhook")
     where.add_argument("--secret", metavar="whsec_...", help="the signing secret")
+    where.add_argument("--region", help="with --env: the stack's region (default: AWS_REGION or your profile's)")
     parser.add_argument("--payload", metavar="FILE", help="send this file's bytes (- for stdin) instead of a sample")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="send the same delivery N times (default 1) to show it is stored once")

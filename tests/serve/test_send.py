@@ -91,7 +91,7 @@ def test_env_reads_this_environments_flat_outputs_and_the_secret(
         (tmp_path / "cfn-outputs").mkdir()
         (tmp_path / "cfn-outputs" / "flat-outputs.json").write_text(
             json.dumps({"ApiEndpoint": endpoint, "SigningSecretArn": arn, "TableName": "transactions-dev"}))
-        assert send.deployed_target("dev") == send.Target(endpoint, "whsec_" + "A" * 48)
+        assert send.deployed_target("dev", boto3.Session()) == send.Target(endpoint, "whsec_" + "A" * 48)
 
 
 def test_env_falls_back_to_the_stack_when_the_flat_outputs_are_another_environments(
@@ -109,7 +109,7 @@ def test_env_falls_back_to_the_stack_when_the_flat_outputs_are_another_environme
             "Outputs": {"ApiEndpoint": {"Value": endpoint}, "SigningSecretArn": {"Value": arn}},
         }
         boto3.client("cloudformation").create_stack(StackName="webhook-dev", TemplateBody=json.dumps(template))
-        assert send.deployed_target("dev") == send.Target(endpoint, "whsec_" + "A" * 48)
+        assert send.deployed_target("dev", boto3.Session()) == send.Target(endpoint, "whsec_" + "A" * 48)
 
 
 def test_env_without_a_stack_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -117,4 +117,24 @@ def test_env_without_a_stack_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)
     with mock_aws():
         assert main(["send", "--env", "dev"]) == 1
-    assert "cannot read the dev stack" in capsys.readouterr().err
+    assert "there is no stack webhook-dev; deploy it first" in capsys.readouterr().err
+
+
+def test_env_whose_secret_cannot_be_read_exits_1_with_the_aws_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cfn-outputs").mkdir()
+    (tmp_path / "cfn-outputs" / "flat-outputs.json").write_text(json.dumps({
+        "ApiEndpoint": "https://abc.execute-api.us-east-1.amazonaws.com/dev/webhook",
+        "SigningSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf",
+    }))
+    with mock_aws():
+        assert main(["send", "--env", "dev"]) == 1
+    assert "AWS error ResourceNotFoundException" in capsys.readouterr().err
+
+
+def test_env_with_a_malformed_region_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["send", "--env", "dev", "--region", "mars"])
+    assert exit_info.value.code == 2
