@@ -171,10 +171,8 @@ class TemplateConfig:
 ENVIRONMENTS: Mapping[str, EnvironmentConfig] = MappingProxyType({
     "dev": EnvironmentConfig(
         name="dev",
-        memory_mb=256,
         throttle_rate_limit=10.0,
         throttle_burst_limit=20,
-        log_retention_days=30,
     ),
     "staging": EnvironmentConfig(
         name="staging",
