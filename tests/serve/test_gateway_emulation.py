@@ -103,3 +103,12 @@ def test_loopback_hosts_are_accepted(host: str) -> None:
 def test_other_hosts_are_refused(host: str) -> None:
     with pytest.raises(ConfigError, match="loopback"):
         loopback_host(host)
+
+
+def test_the_local_table_has_the_templates_key_schema() -> None:
+    from webhook_templates.serve import table_shape
+
+    shape = table_shape()
+    assert [(k["AttributeName"], k["KeyType"]) for k in shape["KeySchema"]] == [
+        ("transactionId", "HASH"), ("timestamp", "RANGE")]
+    assert shape["BillingMode"] == "PAY_PER_REQUEST"
