@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from webhook_templates import diagram
+from webhook_templates.bundle import build_files
 from webhook_templates.render import RenderedFile
 
 
@@ -46,13 +47,16 @@ def test_graph_keeps_only_resource_edges_and_merges_labels() -> None:
     assert 'label="Secret\\nAWS::SecretsManager::Secret\\nonly if C"' in dot
 
 
-def test_svg_is_in_the_bundle_exactly_when_dot_is_installed(
-    files: dict[str, RenderedFile], body: dict[str, Any]
-) -> None:
-    if not diagram.dot_available():
-        assert "template.svg" not in files
-        assert "template.svg" not in files["HANDOFF.md"].content
-        pytest.skip("Graphviz's dot is not installed: the SVG is optional")
+def test_without_dot_there_is_no_svg_and_handoff_does_not_link_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(diagram, "dot_available", lambda: False)
+    files = {f.path: f for f in build_files()}
+    assert "template.svg" not in files
+    assert "template.svg" not in files["HANDOFF.md"].content
+    assert "template.svg" not in files["manifest.json"].content
+
+
+@pytest.mark.skipif(not diagram.dot_available(), reason="Graphviz's dot is not installed (.ci/run installs it)")
+def test_with_dot_the_svg_draws_every_resource(files: dict[str, RenderedFile], body: dict[str, Any]) -> None:
     svg = files["template.svg"].content
     assert "<svg" in svg
     for logical_id in body["Resources"]:
