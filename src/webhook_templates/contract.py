@@ -38,9 +38,11 @@ def request_schema() -> dict[str, Any]:
                 "maxLength": handler.TRANSACTION_ID_MAX_LENGTH,
                 "pattern": handler.TRANSACTION_ID_PATTERN,
             },
-            "amount": {"type": "number", "minimum": 0, "exclusiveMinimum": True},
+            "amount": {"type": "number", "minimum": 0, "exclusiveMinimum": True,
+                       "maximum": int(handler.MAX_AMOUNT)},
             "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
             "status": {"type": "string", "enum": list(handler.STATUSES)},
-            "metadata": {"type": "object"},
+            # The handler treats null metadata as absent, so the gateway must let it through.
+            "metadata": {"type": ["object", "null"]},
         },
     }

@@ -120,3 +120,32 @@ def test_invoke_permission_scoped_to_this_api_stage_and_method(resources: dict[s
     assert permission["Action"] == "lambda:InvokeFunction"
     assert permission["SourceArn"] == {"Fn::Sub": (
         "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebhookApi}/${ApiStage}/POST/webhook")}
+
+
+@pytest.mark.parametrize(("body", "accepted"), [
+    ({"transactionId": "t-1", "amount": 12.5, "currency": "USD"}, True),
+    ({"transactionId": "t-1", "amount": 12.5, "currency": "USD", "metadata": None}, True),
+    ({"transactionId": "t-1", "amount": 12.5, "currency": "USD", "status": "completed"}, True),
+    ({"transactionId": "t-1", "amount": 0, "currency": "USD"}, False),
+    ({"transactionId": "t-1", "amount": 10**16, "currency": "USD"}, False),
+    ({"transactionId": "t-1", "amount": True, "currency": "USD"}, False),
+    ({"transactionId": "t 1", "amount": 1, "currency": "USD"}, False),
+    ({"transactionId": "t-1", "amount": 1, "currency": "usd"}, False),
+    ({"transactionId": "t-1", "amount": 1, "currency": "USD", "status": "done"}, False),
+    ({"amount": 1, "currency": "USD"}, False),
+])
+def test_gateway_schema_agrees_with_the_handler(body: dict[str, Any], accepted: bool) -> None:
+    """What API Gateway lets through, the handler accepts too (and the reverse for these cases)."""
+    import jsonschema
+
+    from webhook_templates.packaging import handler_module
+
+    schema_ok = jsonschema.Draft4Validator(contract.request_schema()).is_valid(body)
+    assert schema_ok is accepted
+    handler = handler_module()
+    try:
+        handler._validate(handler._parse(json.dumps(body).encode()))
+        handler_ok = True
+    except handler.Reject:
+        handler_ok = False
+    assert handler_ok is accepted
