@@ -21,7 +21,6 @@ from .stack_commands import register as register_stack_commands
 DEFAULT_BUILD_DIR = Path("build")
 
 
-
 def _tag(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -91,11 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-#: Subcommands defined beside the code they drive (deploy, serve, send...):
-#: each registers its own parser and sets ``func``.
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
-_EXTRA_COMMANDS.extend([serve.register, send.register])
-_EXTRA_COMMANDS.append(register_stack_commands)
+#: Subcommands defined beside the code they drive: each registers its own
+#: parser and sets ``func``.
+_EXTRA_COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    register_stack_commands,  # deploy, outputs, destroy
+    serve.register,
+    send.register,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
