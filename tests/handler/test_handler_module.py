@@ -16,8 +16,10 @@ SOURCE = APP_PATH.read_text(encoding="utf-8")
 
 
 def test_file_fits_the_template_budget():
-    # the template (ZipFile inlining this file) must stay under 51,200 bytes
-    assert len(SOURCE.encode()) <= 16 * 1024
+    # The template inlines this file (ZipFile, comments and docstrings stripped) and must stay
+    # under CloudFormation's 51,200-byte template body limit: ~39 KB with a 16 KB handler, so
+    # 20 KB on disk still leaves the template well inside it.
+    assert len(SOURCE.encode()) <= 20 * 1024  # 20,480 bytes
 
 
 def test_public_constants_are_the_contract():
