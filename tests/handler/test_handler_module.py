@@ -15,11 +15,13 @@ from handler_testkit import APP, APP_PATH
 SOURCE = APP_PATH.read_text(encoding="utf-8")
 
 
-def test_file_fits_the_template_budget():
-    # The template inlines this file (ZipFile, comments and docstrings stripped) and must stay
-    # under CloudFormation's 51,200-byte template body limit: ~39 KB with a 16 KB handler, so
-    # 20 KB on disk still leaves the template well inside it.
-    assert len(SOURCE.encode()) <= 20 * 1024  # 20,480 bytes
+def test_inlined_code_fits_the_template_budget():
+    # The template inlines this file with comments and docstrings stripped (ZipFile) and must
+    # stay under CloudFormation's 51,200-byte template body limit; the rest of the template is
+    # ~25 KB, so 20 KB of inlined code leaves room. Comments cost nothing here: write them.
+    from webhook_templates.packaging import inline_source
+
+    assert len(inline_source(SOURCE).encode()) <= 20 * 1024  # 20,480 bytes
 
 
 def test_public_constants_are_the_contract():
