@@ -79,14 +79,10 @@ def create_resources() -> str:
 
 
 def create_table(ddb: Any) -> None:
-    ddb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "transactionId", "KeyType": "HASH"},
-                   {"AttributeName": "timestamp", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "transactionId", "AttributeType": "S"},
-                              {"AttributeName": "timestamp", "AttributeType": "N"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    """The deployed table's shape, taken from the template generator."""
+    from webhook_templates.storage import table_shape
+
+    ddb.create_table(TableName=TABLE, **table_shape())
 
 
 def valid_body() -> str:

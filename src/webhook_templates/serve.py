@@ -20,8 +20,8 @@ import ipaddress
 import json
 import os
 import queue
-import signal
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +35,7 @@ from typing import Any, Iterator, Mapping
 from unittest import mock
 
 from . import gateway, naming, signing, storage
-from .config import ConfigError, TemplateConfig
+from .config import ConfigError
 from .contract import max_body_bytes
 from .exit_codes import EXIT_FAILED, EXIT_OK
 from .packaging import handler_path, import_handler
@@ -104,12 +104,6 @@ def _atomic_aws_calls() -> Iterator[None]:
         yield
 
 
-def table_shape() -> dict[str, Any]:
-    """Key schema, attributes and billing mode of the template's table, for ``CreateTable``."""
-    properties = storage.transactions_table(TemplateConfig()).to_dict()["Properties"]
-    return {key: properties[key] for key in ("KeySchema", "AttributeDefinitions", "BillingMode")}
-
-
 @contextlib.contextmanager
 def local_aws(secret: str) -> Iterator[LocalAws]:
     """moto-emulated DynamoDB and Secrets Manager holding the stack's table and secret."""
@@ -118,7 +112,7 @@ def local_aws(secret: str) -> Iterator[LocalAws]:
 
     with mock_aws(), _atomic_aws_calls():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        dynamodb.create_table(TableName=TABLE_NAME, **table_shape())
+        dynamodb.create_table(TableName=TABLE_NAME, **storage.table_shape())
         # Stored as the stack stores it: {"current": "<base64>"}, no prefix.
         stored = json.dumps({"current": secret.removeprefix(signing.PREFIX)})
         arn = boto3.client("secretsmanager", region_name=REGION).create_secret(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from troposphere import GetAtt, If, Ref, dynamodb
 
 from . import naming, parameters
@@ -48,3 +50,13 @@ def table_arn() -> GetAtt:
 def table_name() -> Ref:
     """The table's name, for the function's environment and the outputs."""
     return Ref(naming.TABLE_ID)
+
+
+def table_shape() -> dict[str, Any]:
+    """Key schema, attributes and billing mode of the template's table, as ``CreateTable`` takes them.
+
+    The local server, the handler tests and the benchmark create their emulated
+    table from this, so they cannot drift from the deployed one.
+    """
+    properties = transactions_table(TemplateConfig()).to_dict()["Properties"]
+    return {key: properties[key] for key in ("KeySchema", "AttributeDefinitions", "BillingMode")}

@@ -221,14 +221,10 @@ def fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def create_table(ddb: Any) -> None:
-    ddb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "transactionId", "KeyType": "HASH"},
-                   {"AttributeName": "timestamp", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "transactionId", "AttributeType": "S"},
-                              {"AttributeName": "timestamp", "AttributeType": "N"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    """The deployed table's shape, taken from the template generator."""
+    from webhook_templates.storage import table_shape
+
+    ddb.create_table(TableName=TABLE, **table_shape())
 
 
 @pytest.fixture

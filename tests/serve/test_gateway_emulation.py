@@ -106,7 +106,7 @@ def test_other_hosts_are_refused(host: str) -> None:
 
 
 def test_the_local_table_has_the_templates_key_schema() -> None:
-    from webhook_templates.serve import table_shape
+    from webhook_templates.storage import table_shape
 
     shape = table_shape()
     assert [(k["AttributeName"], k["KeyType"]) for k in shape["KeySchema"]] == [
