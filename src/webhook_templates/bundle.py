@@ -32,7 +32,7 @@ def build_files(config: TemplateConfig | None = None, *, commit: str | None = No
     names = [f.path for f in files] + [handoff.NAME] + ([SVG_NAME] if svg else []) + [manifest.NAME]
     deployed = next(f for f in files if f.path == handoff.DEPLOY_TEMPLATE)
     files.append(RenderedFile(handoff.NAME, handoff.handoff_markdown(
-        template, names, template_bytes=len(deployed.content.encode()), svg_name=svg and svg.path,
+        template, names, template_bytes=len(deployed.content.encode()), svg_name=svg.path if svg else None,
     )))
     if svg:
         files.append(svg)

@@ -151,7 +151,8 @@ def root_cause(events: list[Event], stack_id: str) -> Event | None:
             return event
     rollbacks = [e for e in events if is_stack_event(e, stack_id) and "ROLLBACK_IN_PROGRESS" in e["ResourceStatus"]
                  and e.get("ResourceStatusReason")]
-    return (failed or rollbacks or [None])[0]
+    candidates = failed or rollbacks
+    return candidates[0] if candidates else None
 
 
 def recovery_advice(status: str, stack_name: str) -> str | None:

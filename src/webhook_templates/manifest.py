@@ -15,22 +15,16 @@ import hashlib
 import json
 import subprocess
 from pathlib import Path
-from typing import Any, Iterable, Protocol
+from typing import Any, Iterable
 
 from . import __version__
+from .render import RenderedFile
 
 NAME = "manifest.json"
 PACKAGE = "webhook-templates"
 UNKNOWN_COMMIT = "unknown"
 #: The checkout this module lives in (when installed from one).
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
-
-
-class BundleFile(Protocol):
-    """A file of the bundle: a path relative to the build folder and its text."""
-
-    path: str
-    content: str
 
 
 def git_commit(root: Path = SOURCE_ROOT) -> str:
@@ -57,7 +51,7 @@ def file_entry(path: str, data: bytes) -> dict[str, Any]:
     return {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 
-def manifest(files: Iterable[BundleFile], commit: str, version: str = __version__) -> dict[str, Any]:
+def manifest(files: Iterable[RenderedFile], commit: str, version: str = __version__) -> dict[str, Any]:
     """The manifest of ``files`` (in their order)."""
     return {
         "package": PACKAGE,

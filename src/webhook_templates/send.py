@@ -206,7 +206,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add ``send`` to the CLI."""
     parser = commands.add_parser(
         "send", help="post a signed sample (or given) transaction to a deployed or local endpoint",
-        description=cmd_send.__doc__ + " Exit 0 when every response is 2xx, 1 otherwise, 2 on usage errors.",
+        description=(cmd_send.__doc__ or "") + " Exit 0 when every response is 2xx, 1 otherwise, 2 on usage errors.",
     )
     where = parser.add_argument_group("target (either --env, or --endpoint with --secret)")
     where.add_argument("--env", help="a deployed environment: endpoint and secret from its stack")

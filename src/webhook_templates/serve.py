@@ -196,8 +196,8 @@ class LocalServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         """The webhook URL this server answers on."""
-        host, port = self.server_address[:2]
-        host = f"[{host}]" if ":" in str(host) else host
+        host, port = str(self.server_address[0]), self.server_address[1]
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}{gateway.WEBHOOK_PATH}"
 
 
@@ -397,7 +397,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add ``serve`` to the CLI."""
     parser = commands.add_parser(
         "serve", help="run the handler locally behind http://127.0.0.1:PORT/webhook (moto, no AWS)",
-        description=cmd_serve.__doc__ + " Not a production server: AWS is emulated in memory.",
+        description=(cmd_serve.__doc__ or "") + " Not a production server: AWS is emulated in memory.",
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")

@@ -182,7 +182,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     """Add ``deploy``, ``outputs`` and ``destroy`` to the CLI."""
     deploy = commands.add_parser(
         "deploy", help="deploy a stack through a change set (guarded, confirmed, followed)",
-        description=cmd_deploy.__doc__ + " Refuses to remove or replace the table, the key, the secret or "
+        description=(cmd_deploy.__doc__ or "") + " Refuses to remove or replace the table, the key, the secret or "
         "a log group unless --allow-replacement names each one.",
         epilog=DEPLOY_EXIT_CODES,
     )
