@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from standardwebhooks.webhooks import Webhook
 
 from handler_testkit import (
-    APP, PREVIOUS_SECRET, SECRET, TABLE, UNKNOWN_SECRET, Sender, make_event, payload, record_calls, sign,
+    PREVIOUS_SECRET, SECRET, TABLE, UNKNOWN_SECRET, Sender, make_event, payload, record_calls, sign,
 )
 
 
