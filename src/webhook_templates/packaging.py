@@ -53,15 +53,20 @@ def inline_source(source: str) -> str:
     lines = source.splitlines(keepends=True)
     edits: list[tuple[int, int, int, int, str]] = []  # (row, col, end_row, end_col, text)
     statement_start = True
+    # A string that starts a statement is a docstring only if it is the whole
+    # statement: `"".join(x)` must survive.
+    docstring: tokenize.TokenInfo | None = None
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
         kind = token.type
         if kind == tokenize.COMMENT:
             edits.append((*token.start, *token.end, ""))
             continue
-        if kind == tokenize.STRING and statement_start:
-            edits.append((*token.start, *token.end, '""' + "\n" * (token.end[0] - token.start[0])))
         if kind in (tokenize.NL, tokenize.INDENT, tokenize.DEDENT):
             continue
+        if docstring is not None and kind == tokenize.NEWLINE:
+            lines_spanned = docstring.end[0] - docstring.start[0]
+            edits.append((*docstring.start, *docstring.end, '""' + "\n" * lines_spanned))
+        docstring = token if kind == tokenize.STRING and statement_start else None
         statement_start = kind == tokenize.NEWLINE
     for row, col, end_row, end_col, text in reversed(edits):
         head = lines[row - 1][:col]

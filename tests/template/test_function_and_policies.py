@@ -65,8 +65,10 @@ def test_inline_source_drops_comments_and_docstrings_only() -> None:
         '    """Doc\n    spanning lines."""\n'
         "    return json.dumps({'#': x})  # a comment\n"
     )
+    source += "\"-\".join(['a', 'b'])  # not a docstring: more follows the string\n"
     inlined = inline_source(source)
-    assert inlined.splitlines() == ['""', "import json", "def f(x):", '    ""', "", "    return json.dumps({'#': x})"]
+    assert inlined.splitlines() == ['""', "import json", "def f(x):", '    ""', "", "    return json.dumps({'#': x})",
+                                    "\"-\".join(['a', 'b'])"]
     namespace: dict[str, Any] = {}
     exec(compile(inlined, "index.py", "exec"), namespace)
     assert namespace["f"](1) == '{"#": 1}'
