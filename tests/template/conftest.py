@@ -18,11 +18,3 @@ def template() -> Template:
 def resources(template: Template) -> dict[str, Any]:
     """Resources as plain data (intrinsics as dicts), from the built Template object."""
     return template_dict(template)["Resources"]
-
-
-def props(resources: dict[str, Any], logical_id: str) -> dict[str, Any]:
-    return resources[logical_id]["Properties"]
-
-
-def of_type(resources: dict[str, Any], resource_type: str) -> dict[str, Any]:
-    return {k: v for k, v in resources.items() if v["Type"] == resource_type}

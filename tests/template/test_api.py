@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import of_type, props
+from template_helpers import of_type, props
 
 from webhook_templates import api, contract, naming
 from webhook_templates.config import ENVIRONMENTS

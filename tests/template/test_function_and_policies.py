@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import of_type, props
+from template_helpers import of_type, props
 from troposphere import Template
 
 from webhook_templates import naming

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import of_type
+from template_helpers import of_type
 
 from webhook_templates.config import TemplateConfig
 from webhook_templates.render import template_dict

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import props
+from template_helpers import props
 
 from webhook_templates import naming
 
