@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import boto3
 import pytest
-
+from deploy_testkit import Result
 from support import moto_server
+
 from webhook_templates import cli
 from webhook_templates.bundle import build_files, write_bundle
-
-#: moto warns once per resource type it skips; moto_patches documents each gap.
-MOTO_SKIPS_TYPES = "ignore:Tried to parse .* not supported by moto:UserWarning"
 
 
 @pytest.fixture(scope="session")
@@ -39,15 +36,6 @@ def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("build")
     write_bundle(build_files(), out)
     return out
-
-
-@dataclass
-class Result:
-    """What one CLI run produced."""
-
-    code: int
-    out: str
-    err: str
 
 
 class Terminal(io.StringIO):

@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import MOTO_SKIPS_TYPES, Result
+from deploy_testkit import MOTO_SKIPS_TYPES, Result
 
 from webhook_templates import guard, naming
 

@@ -18,9 +18,9 @@ from typing import Any, Callable, Iterator
 
 import boto3
 import pytest
-from conftest import MOTO_SKIPS_TYPES
-
+from deploy_testkit import MOTO_SKIPS_TYPES
 from support import moto_server
+
 from webhook_templates import cli, stack_outputs
 from webhook_templates.config import environment
 from webhook_templates.packaging import HANDLER
