@@ -90,8 +90,9 @@ SPECS: tuple[ParameterSpec, ...] = (
                   (("MinValue", 1), ("MaxValue", 5000))),
     ParameterSpec("CreateApiGatewayAccountRole", "create_api_gateway_account_role", "API",
                   "Create API Gateway logging role",
-                  "true to set this account and region's API Gateway CloudWatch Logs role "
-                  "(one per account and region: only if no other stack sets it).",
+                  "true to set this account and region's API Gateway CloudWatch Logs role. The stage's "
+                  "logging needs one: set true in one stack per account and region, unless the account "
+                  "already has it.",
                   constraints=_BOOL),
     ParameterSpec("LogRetentionDays", "log_retention_days", "Operations", "Log retention (days)",
                   "Days to keep function and access logs.", "Number",
