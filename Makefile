@@ -42,8 +42,9 @@ template: $(INSTALLED)
 lint: template $(CHECKOV)
 	CHECKOV=$(CHECKOV) $(BIN)/webhook-templates lint --out $(BUILD)
 
+# -n auto: one worker per core halves the run; every test owns its ports and folders.
 test: $(INSTALLED) $(CHECKOV)
-	CHECKOV=$(CHECKOV) $(BIN)/python -m pytest
+	CHECKOV=$(CHECKOV) $(BIN)/python -m pytest -n auto
 
 bench: template
 	$(BIN)/python benchmarks/run.py
