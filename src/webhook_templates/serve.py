@@ -343,12 +343,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     if args.concurrency < 1 or args.concurrency > 64:
         raise ConfigError(f"--concurrency {args.concurrency} is invalid; accepted: 1 to 64")
+    if not 0 <= args.port <= 65535:
+        raise ConfigError(f"--port {args.port} is invalid; accepted: 1 to 65535 (0 picks a free port)")
     secret = args.secret or signing.generate_secret()
     signing.secret_key(secret)  # a malformed --secret fails now, not on every request
     _stop_on_sigterm()
-    with running_server(args.host, args.port, secret, args.concurrency, args.quiet) as server:
-        print(banner(server, args.concurrency), flush=True)
-        server.serve_forever()
+    try:
+        with running_server(args.host, args.port, secret, args.concurrency, args.quiet) as server:
+            print(banner(server, args.concurrency), flush=True)
+            server.serve_forever()
+    except OSError as error:  # the port is taken, or the address is not this machine's
+        print(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
