@@ -20,8 +20,9 @@ from .contract import max_body_bytes
 from .render import TEMPLATE_BODY_LIMIT, template_dict
 
 NAME = "HANDOFF.md"
-#: The template file the deploy commands use (the readable one).
-DEPLOY_TEMPLATE = "template.yaml"
+#: The template file the deploy commands use: the compact JSON, which leaves the most room
+#: under the 51,200-byte body limit before a deploy needs an S3 bucket.
+DEPLOY_TEMPLATE = "template.json"
 
 #: Every IAM action the template grants, in plain words.  ``iam_actions`` and a
 #: test check that no granted action is missing, so this cannot drift.

@@ -70,7 +70,7 @@ def test_mermaid_graph_names_every_resource_and_its_references(handoff: str, bod
 def test_deploy_command_per_environment(handoff: str) -> None:
     for name, config in ENVIRONMENTS.items():
         assert (
-            f"aws cloudformation deploy --template-file template.yaml --stack-name {config.stack_name} "
+            f"aws cloudformation deploy --template-file template.json --stack-name {config.stack_name} "
             f"--parameter-overrides file://parameters/{name}.json --capabilities CAPABILITY_NAMED_IAM\n"
         ) in handoff
 
