@@ -143,12 +143,7 @@ def target_from_flags(args: argparse.Namespace) -> Target:
         raise ConfigError("no target; accepted: --env ENV, or --endpoint URL with --secret whsec_...")
     if not args.endpoint.startswith(("http://", "https://")):
         raise ConfigError(f"--endpoint {args.endpoint!r} is invalid; accepted: an http:// or https:// URL")
-    try:
-        signing.secret_key(args.secret)
-    except signing.SecretFormatError as error:
-        raise ConfigError(f"--secret is invalid ({error}); accepted: whsec_ followed by base64 "
-                          "of at least 16 bytes") from None
-    return Target(args.endpoint, args.secret)
+    return Target(args.endpoint, signing.parse_secret_flag(args.secret))
 
 
 def report(attempts: list[Attempt]) -> list[str]:

@@ -345,8 +345,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"--concurrency {args.concurrency} is invalid; accepted: 1 to 64")
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port} is invalid; accepted: 1 to 65535 (0 picks a free port)")
-    secret = args.secret or signing.generate_secret()
-    signing.secret_key(secret)  # a malformed --secret fails now, not on every request
+    # A malformed --secret fails now (exit 2), not on every request.
+    secret = signing.parse_secret_flag(args.secret) if args.secret else signing.generate_secret()
     _stop_on_sigterm()
     try:
         with running_server(args.host, args.port, secret, args.concurrency, args.quiet) as server:

@@ -17,6 +17,8 @@ import secrets
 import time
 import uuid
 
+from .config import ConfigError
+
 PREFIX = "whsec_"
 #: 32 random bytes: above the handler's 16-byte minimum, Svix's default size.
 SECRET_BYTES = 32
@@ -41,6 +43,20 @@ def secret_key(secret: str) -> bytes:
     if len(key) < 16:
         raise SecretFormatError("the signing secret is shorter than 16 bytes")
     return key
+
+
+def parse_secret_flag(value: str) -> str:
+    """``value`` of a ``--secret`` flag, checked; ``ConfigError`` (exit 2) when it is malformed.
+
+    ``secret_key`` raises ``SecretFormatError``, which the CLI does not turn
+    into a usage error; every command taking ``--secret`` goes through here so
+    a bad one is refused up front with the same message, not a traceback.
+    """
+    try:
+        secret_key(value)
+    except SecretFormatError as error:
+        raise ConfigError(f"--secret is invalid ({error}); accepted: whsec_<base64> of at least 16 bytes") from None
+    return value
 
 
 def with_prefix(stored: str) -> str:

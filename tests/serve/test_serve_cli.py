@@ -25,3 +25,13 @@ def test_taken_port_fails_with_the_reason(capsys: pytest.CaptureFixture[str]) ->
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("secret", ["bogus", "whsec_%%%", "whsec_c2hvcnQ="])
+def test_malformed_secret_is_a_usage_error(secret: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", "--secret", secret, "--quiet"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--secret is invalid (" in err and "accepted: whsec_<base64>" in err
+    assert "Traceback" not in err

@@ -11,6 +11,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from webhook_templates import signing
+from webhook_templates.config import ConfigError
 
 
 def test_signature_matches_the_reference_implementation() -> None:
@@ -54,3 +55,14 @@ def test_prefix_is_optional_for_the_key() -> None:
 ])
 def test_stored_secret_becomes_the_senders_form(stored: str, expected: str) -> None:
     assert signing.with_prefix(stored) == expected
+
+
+def test_a_valid_secret_flag_is_returned_as_given() -> None:
+    secret = signing.generate_secret()
+    assert signing.parse_secret_flag(secret) == secret
+
+
+@pytest.mark.parametrize("secret", ["bogus", "whsec_" + base64.b64encode(b"short").decode()])
+def test_a_malformed_secret_flag_is_a_config_error_naming_the_flag(secret: str) -> None:
+    with pytest.raises(ConfigError, match=r"^--secret is invalid \(.+\); accepted: whsec_<base64>"):
+        signing.parse_secret_flag(secret)
