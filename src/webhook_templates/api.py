@@ -165,10 +165,11 @@ def deployment(definition: Sequence[AWSObject]) -> apigateway.Deployment:
     so a stage would keep serving the old methods (the classic stale-stage
     bug).  A new logical ID whenever the definition changes forces a new one.
     """
+    digest = definition_hash(definition)
     return apigateway.Deployment(
-        DEPLOYMENT_PREFIX + definition_hash(definition),
+        DEPLOYMENT_PREFIX + digest,
         RestApiId=Ref(naming.API_ID),
-        Description=f"API definition {definition_hash(definition)}",
+        Description=f"API definition {digest}",
         DependsOn=[obj.title for obj in definition],
     )
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
 
 #: Lambda runtimes the template accepts; the handler is tested on 3.11 to 3.14.
 RUNTIMES: tuple[str, ...] = ("python3.11", "python3.12", "python3.13", "python3.14")
@@ -71,15 +70,6 @@ class EnvironmentConfig:
     def is_production(self) -> bool:
         """Production gets deletion and termination protection."""
         return self.name == "prod"
-
-    def with_overrides(self, **changes: Any) -> EnvironmentConfig:
-        """Return a copy with ``changes`` applied, validated like the original."""
-        unknown = set(changes) - {f.name for f in fields(self)}
-        if unknown:
-            raise ConfigError(
-                f"unknown setting(s) {sorted(unknown)}; accepted: {sorted(f.name for f in fields(self))}"
-            )
-        return replace(self, **changes)
 
 
 def _require(condition: bool, setting: str, value: object, accepted: str) -> None:

@@ -1,8 +1,8 @@
 """The ``deploy``, ``outputs`` and ``destroy`` subcommands: flags in, one call out.
 
 Validation happens here, once: a bad value raises ``ConfigError`` (exit 2,
-naming the value and what is accepted).  The AWS work is imported only when a
-command runs, so ``render`` and ``lint`` do not pay for boto3.  Credentials,
+naming the value and what is accepted).  The deploy machinery is imported only
+when one of these commands runs.  Credentials,
 region and endpoint come from the standard AWS chain (``AWS_PROFILE``,
 ``AWS_REGION``, ``AWS_ENDPOINT_URL``...), never from flags of ours.
 """

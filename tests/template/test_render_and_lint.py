@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +29,18 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_two_renders_are_byte_identical() -> None:
-    first = {f.path: f.content for f in build_files()}
-    second = {f.path: f.content for f in build_files()}
+def _render_in_subprocess(out: Path, hash_seed: str) -> dict[str, bytes]:
+    subprocess.run(
+        [sys.executable, "-m", "webhook_templates", "render", "--out", str(out)],
+        check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": hash_seed},
+    )
+    return {str(path.relative_to(out)): path.read_bytes() for path in sorted(out.rglob("*")) if path.is_file()}
+
+
+def test_renders_in_different_processes_are_byte_identical(tmp_path: Path) -> None:
+    """Separate processes with different hash seeds: set and dict-hash ordering cannot leak in."""
+    first = _render_in_subprocess(tmp_path / "a", "1")
+    second = _render_in_subprocess(tmp_path / "b", "2")
     assert first == second
     assert {"template.json", "template.yaml", "parameters/dev.json", "parameters/staging.json",
             "parameters/prod.json"} <= set(first)

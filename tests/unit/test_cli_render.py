@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import pytest
 
-from webhook_templates.cli import main
+from webhook_templates.cli import build_parser, main
 
 
 def test_render_writes_the_bundle_and_check_detects_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,7 +46,12 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exit_info.value.code == 0
     assert "Exit codes" in capsys.readouterr().out
-    for command in ("render", "lint"):
-        with pytest.raises(SystemExit):
+    subcommands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(subcommands.choices) == {"render", "lint", "deploy", "outputs", "destroy", "serve", "send"}
+    for command, parser in subcommands.choices.items():
+        with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])
-        assert "--out" in capsys.readouterr().out
+        assert exit_info.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: webhook-templates {command}"), command
+        assert parser.description, f"{command} has no description"

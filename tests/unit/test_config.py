@@ -49,14 +49,12 @@ def test_config_is_frozen() -> None:
 ])
 def test_invalid_values_name_the_setting_and_what_is_accepted(setting: str, value: object, accepted: str) -> None:
     with pytest.raises(ConfigError) as error:
-        ENVIRONMENTS["dev"].with_overrides(**{setting: value})
+        dataclasses.replace(ENVIRONMENTS["dev"], **{setting: value})
     assert f"{setting}={value!r}" in str(error.value)
     assert accepted in str(error.value)
 
 
-def test_unknown_setting_and_environment_are_rejected_with_the_choices() -> None:
-    with pytest.raises(ConfigError, match="accepted: .*memory_mb"):
-        ENVIRONMENTS["dev"].with_overrides(memroy_mb=256)
+def test_unknown_environment_is_rejected_with_the_choices() -> None:
     with pytest.raises(ConfigError, match="accepted: dev, staging, prod"):
         environment("production")
 
