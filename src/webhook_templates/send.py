@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -26,6 +29,8 @@ from .exit_codes import EXIT_FAILED, EXIT_OK
 from .stack_commands import run_aws, session
 
 MAX_REPEAT = 100
+#: What http.client refuses in a request line (ValueError at send time): control characters and space.
+_UNSENDABLE = re.compile(r"[\x00-\x20\x7f]")
 
 
 @dataclass(frozen=True)
@@ -137,13 +142,41 @@ def deployed_target(env: str, aws: Any) -> Target:
 
 # --- the command ---------------------------------------------------------------------
 
+def parse_endpoint(value: str) -> str:
+    """``value`` of ``--endpoint``, checked; ``ConfigError`` (exit 2) unless it is an http(s) URL with a host.
+
+    urllib raises ``ValueError`` for a malformed URL only when it sends, which
+    would surface as a traceback; everything it would refuse is refused here.
+    """
+    problem = ConfigError(f"--endpoint {value!r} is invalid; accepted: an http:// or https:// URL with a host")
+    if _UNSENDABLE.search(value):
+        raise problem
+    try:
+        parts = urllib.parse.urlsplit(value)
+        _ = parts.port  # raises ValueError for a port that is not a number in 0-65535
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise problem from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise problem
+    return value
+
+
+def parse_timeout(value: float) -> float:
+    """``value`` of ``--timeout``, checked: a finite number of seconds above 0 (``ConfigError`` otherwise).
+
+    The socket layer raises ``ValueError`` or ``OverflowError`` for zero,
+    negative, NaN or infinite timeouts, and only once a request is made.
+    """
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"--timeout {value} is invalid; accepted: a number of seconds above 0")
+    return value
+
+
 def target_from_flags(args: argparse.Namespace) -> Target:
     """The ``--endpoint``/``--secret`` target; ``ConfigError`` (exit 2) for an incomplete or malformed one."""
     if not (args.endpoint and args.secret):
         raise ConfigError("no target; accepted: --env ENV, or --endpoint URL with --secret whsec_...")
-    if not args.endpoint.startswith(("http://", "https://")):
-        raise ConfigError(f"--endpoint {args.endpoint!r} is invalid; accepted: an http:// or https:// URL")
-    return Target(args.endpoint, signing.parse_secret_flag(args.secret))
+    return Target(parse_endpoint(args.endpoint), signing.parse_secret_flag(args.secret))
 
 
 def report(attempts: list[Attempt]) -> list[str]:
@@ -166,7 +199,7 @@ def send_to(target: Target, body: bytes, args: argparse.Namespace) -> int:
     print(f"POST {target.endpoint} ({len(body):,} bytes)")
     try:
         attempts = deliver(target, body, args.repeat, args.timeout)
-    except (urllib.error.URLError, OSError) as error:
+    except OSError as error:  # includes urllib's URLError (HTTP error statuses are outcomes, see post)
         print(f"request failed: {getattr(error, 'reason', error)}", file=sys.stderr)
         return EXIT_FAILED
     print("\n".join(report(attempts)))
@@ -186,6 +219,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     """Post a signed transaction webhook and print status, response and latency."""
     if not 1 <= args.repeat <= MAX_REPEAT:
         raise ConfigError(f"--repeat {args.repeat} is invalid; accepted: 1 to {MAX_REPEAT}")
+    parse_timeout(args.timeout)
     if args.env and (args.endpoint or args.secret):
         raise ConfigError("--env reads the endpoint and secret from the stack; accepted: --env alone, "
                           "or --endpoint with --secret")

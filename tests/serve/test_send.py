@@ -73,6 +73,51 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
     assert "accepted" in capsys.readouterr().err
 
 
+ENDPOINT_AND_SECRET = ["--endpoint", "http://127.0.0.1:1/webhook", "--secret", "whsec_" + "A" * 32]
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--timeout", "-1"], "--timeout -1.0 is invalid; accepted: a number of seconds above 0"),
+    (["--timeout", "0"], "--timeout 0.0 is invalid; accepted: a number of seconds above 0"),
+    (["--timeout", "nan"], "--timeout nan is invalid; accepted: a number of seconds above 0"),
+    (["--timeout", "inf"], "--timeout inf is invalid; accepted: a number of seconds above 0"),
+])
+def test_a_timeout_that_is_not_positive_is_a_usage_error(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["send", *ENDPOINT_AND_SECRET, *flags])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("endpoint", [
+    "http://[::1/webhook",  # urlsplit raises ValueError: Invalid IPv6 URL
+    "http://127.0.0.1:99999/webhook",  # port out of range: ValueError on .port
+    "http://127.0.0.1:x/webhook",  # a port that is not a number
+    "http:///webhook",  # no host
+    "https:webhook",
+    "HTTP//127.0.0.1/webhook",
+    "http://127.0.0.1/web hook",  # http.client refuses spaces and control characters
+])
+def test_a_malformed_endpoint_is_a_usage_error(endpoint: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["send", "--endpoint", endpoint, "--secret", "whsec_" + "A" * 32])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--endpoint {endpoint!r} is invalid" in err and "accepted: an http:// or https:// URL with a host" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("endpoint", [
+    "http://127.0.0.1:3000/webhook", "http://[::1]:3000/webhook", "HTTPS://abc.execute-api.us-east-1.amazonaws.com/dev/webhook",
+    "http://localhost/webhook?x=1",
+])
+def test_well_formed_endpoints_are_accepted_as_given(endpoint: str) -> None:
+    assert send.parse_endpoint(endpoint) == endpoint
+
+
 SECRET_VALUE = json.dumps({"current": "A" * 48})
 
 
