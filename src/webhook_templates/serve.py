@@ -157,6 +157,22 @@ class Containers:
             self._idle.put(module)
 
 
+class HandlerUnavailable(RuntimeError):
+    """The handler's source cannot be read (a missing or unreadable ``WEBHOOK_HANDLER_PATH``)."""
+
+
+def import_containers(count: int) -> list[ModuleType]:
+    """``count`` independent imports of the handler; ``HandlerUnavailable`` if its file cannot be read."""
+    path = handler_path()
+    try:
+        return [import_handler(path, f"webhook_local_container_{n}") for n in range(count)]
+    except OSError as error:
+        raise HandlerUnavailable(
+            f"cannot read the handler at {path} ({error.strerror or error}); run from a checkout of "
+            "webhook-templates (handler/app.py) or set WEBHOOK_HANDLER_PATH to the handler's file"
+        ) from None
+
+
 def start_containers(count: int, aws: LocalAws) -> Containers:
     """Import the handler ``count`` times and cold-start each copy.
 
@@ -165,8 +181,7 @@ def start_containers(count: int, aws: LocalAws) -> Containers:
     with a ``GET`` the handler refuses after initialising: boto3 client
     creation is not thread-safe, and no first request should pay for it.
     """
-    path = handler_path()
-    modules = [import_handler(path, f"webhook_local_container_{n}") for n in range(count)]
+    modules = import_containers(count)
     environment = {"TABLE_NAME": aws.table_name, "SIGNING_SECRET_ARN": aws.secret_arn,
                    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
     with mock.patch.dict(os.environ, environment):
@@ -179,19 +194,30 @@ def start_containers(count: int, aws: LocalAws) -> Containers:
 # --- HTTP ----------------------------------------------------------------------------
 
 class LocalServer(ThreadingHTTPServer):
-    """The local endpoint: loopback only, one thread per connection."""
+    """The local endpoint: loopback only, one thread per connection.
+
+    Constructing it binds the port; the emulated AWS and the handler
+    containers are attached afterwards (``attach``), so a taken port is
+    reported before the slow handler imports and cold starts, not after.
+    """
 
     daemon_threads = True
     #: Room for a burst of concurrent senders (the default backlog is 5).
     request_queue_size = 128
+    #: Set by ``attach``, before ``serve_forever`` handles any request.
+    containers: Containers
+    aws: LocalAws
 
-    def __init__(self, address: tuple[str, int], containers: Containers, aws: LocalAws, quiet: bool = False) -> None:
+    def __init__(self, address: tuple[str, int], quiet: bool = False) -> None:
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, RequestHandler)
-        self.containers = containers
-        self.aws = aws
         self.quiet = quiet
+
+    def attach(self, aws: LocalAws, containers: Containers) -> None:
+        """Give the bound server the emulated account and the handler containers it serves with."""
+        self.aws = aws
+        self.containers = containers
 
     @property
     def url(self) -> str:
@@ -318,20 +344,33 @@ def banner(server: LocalServer, concurrency: int) -> str:
 
 
 @contextlib.contextmanager
-def running_server(host: str, port: int, secret: str, concurrency: int, quiet: bool = False) -> Iterator[LocalServer]:
-    """The local endpoint, bound and ready, with its emulated AWS; closed on exit."""
-    address = (loopback_host(host), port)
-    with local_aws(secret) as aws:
-        server = LocalServer(address, start_containers(concurrency, aws), aws, quiet)
-        try:
+def ready(server: LocalServer, secret: str, concurrency: int) -> Iterator[LocalServer]:
+    """``server`` (already bound) with its emulated AWS and started handler containers; closed on exit."""
+    try:
+        with local_aws(secret) as aws:
+            server.attach(aws, start_containers(concurrency, aws))
             yield server
-        finally:
-            server.server_close()
+    finally:
+        server.server_close()
 
 
-def _stop_on_sigterm() -> None:
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+@contextlib.contextmanager
+def sigterm_exits() -> Iterator[None]:
+    """SIGTERM stops the server as Ctrl-C does (a clean exit 0), until the block ends.
+
+    The handler is process-wide and ``main`` can run in-process (the tests do),
+    so the previous one is put back afterwards.  Signals can only be handled on
+    the main thread; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        yield
+    finally:
+        # None: the previous handler was not installed from Python and cannot be put back as such.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -347,13 +386,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"--port {args.port} is invalid; accepted: 1 to 65535 (0 picks a free port)")
     # A malformed --secret fails now (exit 2), not on every request.
     secret = signing.parse_secret_flag(args.secret) if args.secret else signing.generate_secret()
-    _stop_on_sigterm()
+    address = (loopback_host(args.host), args.port)
     try:
-        with running_server(args.host, args.port, secret, args.concurrency, args.quiet) as server:
-            print(banner(server, args.concurrency), flush=True)
-            server.serve_forever()
+        server = LocalServer(address, args.quiet)
     except OSError as error:  # the port is taken, or the address is not this machine's
         print(f"cannot listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        with sigterm_exits(), ready(server, secret, args.concurrency):
+            print(banner(server, args.concurrency), flush=True)
+            server.serve_forever()
+    except HandlerUnavailable as error:
+        print(error, file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 
