@@ -157,9 +157,14 @@ def describe_changes(cfn: Any, change_set_arn: str) -> list[ResourceChange]:
     return resource_changes(pages)
 
 
+def set_full_policy(cfn: Any, stack_id: str) -> None:
+    """Put the full stack policy in place: no data resource may be replaced or deleted."""
+    cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=json.dumps(guard.stack_policy()))
+
+
 def protect(cfn: Any, stack_id: str, environment: EnvironmentConfig, console: Console) -> None:
     """Put the full stack policy in place, and termination protection on for production."""
-    cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=json.dumps(guard.stack_policy()))
+    set_full_policy(cfn, stack_id)
     protected = "termination protection on" if environment.is_production else "no termination protection (not prod)"
     if environment.is_production:
         cfn.update_termination_protection(StackName=stack_id, EnableTerminationProtection=True)
@@ -208,30 +213,60 @@ def confirmed(request: DeployRequest, console: Console) -> bool:
     return bool(answer)
 
 
+def start(cfn: Any, change_set: ChangeSetRef) -> None:
+    """Execute the change set; if CloudFormation refuses, delete it (it will never run) and say why."""
+    try:
+        # If the operation fails, delete what it newly created (Retain resources
+        # included) instead of leaving an orphaned table that blocks the retry.
+        cfn.execute_change_set(ChangeSetName=change_set.arn, RetainExceptOnCreate=True)
+    except ClientError as error:
+        reason = _reason(error.response)
+        try:
+            discard(cfn, change_set)
+        except ClientError as cleanup:
+            # Still report why it was not executed: that is what the user must fix.
+            reason += f" (deleting the change set failed too: {_reason(cleanup.response)})"
+        raise DeployError(f"CloudFormation did not execute the change set: {reason}") from error
+
+
+def run_change_set(cfn: Any, change_set: ChangeSetRef, changes: list[ResourceChange], request: DeployRequest,
+                   console: Console, marker: str | None) -> tuple[str, list[dict[str, Any]], dict[str, Any] | None]:
+    """Execute the change set and follow it to the end.
+
+    Returns the final status, the events seen after ``marker``, and the wait's
+    failure (None on success).
+    """
+    start(cfn, change_set)
+    console.say(f"Executing on {request.stack_name}:")
+    status, events = follow(cfn, change_set.stack_id, EventFeed(cfn, change_set.stack_id, marker),
+                            Progress(len(changes), change_set.stack_id), console, request.poll_seconds)
+    failure = wait(cfn, _DONE_WAITERS[change_set.type], request.poll_seconds, StackName=change_set.stack_id)
+    return status, events, failure
+
+
 def execute(cfn: Any, change_set: ChangeSetRef, changes: list[ResourceChange], request: DeployRequest,
             console: Console) -> int:
     """Execute the change set, stream its events, and report the outcome."""
     started = time.monotonic()
     marker = latest_event_id(cfn, change_set.stack_id)
-    if change_set.type == "UPDATE":
-        # A change set cannot carry a temporary policy (UpdateStack's
-        # StackPolicyDuringUpdateBody), so the allowed resources are lifted
-        # from the policy for this update and protected again afterwards.
-        cfn.set_stack_policy(StackName=change_set.stack_id,
-                             StackPolicyBody=json.dumps(guard.stack_policy(request.allow_replacement)))
-    # If the operation fails, delete what it newly created (Retain resources
-    # included) instead of leaving an orphaned table that blocks the retry.
-    cfn.execute_change_set(ChangeSetName=change_set.arn, RetainExceptOnCreate=True)
-    console.say(f"Executing on {request.stack_name}:")
-    status, events = follow(cfn, change_set.stack_id, EventFeed(cfn, change_set.stack_id, marker),
-                            Progress(len(changes), change_set.stack_id), console, request.poll_seconds)
-    failure = wait(cfn, _DONE_WAITERS[change_set.type], request.poll_seconds, StackName=change_set.stack_id)
+    lifted = change_set.type == "UPDATE" and bool(request.allow_replacement)
+    try:
+        if change_set.type == "UPDATE":
+            # A change set cannot carry a temporary policy (UpdateStack's
+            # StackPolicyDuringUpdateBody), so the allowed resources are lifted
+            # from the policy for this update and protected again afterwards.
+            cfn.set_stack_policy(StackName=change_set.stack_id,
+                                 StackPolicyBody=json.dumps(guard.stack_policy(request.allow_replacement)))
+        status, events, failure = run_change_set(cfn, change_set, changes, request, console, marker)
+    finally:
+        if lifted:
+            # Whatever ended the update (success, failure, a refused execute, lost
+            # events, Ctrl-C), the data resources must not stay replaceable.
+            set_full_policy(cfn, change_set.stack_id)
     took = elapsed(time.monotonic() - started)
     if failure is None:
         console.say(console.style(f"Deployed {request.stack_name}: {status} in {took}.", "green", "bold"))
         return finish(cfn, change_set.stack_id, request, console)
-    if change_set.type == "UPDATE" and request.allow_replacement:
-        cfn.set_stack_policy(StackName=change_set.stack_id, StackPolicyBody=json.dumps(guard.stack_policy()))
     report_failure(status, events, change_set.stack_id, request.stack_name, console)
     return EXIT_FAILED
 

@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import boto3
 import pytest
 from aws_shapes import CHANGE_SET, STACK_ID, STACK_NAME, change_set, event, events, resource_change, stack
+from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from webhook_templates import guard
@@ -27,6 +28,8 @@ from webhook_templates.deploy_inputs import TemplateSource
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
 OLD_STACK_ID = STACK_ID.replace("0001", "0009")
 FULL_POLICY = json.dumps(guard.stack_policy())
+TABLE_ALLOWED = frozenset({"TransactionsTable"})
+LIFTED_POLICY = json.dumps(guard.stack_policy(allowed=TABLE_ALLOWED))
 
 
 @dataclass
@@ -165,7 +168,7 @@ def test_failed_update_names_the_root_cause_and_how_to_continue_a_failed_rollbac
     stubbed.existing_stack()
     stubbed.change_set_created("UPDATE", resource_change("Modify", "TransactionsTable", "AWS::DynamoDB::Table",
                                                          "True", recreate="KeySchema"))
-    stubbed.executed(policy=json.dumps(guard.stack_policy(allowed={"TransactionsTable"})))
+    stubbed.executed(policy=LIFTED_POLICY)
     stubbed.expect("describe_stacks", stack("UPDATE_ROLLBACK_IN_PROGRESS"), StackName=STACK_ID)
     stubbed.expect("describe_stack_events", events(
         event(0, STACK_NAME, "UPDATE_COMPLETE"),
@@ -184,12 +187,46 @@ def test_failed_update_names_the_root_cause_and_how_to_continue_a_failed_rollbac
     stubbed.expect("describe_stacks", stack("UPDATE_ROLLBACK_FAILED"), StackName=STACK_ID)  # the waiter
     stubbed.expect("set_stack_policy", {}, StackName=STACK_ID, StackPolicyBody=FULL_POLICY)  # put back
 
-    assert stubbed.run(assume_yes=True, allow_replacement=frozenset({"TransactionsTable"})) == 1
+    assert stubbed.run(assume_yes=True, allow_replacement=TABLE_ALLOWED) == 1
     err = stubbed.err.getvalue()
     assert ("Root cause: TransactionsTable (AWS::DynamoDB::Table) UPDATE_FAILED: "
             "transactions-staging already exists") in err
     assert "aws cloudformation continue-update-rollback --stack-name webhook-staging" in err
     assert "UPDATE_ROLLBACK_FAILED" in stubbed.out.getvalue()
+
+
+def _table_replacement_lifted(stubbed: Deploy) -> None:
+    """An UPDATE replacing the table, allowed: the policy is lifted just before executing."""
+    stubbed.existing_stack()
+    stubbed.change_set_created("UPDATE", resource_change("Modify", "TransactionsTable", "AWS::DynamoDB::Table",
+                                                         "True", recreate="KeySchema"))
+    stubbed.expect("describe_stack_events", events(event(0, STACK_NAME, "UPDATE_COMPLETE")), StackName=STACK_ID)
+    stubbed.expect("set_stack_policy", {}, StackName=STACK_ID, StackPolicyBody=LIFTED_POLICY)
+
+
+def test_a_change_set_cloudformation_will_not_execute_is_deleted_and_the_policy_put_back(stubbed: Deploy) -> None:
+    _table_replacement_lifted(stubbed)
+    stubbed.stubber.add_client_error(
+        "execute_change_set", "InvalidChangeSetStatus",
+        "ChangeSet [webhook-templates-20250101-000000-abcdef] cannot be executed in its current status of [OBSOLETE]",
+        expected_params={"ChangeSetName": CHANGE_SET, "RetainExceptOnCreate": True})
+    stubbed.expect("delete_change_set", {}, ChangeSetName=CHANGE_SET)
+    stubbed.expect("set_stack_policy", {}, StackName=STACK_ID, StackPolicyBody=FULL_POLICY)  # put back
+
+    assert stubbed.run(assume_yes=True, allow_replacement=TABLE_ALLOWED) == 1
+    assert "cannot be executed in its current status of [OBSOLETE]" in stubbed.err.getvalue()
+
+
+def test_losing_the_event_stream_mid_update_still_puts_the_full_policy_back(stubbed: Deploy) -> None:
+    _table_replacement_lifted(stubbed)
+    stubbed.expect("execute_change_set", {}, ChangeSetName=CHANGE_SET, RetainExceptOnCreate=True)
+    stubbed.expect("describe_stacks", stack("UPDATE_IN_PROGRESS"), StackName=STACK_ID)
+    stubbed.stubber.add_client_error("describe_stack_events", "Throttling", "Rate exceeded",
+                                     expected_params={"StackName": STACK_ID})
+    stubbed.expect("set_stack_policy", {}, StackName=STACK_ID, StackPolicyBody=FULL_POLICY)  # put back
+
+    with pytest.raises(ClientError, match="Rate exceeded"):
+        stubbed.run(assume_yes=True, allow_replacement=TABLE_ALLOWED)
 
 
 def test_successful_prod_update_turns_termination_protection_on(stubbed: Deploy) -> None:
