@@ -7,6 +7,7 @@ integration tests (and many CI scripts) read.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,29 @@ def write(outputs: dict[str, str], path: Path) -> Path:
 
 
 def read(path: Path) -> dict[str, str]:
-    """The outputs a previous deploy wrote (empty if there is no file)."""
+    """The outputs a previous deploy wrote; empty if there is no file or it is not a JSON object.
+
+    Callers use the file only as a shortcut and describe the stack without it,
+    so a cut-off or hand-mangled file is skipped with a warning rather than
+    stopping ``send --env`` or a ``destroy`` the user already confirmed.
+    """
     if not path.exists():
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        outputs = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        return _ignored(path, error.strerror or "it cannot be read")
+    except ValueError:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not UTF-8
+        return _ignored(path, "it is not valid JSON")
+    if not isinstance(outputs, dict):
+        return _ignored(path, "it is not a JSON object")
+    return outputs
+
+
+def _ignored(path: Path, why: str) -> dict[str, str]:
+    """Warn that ``path`` is unusable (one line on stderr) and stand in for it with no outputs."""
+    print(f"warning: {path} ignored: {why}", file=sys.stderr, flush=True)
+    return {}
 
 
 def show(outputs: dict[str, str], console: Console) -> None:

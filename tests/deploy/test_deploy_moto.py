@@ -244,6 +244,20 @@ def test_destroy_deletes_the_stack_and_retains_the_table_and_the_key(aws: Client
     assert not (tmp_path / "flat-outputs.json").exists()
 
 
+def test_destroy_with_a_damaged_outputs_file_still_deletes_the_stack(
+    aws: Clients, run: Run, tmp_path: Path
+) -> None:
+    assert run("deploy", "--env", "staging", "--yes").code == 0
+    written = tmp_path / "flat-outputs.json"
+    written.write_text(written.read_text()[:40])  # cut off, as by a full disk or a killed write
+
+    result = run("destroy", "--env", "staging", "--yes")
+
+    assert result.code == 0, result.err
+    assert f"{written}" in result.err and "ignored" in result.err
+    assert stack(aws) is None
+
+
 def test_destroy_without_a_terminal_or_yes_refuses(aws: Clients, run: Run) -> None:
     assert run("deploy", "--env", "staging", "--yes").code == 0
 
