@@ -304,9 +304,12 @@ def _deploying(
     for name, config in environments.items():
         lines += [f"{name}:", "", "```sh", deploy_command(config, capabilities, template_bytes), "```", ""]
     lines += [
-        "`template.json` is the same template, compact; either file can be used. From a checkout of "
-        "the repository, `make diff ENV=<env>` previews the change set and `make deploy ENV=<env>` "
-        "deploys with the project's safety checks.",
+        # The commands deploy DEPLOY_TEMPLATE; the YAML must not read as an equal alternative, since
+        # it is the one that would outgrow the body limit first.
+        "`template.yaml` is the same template in YAML, for reading and review. It is larger, closer "
+        f"to CloudFormation's {TEMPLATE_BODY_LIMIT:,}-byte limit on a template body, so the commands "
+        f"above deploy `{DEPLOY_TEMPLATE}`. From a checkout of the repository, `make diff ENV=<env>` "
+        "previews the change set and `make deploy ENV=<env>` deploys with the project's safety checks.",
         "",
     ]
     return lines

@@ -143,3 +143,17 @@ def test_table_cells_escape_pipes(handoff: str) -> None:
     for line in handoff.splitlines():
         if line.startswith("| `SigningSecretArn` | String"):
             assert r"^$\|^arn:" in line
+
+
+def test_the_yaml_is_presented_as_the_readable_copy_not_an_alternative(
+    handoff: str, files: dict[str, Any]
+) -> None:
+    assert "either file can be used" not in handoff
+    assert (
+        "`template.yaml` is the same template in YAML, for reading and review. It is larger, closer "
+        f"to CloudFormation's {TEMPLATE_BODY_LIMIT:,}-byte limit on a template body, so the commands "
+        f"above deploy `{handoff_module.DEPLOY_TEMPLATE}`."
+    ) in handoff
+    # What the sentence claims about the two files.
+    assert handoff_module.DEPLOY_TEMPLATE == "template.json"
+    assert len(files["template.yaml"].content.encode()) > len(files["template.json"].content.encode())
