@@ -140,9 +140,11 @@ def test_short_form(value: Any, expected: str) -> None:
 
 
 def test_table_cells_escape_pipes(handoff: str) -> None:
-    for line in handoff.splitlines():
-        if line.startswith("| `SigningSecretArn` | String"):
-            assert r"^$\|^arn:" in line
+    # next(), not a filtering loop: a row that is missing (or renamed) must fail, not pass vacuously.
+    row = next((line for line in handoff.splitlines() if line.startswith("| `SigningSecretArn` | String")), None)
+    assert row is not None, "the SigningSecretArn parameter row is missing"
+    assert r"^$\|^arn:" in row
+    assert len(re.split(r"(?<!\\)\|", row)) - 2 == 5  # the escaped pipe does not add a column
 
 
 def test_the_yaml_is_presented_as_the_readable_copy_not_an_alternative(
