@@ -7,9 +7,11 @@ import json
 
 import pytest
 
-from webhook_templates import api, gateway
+from webhook_templates import api, gateway, naming, serve, signing
 from webhook_templates.config import ConfigError
+from webhook_templates.render import template_dict
 from webhook_templates.serve import loopback_host
+from webhook_templates.template import build_template
 
 
 def make(
@@ -94,9 +96,11 @@ def test_proxy_response_becomes_the_http_response() -> None:
     assert response.body == b"\x00binary"
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
-def test_loopback_hosts_are_accepted(host: str) -> None:
-    assert loopback_host(host) in ("127.0.0.1", "127.0.0.2", "::1")
+@pytest.mark.parametrize(("host", "address"), [
+    ("127.0.0.1", "127.0.0.1"), ("127.0.0.2", "127.0.0.2"), ("::1", "::1"), ("localhost", "127.0.0.1"),
+])
+def test_loopback_hosts_are_accepted(host: str, address: str) -> None:
+    assert loopback_host(host) == address
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "10.0.0.1", "192.168.1.2", "example.com"])
@@ -106,9 +110,10 @@ def test_other_hosts_are_refused(host: str) -> None:
 
 
 def test_the_local_table_has_the_templates_key_schema() -> None:
-    from webhook_templates.storage import table_shape
-
-    shape = table_shape()
-    assert [(k["AttributeName"], k["KeyType"]) for k in shape["KeySchema"]] == [
-        ("transactionId", "HASH"), ("timestamp", "RANGE")]
-    assert shape["BillingMode"] == "PAY_PER_REQUEST"
+    """The table ``serve`` creates, read back from the emulated DynamoDB, against the template's."""
+    template = template_dict(build_template())["Resources"][naming.TABLE_ID]["Properties"]
+    with serve.local_aws(signing.generate_secret()) as aws:
+        table = aws.dynamodb.describe_table(TableName=aws.table_name)["Table"]
+    assert table["KeySchema"] == template["KeySchema"]  # order matters: HASH, then RANGE
+    assert sorted(table["AttributeDefinitions"], key=str) == sorted(template["AttributeDefinitions"], key=str)
+    assert table["BillingModeSummary"]["BillingMode"] == template["BillingMode"]
