@@ -58,6 +58,11 @@ class HttpResponse:
     body: bytes
 
 
+def path_of(target: str) -> str:
+    """The path of a request target (path and query string): what API Gateway routes on."""
+    return target.partition("?")[0]
+
+
 @dataclass(frozen=True)
 class Request:
     """An incoming HTTP request, as read off the socket."""
@@ -73,7 +78,7 @@ class Request:
     @property
     def path(self) -> str:
         """The path without the query string."""
-        return self.target.partition("?")[0]
+        return path_of(self.target)
 
     def header(self, name: str) -> str | None:
         """The last value of header ``name`` (case-insensitive), as API Gateway keeps it."""
@@ -213,13 +218,14 @@ def proxy_response(result: Mapping[str, Any], request_id: str) -> HttpResponse:
     return HttpResponse(int(result.get("statusCode", 200)), headers, body)
 
 
-def precheck(method: str, path: str, content_length: int, request_id: str) -> HttpResponse | None:
+def precheck(method: str, target: str, content_length: int, request_id: str) -> HttpResponse | None:
     """API Gateway's answer before the body is read: unknown route or over the payload quota.
 
-    API Gateway answers 403 "Missing Authentication Token" (not 404 or 405)
-    for any method and path the API does not define.
+    ``target`` is the request target (path and query string), as read off the
+    request line.  API Gateway answers 403 "Missing Authentication Token"
+    (not 404 or 405) for any method and path the API does not define.
     """
-    if path.partition("?")[0] != WEBHOOK_PATH or method != WEBHOOK_METHOD:
+    if path_of(target) != WEBHOOK_PATH or method != WEBHOOK_METHOD:
         return gateway_response("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id)
     if content_length > PAYLOAD_QUOTA_BYTES:
         return gateway_response("REQUEST_TOO_LARGE", "Request Too Long", request_id)

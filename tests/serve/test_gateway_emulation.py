@@ -87,6 +87,16 @@ def test_precheck_rejects_other_routes_and_the_payload_quota() -> None:
     assert gateway.precheck("POST", "/webhook", gateway.PAYLOAD_QUOTA_BYTES + 1, "r").status == 413
 
 
+@pytest.mark.parametrize(("target", "path"), [
+    ("/webhook", "/webhook"), ("/webhook?x=1&y=?", "/webhook"), ("/webhook/?", "/webhook/"), ("?x", ""),
+])
+def test_the_route_check_and_the_event_read_one_path(target: str, path: str) -> None:
+    """``precheck`` routes on the same path the proxy event carries: one function derives it."""
+    assert gateway.path_of(target) == path == make(target=target).path
+    routed = gateway.precheck("POST", target, 0, "r") is None
+    assert routed is (path == gateway.WEBHOOK_PATH)
+
+
 def test_proxy_response_becomes_the_http_response() -> None:
     result = {"statusCode": 503, "headers": {"Retry-After": "5"}, "multiValueHeaders": {"X-A": ["1", "2"]},
               "body": base64.b64encode(b"\x00binary").decode(), "isBase64Encoded": True}
