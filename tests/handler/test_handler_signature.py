@@ -4,6 +4,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import sys
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 from unittest import mock
@@ -242,8 +245,19 @@ def test_secret_is_fetched_once_per_container(invoke, app, aws):
         if sm_calls is None:
             sm_calls = record_calls(app._STATE["sm"], "secrets-manager")
     assert sm_calls == []
-    app._reset_for_tests()  # a new container fetches again
-    assert invoke(Sender().event(payload()))["statusCode"] == 200
+    app._reset_for_tests()  # a new container: a new client, which fetches the secret again, once
+    real_client, recorded = app.boto3.client, []
+
+    def client(service: str, **kwargs: Any) -> Any:
+        made = real_client(service, **kwargs)
+        if service == "secretsmanager":  # recorded from its creation: init-time calls count too
+            recorded.append(record_calls(made, "secrets-manager"))
+        return made
+
+    with mock.patch.object(app.boto3, "client", side_effect=client):
+        for _ in range(2):
+            assert invoke(Sender().event(payload()))["statusCode"] == 200
+    assert recorded == [["GetSecretValue"]]
 
 
 def test_clients_are_created_once_per_container(invoke, app):
@@ -254,12 +268,37 @@ def test_clients_are_created_once_per_container(invoke, app):
     assert sorted(c.args[0] for c in factory.call_args_list) == ["dynamodb", "secretsmanager"]
 
 
-def test_import_creates_no_clients_and_reads_no_env(monkeypatch):
+class _NoEnvironment(Mapping):
+    """Stands in for os.environ: every read is recorded and fails."""
+
+    def __init__(self) -> None:
+        self.reads: list[str] = []
+
+    def _read(self, what: str) -> Any:
+        self.reads.append(what)
+        raise AssertionError(f"os.environ read at import: {what}")
+
+    def __getitem__(self, key: str) -> str:
+        return self._read(repr(key))
+
+    def __iter__(self) -> Iterator[str]:
+        return self._read("iteration")
+
+    def __len__(self) -> int:
+        return self._read("len()")
+
+
+def test_import_creates_no_clients_and_reads_no_env():
     from handler_testkit import load_app
 
-    monkeypatch.delenv("TABLE_NAME", raising=False)
-    with mock.patch("boto3.client", side_effect=AssertionError("client at import")):
-        module = load_app("webhook_handler_import_check")
+    name, environment = "webhook_handler_import_check", _NoEnvironment()
+    try:
+        with mock.patch("boto3.client", side_effect=AssertionError("client at import")), \
+                mock.patch.object(os, "environ", environment):
+            module = load_app(name)
+    finally:
+        sys.modules.pop(name, None)
+    assert environment.reads == []  # also catches a read whose error the module swallowed
     assert module._STATE == {}
     assert module.MAX_BODY_BYTES == 65536
 
