@@ -10,6 +10,7 @@ gets the original response back.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import math
 import re
@@ -199,8 +200,10 @@ def send_to(target: Target, body: bytes, args: argparse.Namespace) -> int:
     print(f"POST {target.endpoint} ({len(body):,} bytes)")
     try:
         attempts = deliver(target, body, args.repeat, args.timeout)
-    except OSError as error:  # includes urllib's URLError (HTTP error statuses are outcomes, see post)
-        print(f"request failed: {getattr(error, 'reason', error)}", file=sys.stderr)
+    except (OSError, http.client.HTTPException) as error:
+        # OSError covers urllib's URLError and timeouts; HTTPException a peer that is not speaking
+        # HTTP. HTTP error statuses are outcomes, not exceptions (see post).
+        print(f"request failed: {getattr(error, 'reason', None) or error!r}", file=sys.stderr)
         return EXIT_FAILED
     print("\n".join(report(attempts)))
     return EXIT_OK if all(a.ok for a in attempts) else EXIT_FAILED

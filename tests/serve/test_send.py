@@ -9,11 +9,10 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
+from served import Served, transaction
 
 from webhook_templates import send
 from webhook_templates.cli import main
-
-from served import Served, transaction
 
 
 def test_repeat_3_exits_0_and_stores_one_transaction(served: Served, capsys: pytest.CaptureFixture[str]) -> None:
@@ -183,3 +182,31 @@ def test_env_with_a_malformed_region_is_a_usage_error(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit) as exit_info:
         main(["send", "--env", "dev", "--region", "mars"])
     assert exit_info.value.code == 2
+
+
+def test_a_peer_that_does_not_speak_http_is_a_failed_request_not_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import threading
+
+    from webhook_templates.cli import main
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def answer_garbage() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"\x00\x01 not http\r\n\r\n")
+
+        thread = threading.Thread(target=answer_garbage, daemon=True)
+        thread.start()
+        code = main(["send", "--endpoint", f"http://127.0.0.1:{port}/webhook", "--secret",
+                     "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "--timeout", "5"])
+        thread.join(timeout=5)
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "request failed" in err and "Traceback" not in err
