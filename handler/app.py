@@ -305,11 +305,12 @@ def _write_if_new(state: _State, marker: _Item, record: _Item) -> list[str] | No
 def _resolve_cancelled_write(state: _State, marker_key: _Item, reasons: list[str]) -> tuple[str, str] | None:
     """("duplicate", stored body); None if only the transaction's key was taken; or 5xx."""
     if reasons[:1] == ["ConditionalCheckFailed"] or "TransactionConflict" in reasons:
-        for pause in (0.05, 0.2, 0):  # a concurrent copy may still be committing
+        for pause in (0.05, 0.2, None):  # a concurrent copy may still be committing
             marker = state["ddb"].get_item(TableName=state["table"], Key=marker_key, ConsistentRead=True).get("Item")
             if marker:
                 return "duplicate", marker["response"]["S"]
-            time.sleep(pause)
+            if pause:  # pauses only between reads, none after the last
+                time.sleep(pause)
         raise _server_error("service_unavailable", "delivery in flight")
     if reasons[1:2] != ["ConditionalCheckFailed"]:
         code = "service_unavailable" if _TRANSIENT_CODES.intersection(reasons) else "internal_error"
