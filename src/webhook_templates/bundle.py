@@ -8,6 +8,7 @@ SVG when Graphviz is installed, and last ``manifest.json`` over all the others.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from . import diagram, handoff, manifest
@@ -40,8 +41,26 @@ def build_files(config: TemplateConfig | None = None, *, commit: str | None = No
     return files + [RenderedFile(manifest.NAME, manifest.to_json(document))]
 
 
+def _previously_listed(out_dir: Path) -> set[str]:
+    """Paths the manifest already in ``out_dir`` lists (none if there is no readable one)."""
+    try:
+        data = json.loads((out_dir / manifest.NAME).read_text(encoding="utf-8"))
+        return {entry["path"] for entry in data["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def _stale(files: list[RenderedFile], out_dir: Path) -> list[str]:
+    """Files an earlier render wrote that this bundle no longer has (say, ``template.svg``
+    once Graphviz is gone): the old manifest is the inventory, so nothing else is touched."""
+    current = {f.path for f in files}
+    return sorted(path for path in _previously_listed(out_dir) - current if (out_dir / path).is_file())
+
+
 def write_bundle(files: list[RenderedFile], out_dir: Path) -> list[Path]:
-    """Write the bundle into ``out_dir``."""
+    """Write the bundle into ``out_dir`` and remove files an earlier bundle had and this one has not."""
+    for path in _stale(files, out_dir):
+        (out_dir / path).unlink()
     return write_files(files, out_dir)
 
 
@@ -60,8 +79,8 @@ def _same(file: RenderedFile, on_disk: str) -> bool:
 
 
 def check_drift(files: list[RenderedFile], out_dir: Path) -> list[str]:
-    """Paths (relative to ``out_dir``) whose content differs from ``files``."""
-    drifted = []
+    """Paths (relative to ``out_dir``) that differ from ``files``, or that only an earlier bundle had."""
+    drifted = _stale(files, out_dir)
     for file in files:
         path = out_dir / file.path
         if not path.exists() or not _same(file, path.read_text(encoding="utf-8")):

@@ -81,3 +81,24 @@ def test_git_commit_marks_a_dirty_tree_and_unknown_outside_a_checkout(tmp_path: 
     assert len(clean) == 40 and all(c in "0123456789abcdef" for c in clean)
     (tmp_path / "file").write_text("two\n")
     assert manifest.git_commit(tmp_path) == clean + "-dirty"
+
+
+def test_a_file_only_an_earlier_bundle_had_is_drift_and_is_removed_on_write(tmp_path: Path) -> None:
+    from webhook_templates import manifest
+    from webhook_templates.bundle import build_files, check_drift, write_bundle
+    from webhook_templates.render import RenderedFile
+
+    files = build_files(commit="abc")
+    # An earlier render that also wrote a file this one does not (as template.svg is
+    # dropped once Graphviz is gone), listed in that render's manifest:
+    extra = RenderedFile("dropped.svg", "<svg/>")
+    earlier = [*files[:-1], extra]
+    earlier.append(RenderedFile(manifest.NAME, manifest.to_json(manifest.manifest(earlier, "abc"))))
+    write_bundle(earlier, tmp_path)
+    (tmp_path / "notes.txt").write_text("mine, not the bundle's")
+
+    assert check_drift(files, tmp_path) == [extra.path, manifest.NAME]
+    write_bundle(files, tmp_path)
+    assert not (tmp_path / extra.path).exists()
+    assert (tmp_path / "notes.txt").exists()  # listed by no manifest: left alone
+    assert check_drift(files, tmp_path) == []
