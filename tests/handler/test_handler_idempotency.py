@@ -175,7 +175,10 @@ def test_transaction_conflict_on_the_transaction_item_is_also_resolved(invoke, a
         _cancelled(stub, "None", "TransactionConflict")
         _marker_read(stub, "msg_conf2", stored)
         resp = invoke(sender.event(payload(transactionId="c"), msg_id="msg_conf2", ts=int(clock.now)))
+        stub.assert_no_pending_responses()
+    assert resp["statusCode"] == 200
     assert resp["body"] == stored
+    assert clock.slept == []  # the marker was there at the first read
 
 
 def test_transaction_conflict_without_a_marker_is_503(invoke, app, sender, aws, clock):

@@ -383,7 +383,9 @@ def test_secrets_manager_network_failure_is_503(invoke, app, aws, exc):
     with mock.patch.object(app._STATE["sm"], "get_secret_value", side_effect=exc):
         resp = invoke(Sender().event(payload()))
     assert resp["statusCode"] == 503
+    assert resp["json"]["error"] == "service_unavailable"
     assert resp["headers"]["Retry-After"] == "5"
+    assert aws.items() == []
 
 
 @pytest.mark.parametrize("code", ["ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure"])
