@@ -80,7 +80,7 @@ def create_resources() -> str:
 
 def create_table(ddb: Any) -> None:
     """The deployed table's shape, taken from the template generator."""
-    from webhook_templates.storage import table_shape
+    from webhook_templates.stack.storage import table_shape
 
     ddb.create_table(TableName=TABLE, **table_shape())
 

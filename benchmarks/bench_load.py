@@ -25,8 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from webhook_templates import signing
-from webhook_templates.serve import start_process
+from webhook_templates.local import signing
+from webhook_templates.local.serve import start_process
 
 MAX_REQUESTS = 5000
 MAX_CONCURRENCY = 64

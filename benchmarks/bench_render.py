@@ -9,9 +9,9 @@ import statistics
 import time
 from typing import Callable, TypeVar
 
-from webhook_templates import lint
-from webhook_templates.bundle import build_files
-from webhook_templates.render import TEMPLATE_BODY_LIMIT
+from webhook_templates.handoff import lint
+from webhook_templates.handoff.bundle import build_files
+from webhook_templates.handoff.render import TEMPLATE_BODY_LIMIT
 
 ROUNDS = 5
 T = TypeVar("T")

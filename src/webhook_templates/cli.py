@@ -13,12 +13,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__, send, serve
-from .config import ConfigError, TemplateConfig
+from . import __version__
+from .config import DEFAULT_BUILD_DIR, ConfigError, TemplateConfig
+from .deploy.commands import register as register_stack_commands
 from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE  # noqa: F401 (re-exported)
-from .stack_commands import register as register_stack_commands
-
-DEFAULT_BUILD_DIR = Path("build")
+from .local import send, serve
 
 
 def _tag(text: str) -> tuple[str, str]:
@@ -30,7 +29,7 @@ def _tag(text: str) -> tuple[str, str]:
 
 def cmd_render(args: argparse.Namespace) -> int:
     """Render the template and parameter files into the build folder."""
-    from .bundle import build_files, check_drift, write_bundle
+    from .handoff.bundle import build_files, check_drift, write_bundle
 
     config = TemplateConfig(extra_tags=dict(args.tag))
     started = time.perf_counter()
@@ -56,7 +55,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     """Run cfn-lint and checkov on the rendered templates."""
-    from . import lint
+    from .handoff import lint
 
     return lint.main(args.out)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 
 #: Lambda runtimes the template accepts; the handler is tested on 3.11 to 3.14.
@@ -21,6 +22,9 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
     2557, 2922, 3288, 3653,
 )
+
+#: Where `render` writes the bundle and `deploy` reads it.
+DEFAULT_BUILD_DIR = Path("build")
 
 ENVIRONMENT_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,15}$"
 _TAG_KEY_PATTERN = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,128}$")

@@ -5,9 +5,9 @@ from typing import Any
 import pytest
 from troposphere import Template
 
-from webhook_templates.bundle import build_files
-from webhook_templates.render import RenderedFile, template_dict
-from webhook_templates.template import build_template
+from webhook_templates.handoff.bundle import build_files
+from webhook_templates.handoff.render import RenderedFile, template_dict
+from webhook_templates.stack.template import build_template
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

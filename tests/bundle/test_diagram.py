@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from webhook_templates import diagram
-from webhook_templates.bundle import build_files
-from webhook_templates.render import RenderedFile
+from webhook_templates.handoff import diagram
+from webhook_templates.handoff.bundle import build_files
+from webhook_templates.handoff.render import RenderedFile
 
 
 def test_references_cover_ref_getatt_and_sub() -> None:

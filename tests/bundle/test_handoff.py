@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 
-from webhook_templates import handoff as handoff_module
 from webhook_templates.config import ENVIRONMENTS
-from webhook_templates.contract import max_body_bytes
-from webhook_templates.handoff import (
+from webhook_templates.handoff import document as handoff_module
+from webhook_templates.handoff.document import (
     ACTION_WORDS,
     deploy_command,
     iam_actions,
@@ -18,7 +17,8 @@ from webhook_templates.handoff import (
     required_capabilities,
     short_form,
 )
-from webhook_templates.render import TEMPLATE_BODY_LIMIT
+from webhook_templates.handoff.render import TEMPLATE_BODY_LIMIT
+from webhook_templates.stack.contract import max_body_bytes
 
 
 def mermaid_block(document: str) -> str:

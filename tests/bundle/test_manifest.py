@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from webhook_templates import __version__, manifest
-from webhook_templates.bundle import build_files, check_drift, write_bundle
-from webhook_templates.render import RenderedFile
+from webhook_templates import __version__
+from webhook_templates.handoff import manifest
+from webhook_templates.handoff.bundle import build_files, check_drift, write_bundle
+from webhook_templates.handoff.render import RenderedFile
 
 
 def test_bundle_is_template_parameters_handoff_then_manifest(files: dict[str, RenderedFile]) -> None:
@@ -84,9 +85,9 @@ def test_git_commit_marks_a_dirty_tree_and_unknown_outside_a_checkout(tmp_path: 
 
 
 def test_a_file_only_an_earlier_bundle_had_is_drift_and_is_removed_on_write(tmp_path: Path) -> None:
-    from webhook_templates import manifest
-    from webhook_templates.bundle import build_files, check_drift, write_bundle
-    from webhook_templates.render import RenderedFile
+    from webhook_templates.handoff import manifest
+    from webhook_templates.handoff.bundle import build_files, check_drift, write_bundle
+    from webhook_templates.handoff.render import RenderedFile
 
     files = build_files(commit="abc")
     # An earlier render that also wrote a file this one does not (as template.svg is

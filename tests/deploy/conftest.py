@@ -9,10 +9,10 @@ from typing import Any, Callable, Iterator
 import boto3
 import pytest
 from deploy_testkit import Result
-from support import moto_server
 
+from support import moto_server
 from webhook_templates import cli
-from webhook_templates.bundle import build_files, write_bundle
+from webhook_templates.handoff.bundle import build_files, write_bundle
 
 
 @pytest.fixture(scope="session")

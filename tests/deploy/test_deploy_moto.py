@@ -11,7 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 from deploy_testkit import MOTO_SKIPS_TYPES, Result
 
-from webhook_templates import guard, naming
+from webhook_templates.deploy import guard
+from webhook_templates.stack import naming
 
 pytestmark = pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)
 

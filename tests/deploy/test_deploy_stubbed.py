@@ -19,11 +19,11 @@ from aws_shapes import CHANGE_SET, STACK_ID, STACK_NAME, change_set, event, even
 from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
-from webhook_templates import guard
 from webhook_templates.config import ENVIRONMENTS
-from webhook_templates.console import Console
-from webhook_templates.deploy import DeployRequest, deploy
-from webhook_templates.deploy_inputs import TemplateSource
+from webhook_templates.deploy import guard
+from webhook_templates.deploy.console import Console
+from webhook_templates.deploy.flow import DeployRequest, deploy
+from webhook_templates.deploy.inputs import TemplateSource
 
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
 OLD_STACK_ID = STACK_ID.replace("0001", "0009")

@@ -10,8 +10,8 @@ import pytest
 from aws_shapes import STACK_ID, STACK_NAME, event, events, stack
 from botocore.stub import Stubber
 
-from webhook_templates.console import Console
-from webhook_templates.events import EventFeed, Progress, follow, recovery_advice, root_cause
+from webhook_templates.deploy.console import Console
+from webhook_templates.deploy.events import EventFeed, Progress, follow, recovery_advice, root_cause
 
 
 @pytest.fixture

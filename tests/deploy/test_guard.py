@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from webhook_templates import guard, naming
-from webhook_templates.changeset import ResourceChange
+from webhook_templates.deploy import guard
+from webhook_templates.deploy.changeset import ResourceChange
+from webhook_templates.stack import naming
 
 TABLE = "AWS::DynamoDB::Table"
 

@@ -19,12 +19,13 @@ from typing import Any, Callable, Iterator
 import boto3
 import pytest
 from deploy_testkit import MOTO_SKIPS_TYPES
-from support import moto_server
 
-from webhook_templates import cli, stack_outputs
+from support import moto_server
+from webhook_templates import cli
 from webhook_templates.config import environment
-from webhook_templates.packaging import HANDLER
-from webhook_templates.stack_commands import session
+from webhook_templates.deploy import stack_outputs
+from webhook_templates.deploy.session import session
+from webhook_templates.stack.packaging import HANDLER
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)]
 

@@ -9,7 +9,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from webhook_templates import send, stack_outputs
+from webhook_templates.deploy import stack_outputs
+from webhook_templates.local import send
 
 DEV_ENDPOINT = "https://dev123.execute-api.us-east-1.amazonaws.com/dev/webhook"
 

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from webhook_templates.changeset import ResourceChange, is_no_changes, resource_changes, summary, table
-from webhook_templates.console import Console, colour_wanted
-from webhook_templates.events import Progress, format_event
+from webhook_templates.deploy.changeset import ResourceChange, is_no_changes, resource_changes, summary, table
+from webhook_templates.deploy.console import Console, colour_wanted
+from webhook_templates.deploy.events import Progress, format_event
 
 CHANGES = [
     ResourceChange("Add", "EncryptionKey", "AWS::KMS::Key"),

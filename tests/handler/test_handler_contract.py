@@ -9,7 +9,6 @@ from typing import Any
 from unittest import mock
 
 import pytest
-
 from handler_testkit import APP, MISSING, Sender, make_event, payload
 
 SUCCESS_MESSAGE = "Transaction processed successfully"

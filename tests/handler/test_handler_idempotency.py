@@ -10,7 +10,6 @@ from unittest import mock
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import ANY, Stubber
-
 from handler_testkit import TABLE, payload, record_calls
 
 REAL_CANCEL_MESSAGE = ("Transaction cancelled, please refer cancellation reasons for specific reasons "

@@ -7,7 +7,6 @@ from unittest import mock
 
 import pytest
 from botocore.stub import Stubber
-
 from handler_testkit import SECRET, Sender, make_event, payload
 
 FIELDS = ("outcome", "statusCode", "transactionId", "deliveryId", "latencyMs")

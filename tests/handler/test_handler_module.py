@@ -9,7 +9,6 @@ import warnings
 from decimal import Decimal
 
 import pytest
-
 from handler_testkit import APP, APP_PATH
 
 SOURCE = APP_PATH.read_text(encoding="utf-8")
@@ -19,7 +18,7 @@ def test_inlined_code_fits_the_template_budget():
     # The template inlines this file with comments and docstrings stripped (ZipFile) and must
     # stay under CloudFormation's 51,200-byte template body limit; the rest of the template is
     # ~25 KB, so 20 KB of inlined code leaves room. Comments cost nothing here: write them.
-    from webhook_templates.packaging import inline_source
+    from webhook_templates.stack.packaging import inline_source
 
     assert len(inline_source(SOURCE).encode()) <= 20 * 1024  # 20,480 bytes
 

@@ -7,10 +7,9 @@ import uuid
 from typing import Any
 
 import pytest
+from handler_testkit import APP, SECRET, make_event, sign
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
-from handler_testkit import APP, SECRET, make_event, sign
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

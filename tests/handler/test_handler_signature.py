@@ -14,11 +14,18 @@ from unittest import mock
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
-from standardwebhooks.webhooks import Webhook
-
 from handler_testkit import (
-    PREVIOUS_SECRET, SECRET, TABLE, UNKNOWN_SECRET, Sender, make_event, payload, record_calls, sign,
+    PREVIOUS_SECRET,
+    SECRET,
+    TABLE,
+    UNKNOWN_SECRET,
+    Sender,
+    make_event,
+    payload,
+    record_calls,
+    sign,
 )
+from standardwebhooks.webhooks import Webhook
 
 
 def _headers(event: dict[str, Any]) -> dict[str, str]:

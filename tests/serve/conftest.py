@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Iterator
 
 import pytest
-
 from served import SECRET, Served, server_environment
-from webhook_templates.serve import start_process
+
+from webhook_templates.local.serve import start_process
 
 
 @pytest.fixture(scope="session")

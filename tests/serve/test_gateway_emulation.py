@@ -7,11 +7,12 @@ import json
 
 import pytest
 
-from webhook_templates import api, gateway, naming, serve, signing
 from webhook_templates.config import ConfigError
-from webhook_templates.render import template_dict
-from webhook_templates.serve import loopback_host
-from webhook_templates.template import build_template
+from webhook_templates.handoff.render import template_dict
+from webhook_templates.local import gateway, serve, signing
+from webhook_templates.local.serve import loopback_host
+from webhook_templates.stack import api, naming
+from webhook_templates.stack.template import build_template
 
 
 def make(

@@ -11,8 +11,8 @@ import pytest
 from moto import mock_aws
 from served import Served, transaction
 
-from webhook_templates import send
 from webhook_templates.cli import main
+from webhook_templates.local import send
 
 
 def test_repeat_3_exits_0_and_stores_one_transaction(served: Served, capsys: pytest.CaptureFixture[str]) -> None:

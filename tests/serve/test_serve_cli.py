@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from webhook_templates import serve
 from webhook_templates.cli import main
+from webhook_templates.local import serve
 
 
 def test_port_out_of_range_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

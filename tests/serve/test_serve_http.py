@@ -8,12 +8,12 @@ import shutil
 import subprocess
 
 import pytest
+from served import ROOT, Served, request, transaction
 from standardwebhooks.webhooks import Webhook
 
-from webhook_templates import api, signing
-from webhook_templates.contract import max_body_bytes
-
-from served import ROOT, Served, request, transaction
+from webhook_templates.local import signing
+from webhook_templates.stack import api
+from webhook_templates.stack.contract import max_body_bytes
 
 
 def signed(served: Served, body: bytes, msg_id: str | None = None) -> dict[str, str]:

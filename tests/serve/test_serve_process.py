@@ -6,10 +6,9 @@ import subprocess
 from typing import Any
 
 import pytest
-
-from webhook_templates import serve
-
 from served import SECRET, server_environment
+
+from webhook_templates.local import serve
 
 
 @pytest.fixture

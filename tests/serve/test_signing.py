@@ -10,8 +10,8 @@ import time
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from webhook_templates import signing
 from webhook_templates.config import ConfigError
+from webhook_templates.local import signing
 
 
 def test_signature_matches_the_reference_implementation() -> None:

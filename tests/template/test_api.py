@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from template_helpers import of_type, props
 
-from webhook_templates import api, contract, naming
 from webhook_templates.config import ENVIRONMENTS
-from webhook_templates.parameters import parameter_file
+from webhook_templates.stack import api, contract, naming
+from webhook_templates.stack.parameters import parameter_file
 
 
 def test_api_keeps_old_name(resources: dict[str, Any]) -> None:
@@ -138,7 +138,7 @@ def test_gateway_schema_agrees_with_the_handler(body: dict[str, Any], accepted: 
     """What API Gateway lets through, the handler accepts too (and the reverse for these cases)."""
     import jsonschema
 
-    from webhook_templates.packaging import handler_module
+    from webhook_templates.stack.packaging import handler_module
 
     schema_ok = jsonschema.Draft4Validator(contract.request_schema()).is_valid(body)
     assert schema_ok is accepted

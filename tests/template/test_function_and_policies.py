@@ -9,9 +9,9 @@ import botocore.session
 from template_helpers import of_type, props
 from troposphere import Template
 
-from webhook_templates import naming
-from webhook_templates.packaging import handler_source, inline_source
-from webhook_templates.render import to_json
+from webhook_templates.handoff.render import to_json
+from webhook_templates.stack import naming
+from webhook_templates.stack.packaging import handler_source, inline_source
 
 
 def test_function_keeps_old_name_and_runs_python_on_arm(resources: dict[str, Any]) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 from template_helpers import of_type
 
 from webhook_templates.config import TemplateConfig
-from webhook_templates.render import template_dict
-from webhook_templates.template import build_template
+from webhook_templates.handoff.render import template_dict
+from webhook_templates.stack.template import build_template
 
 #: Resource types that accept Tags (the rest: alias, model, validator, method, deployment,
 #: gateway responses, account, permission, resource).

@@ -13,10 +13,11 @@ import cfn_flip
 import pytest
 from troposphere import Template
 
-from webhook_templates import lint, skips
-from webhook_templates.bundle import build_files, write_bundle
 from webhook_templates.config import ENVIRONMENTS
-from webhook_templates.render import TEMPLATE_BODY_LIMIT, template_dict, to_json, to_yaml
+from webhook_templates.handoff import lint
+from webhook_templates.handoff.bundle import build_files, write_bundle
+from webhook_templates.handoff.render import TEMPLATE_BODY_LIMIT, template_dict, to_json, to_yaml
+from webhook_templates.stack import skips
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY = ROOT / "tests" / "fixtures" / "legacy_stack.yaml"

@@ -6,7 +6,7 @@ from typing import Any
 
 from template_helpers import props
 
-from webhook_templates import naming
+from webhook_templates.stack import naming
 
 
 def test_table_keeps_old_name_and_key_schema(resources: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from webhook_templates.config import (
     TemplateConfig,
     environment,
 )
-from webhook_templates.parameters import SPECS, parameter_file
+from webhook_templates.stack.parameters import SPECS, parameter_file
 
 
 def test_shipped_environments_and_stack_names() -> None:

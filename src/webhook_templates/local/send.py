@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import signing, stack_outputs, stacks
-from .config import ConfigError, environment
-from .exit_codes import EXIT_FAILED, EXIT_OK
-from .stack_commands import run_aws, session
+from ..config import ConfigError, environment
+from ..deploy import stack_outputs, stacks
+from ..deploy.session import run_aws, session
+from ..exit_codes import EXIT_FAILED, EXIT_OK
+from . import signing
 
 MAX_REPEAT = 100
 #: What http.client refuses in a request line (ValueError at send time): control characters and space.

@@ -10,18 +10,17 @@ region and endpoint come from the standard AWS chain (``AWS_PROFILE``,
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .config import ENVIRONMENTS, ConfigError, EnvironmentConfig, environment
-from .exit_codes import DEPLOY_EXIT_CODES, DESTROY_EXIT_CODES, EXIT_FAILED, OUTPUTS_EXIT_CODES
+from ..config import DEFAULT_BUILD_DIR, ENVIRONMENTS, EnvironmentConfig, environment
+from ..exit_codes import DEPLOY_EXIT_CODES, DESTROY_EXIT_CODES, EXIT_FAILED, OUTPUTS_EXIT_CODES
+from .session import check, run_aws, session
 from .stack_outputs import DEFAULT_OUTPUTS_FILE
 
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _LOGICAL_ID = re.compile(r"^[A-Za-z0-9]{1,255}$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 DEFAULT_POLL_SECONDS = 5.0
 
@@ -36,62 +35,18 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _check(pattern: re.Pattern[str], flag: str, value: str | None, accepted: str) -> None:
-    if value is not None and not pattern.match(value):
-        raise ConfigError(f"{flag} {value!r} is invalid; accepted: {accepted}")
-
-
 def stack_name(args: argparse.Namespace, env: EnvironmentConfig) -> str:
     """``--stack-name``, or the environment's default (``webhook-<env>``)."""
     name = args.stack_name or env.stack_name
-    _check(_STACK_NAME, "--stack-name", name, "a letter, then up to 127 letters, digits or '-'")
+    check(_STACK_NAME, "--stack-name", name, "a letter, then up to 127 letters, digits or '-'")
     return name
-
-
-def session(region: str | None) -> Any:
-    """A boto3 session from the standard chain; the region is ``--region``, else ``AWS_REGION``.
-
-    boto3 itself reads only ``AWS_DEFAULT_REGION`` and the profile; the AWS CLI
-    v2 and the other SDKs also honour ``AWS_REGION``, so this does too.
-    """
-    import boto3
-    from botocore.exceptions import ProfileNotFound
-
-    _check(_REGION, "--region", region, "an AWS region name such as eu-west-1")
-    try:
-        aws = boto3.Session(region_name=region or os.environ.get("AWS_REGION") or None)
-    except ProfileNotFound as error:
-        raise ConfigError(f"{error}; accepted: a profile of your AWS config, or no AWS_PROFILE") from None
-    if not aws.region_name:
-        raise ConfigError("no AWS region; accepted: --region REGION, AWS_REGION, or a region in your AWS profile")
-    return aws
-
-
-def run_aws(command: Callable[[], int]) -> int:
-    """Run ``command``, turning AWS errors into one readable line and exit 1."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
-    from .console import Console
-
-    try:
-        return command()
-    except NoCredentialsError:
-        Console().warn("No AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
-                       "AWS_SECRET_ACCESS_KEY), or run where an instance or SSO role provides them.")
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        Console().warn(f"AWS error {details.get('Code', '?')}: {details.get('Message', error)}")
-    except BotoCoreError as error:
-        Console().warn(f"AWS error: {error}")
-    return EXIT_FAILED
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Deploy the stack through a change set: show it, guard the data, confirm, execute, follow."""
-    from .cli import DEFAULT_BUILD_DIR
     from .console import Console
-    from .deploy import DeployRequest, deploy
-    from .deploy_inputs import (
+    from .flow import DeployRequest, deploy
+    from .inputs import (
         default_bucket,
         default_parameters_path,
         load_parameters,
@@ -103,8 +58,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     env = environment(args.env)
     name = stack_name(args, env)
     for logical_id in args.allow_replacement:
-        _check(_LOGICAL_ID, "--allow-replacement", logical_id, "a logical resource ID such as TransactionsTable")
-    _check(_BUCKET, "--bucket", args.bucket, "an S3 bucket name (3-63 lowercase letters, digits, '.', '-')")
+        check(_LOGICAL_ID, "--allow-replacement", logical_id, "a logical resource ID such as TransactionsTable")
+    check(_BUCKET, "--bucket", args.bucket, "an S3 bucket name (3-63 lowercase letters, digits, '.', '-')")
     aws = session(args.region)
     console = Console.for_terminal()
     template_path = args.template
@@ -131,8 +86,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 def cmd_outputs(args: argparse.Namespace) -> int:
     """Print the deployed stack's outputs and rewrite the outputs file."""
+    from ..exit_codes import EXIT_OK
     from .console import Console
-    from .exit_codes import EXIT_OK
     from .stack_outputs import record
     from .stacks import describe_stack
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Collection, Iterable
 
+from ..stack.naming import DATA_RESOURCES
 from .changeset import ResourceChange
-from .naming import DATA_RESOURCES
 
 #: Resource types that hold data (or the key that decrypts it).
 DATA_TYPES: tuple[str, ...] = (

@@ -13,10 +13,10 @@ from typing import Any
 
 import cfn_flip
 
+from ..exit_codes import EXIT_FAILED, EXIT_OK, EXIT_REFUSED
 from . import stack_outputs
 from .console import Console
 from .events import EventFeed, Progress, follow, in_progress, latest_event_id
-from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_REFUSED
 from .stacks import describe_stack, wait
 
 #: Deletion policies that keep a resource when its stack is deleted.

@@ -23,7 +23,7 @@ def handler_path() -> Path:
     override = os.environ.get("WEBHOOK_HANDLER_PATH")
     if override:
         return Path(override)
-    return Path(__file__).resolve().parents[2] / "handler" / "app.py"
+    return Path(__file__).resolve().parents[3] / "handler" / "app.py"
 
 
 @cache

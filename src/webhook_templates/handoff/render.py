@@ -15,8 +15,8 @@ from typing import Any
 import cfn_flip
 from troposphere import Template
 
-from .config import ENVIRONMENTS, EnvironmentConfig
-from .parameters import parameter_file
+from ..config import ENVIRONMENTS, EnvironmentConfig
+from ..stack.parameters import parameter_file
 
 #: CloudFormation's conventional section order, which troposphere does not keep.
 SECTION_ORDER = (

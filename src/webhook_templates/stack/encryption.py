@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Ref, kms
 
+from ..config import TemplateConfig
 from . import naming, policies
-from .config import TemplateConfig
 from .tags import resource_tags
 
 #: The shortest window AWS allows would make a mistaken deletion unrecoverable

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from troposphere import Ref, logs
 
+from ..config import TemplateConfig
 from . import naming
-from .config import TemplateConfig
 from .encryption import key_arn
 from .tags import resource_tags
 

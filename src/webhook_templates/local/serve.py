@@ -34,11 +34,12 @@ from types import ModuleType
 from typing import IO, Any, Iterator, Mapping
 from unittest import mock
 
-from . import gateway, naming, signing, storage
-from .config import ConfigError
-from .contract import max_body_bytes
-from .exit_codes import EXIT_FAILED, EXIT_OK
-from .packaging import handler_path, import_handler
+from ..config import ConfigError
+from ..exit_codes import EXIT_FAILED, EXIT_OK
+from ..stack import naming, storage
+from ..stack.contract import max_body_bytes
+from ..stack.packaging import handler_path, import_handler
+from . import gateway, signing
 
 REGION = "us-east-1"
 STAGE = "local"

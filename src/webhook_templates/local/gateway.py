@@ -23,8 +23,8 @@ from functools import lru_cache
 from typing import Any, Mapping, Sequence
 from urllib.parse import parse_qs
 
-from . import api
-from .contract import CONTENT_TYPE, request_schema
+from ..stack import api
+from ..stack.contract import CONTENT_TYPE, request_schema
 
 #: The only route the API has.
 WEBHOOK_PATH = "/webhook"

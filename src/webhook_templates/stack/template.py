@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from troposphere import Template
 
+from ..config import TemplateConfig
 from . import api, encryption, function, logs, monitoring, outputs, parameters, secrets, storage
-from .config import TemplateConfig
 
 DESCRIPTION = (
     "Financial-transaction webhook receiver: API Gateway POST /webhook -> Lambda (Standard "

@@ -12,7 +12,7 @@ from typing import Any
 
 from troposphere import Condition, Equals, Not, Parameter, Ref
 
-from .config import (
+from ..config import (
     ENVIRONMENT_NAME_PATTERN,
     LOG_RETENTION_DAYS,
     RUNTIMES,

@@ -6,8 +6,8 @@ import json
 
 from troposphere import If, Ref, secretsmanager
 
+from ..config import TemplateConfig
 from . import naming, parameters
-from .config import TemplateConfig
 from .encryption import key_arn
 from .tags import resource_tags
 

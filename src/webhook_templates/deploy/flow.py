@@ -20,14 +20,15 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
-from . import __version__, guard, stack_outputs
+from .. import __version__
+from ..config import EnvironmentConfig
+from ..exit_codes import EXIT_FAILED, EXIT_OK, EXIT_REFUSED
+from ..handoff.render import TEMPLATE_BODY_LIMIT
+from . import guard, stack_outputs
 from .changeset import ResourceChange, is_no_changes, resource_changes, summary, table
-from .config import EnvironmentConfig
 from .console import Console
-from .deploy_inputs import TemplateSource, fits_inline
 from .events import EventFeed, Progress, elapsed, follow, in_progress, latest_event_id, recovery_advice, root_cause
-from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_REFUSED
-from .render import TEMPLATE_BODY_LIMIT
+from .inputs import TemplateSource, fits_inline
 from .stacks import describe_stack, wait
 
 #: The template creates IAM roles with fixed names.

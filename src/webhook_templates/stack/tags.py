@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from troposphere import Ref, Tags
 
-from .config import TemplateConfig
+from ..config import TemplateConfig
 
 
 def resource_tags(config: TemplateConfig) -> Tags:

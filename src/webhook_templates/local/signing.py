@@ -17,7 +17,7 @@ import secrets
 import time
 import uuid
 
-from .config import ConfigError
+from ..config import ConfigError
 
 PREFIX = "whsec_"
 #: 32 random bytes: above the handler's 16-byte minimum, Svix's default size.

@@ -6,8 +6,8 @@ from typing import Any
 
 from troposphere import GetAtt, If, Ref, dynamodb
 
+from ..config import TemplateConfig
 from . import naming, parameters
-from .config import TemplateConfig
 from .encryption import key_arn
 from .tags import resource_tags
 

@@ -17,14 +17,14 @@ import subprocess
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import __version__
+from .. import __version__
 from .render import RenderedFile
 
 NAME = "manifest.json"
 PACKAGE = "webhook-templates"
 UNKNOWN_COMMIT = "unknown"
 #: The checkout this module lives in (when installed from one).
-SOURCE_ROOT = Path(__file__).resolve().parents[2]
+SOURCE_ROOT = Path(__file__).resolve().parents[3]
 
 
 def git_commit(root: Path = SOURCE_ROOT) -> str:

@@ -14,9 +14,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from troposphere import Template
 
-from . import __version__, diagram
-from .config import ENVIRONMENTS, EnvironmentConfig
-from .contract import max_body_bytes
+from .. import __version__
+from ..config import ENVIRONMENTS, EnvironmentConfig
+from ..stack.contract import max_body_bytes
+from . import diagram
 from .render import TEMPLATE_BODY_LIMIT, template_dict
 
 NAME = "HANDOFF.md"
@@ -247,7 +248,7 @@ def _architecture(graph: diagram.Graph, svg_name: str | None) -> list[str]:
 
 
 def _parameters(body: Mapping[str, Any], environments: Mapping[str, EnvironmentConfig]) -> list[str]:
-    from .parameters import parameter_file  # the same values the parameter files hold
+    from ..stack.parameters import parameter_file  # the same values the parameter files hold
 
     lines = ["## Parameters", ""]
     lines += table(

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from troposphere import If, NoValue, Ref, Sub, cloudwatch
 
+from ..config import TemplateConfig
 from . import naming, parameters
-from .config import TemplateConfig
 from .tags import resource_tags
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import diagram, handoff, manifest
-from .config import TemplateConfig
+from ..config import TemplateConfig
+from ..stack.template import build_template
+from . import diagram, document, manifest
 from .render import RenderedFile, render_files, template_dict, write_files
-from .template import build_template
 
 SVG_NAME = "template.svg"
 
@@ -30,15 +30,15 @@ def build_files(config: TemplateConfig | None = None, *, commit: str | None = No
     if diagram.dot_available():
         graph = diagram.resource_graph(template_dict(template)["Resources"])
         svg = RenderedFile(SVG_NAME, diagram.to_svg(diagram.to_dot(graph)))
-    names = [f.path for f in files] + [handoff.NAME] + ([SVG_NAME] if svg else []) + [manifest.NAME]
-    deployed = next(f for f in files if f.path == handoff.DEPLOY_TEMPLATE)
-    files.append(RenderedFile(handoff.NAME, handoff.handoff_markdown(
+    names = [f.path for f in files] + [document.NAME] + ([SVG_NAME] if svg else []) + [manifest.NAME]
+    deployed = next(f for f in files if f.path == document.DEPLOY_TEMPLATE)
+    files.append(RenderedFile(document.NAME, document.handoff_markdown(
         template, names, template_bytes=len(deployed.content.encode()), svg_name=svg.path if svg else None,
     )))
     if svg:
         files.append(svg)
-    document = manifest.manifest(files, commit if commit is not None else manifest.git_commit())
-    return files + [RenderedFile(manifest.NAME, manifest.to_json(document))]
+    inventory = manifest.manifest(files, commit if commit is not None else manifest.git_commit())
+    return files + [RenderedFile(manifest.NAME, manifest.to_json(inventory))]
 
 
 def _previously_listed(out_dir: Path) -> set[str]:

@@ -16,9 +16,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .bundle import build_files, check_drift, write_bundle
-from .config import ConfigError
-from .render import TEMPLATE_BODY_LIMIT
+from ..config import ConfigError
+from ..handoff.bundle import build_files, check_drift, write_bundle
+from ..handoff.render import TEMPLATE_BODY_LIMIT
 
 #: Where templates too large for ``TemplateBody`` go, inside the upload bucket.
 S3_PREFIX = "webhook-templates/"

@@ -52,7 +52,7 @@ def checkov_command() -> list[str]:
     configured = os.environ.get("CHECKOV")
     if configured:
         return [configured]
-    local = Path(__file__).resolve().parents[2] / ".venv-checkov" / "bin" / "checkov"
+    local = Path(__file__).resolve().parents[3] / ".venv-checkov" / "bin" / "checkov"
     if local.exists():
         return [str(local)]
     found = shutil.which("checkov")

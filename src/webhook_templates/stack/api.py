@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from troposphere import AWSObject, GetAtt, If, Ref, Sub, apigateway, awslambda, iam
 
+from ..config import TemplateConfig
 from . import naming, parameters, policies, skips
-from .config import TemplateConfig
 from .contract import CONTENT_TYPE, request_schema
 from .function import function_arn
 from .skips import checkov_skips

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from troposphere import GetAtt, If, NoValue, Ref, awslambda, iam
 
+from ..config import TemplateConfig
 from . import naming, parameters, policies, skips
-from .config import TemplateConfig
 from .encryption import key_arn
 from .packaging import HANDLER, handler_source, inline_source
 from .secrets import signing_secret_arn
