@@ -34,18 +34,19 @@ SECRET_REFRESH_SECONDS = 60
 # Active ISO 4217 codes with a defined minor unit. Left out: N.A. minor unit (XAU XAG
 # XPT XPD XDR XSU XUA XBA-XBD XTS XXX), funds (BOV CHE CHW COU MXV USN UYI), withdrawn
 # (ANG BGN CUC HRK SLL ZWL). CLF and UYW stay: units of account used for pricing.
-CURRENCY_MINOR_UNITS: dict[str, int] = {c: d for d, s in (
-    (0, "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF"),
-    (2, "AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BMD BND BOB BRL BSD BTN BWP"
+CURRENCIES_BY_MINOR_UNIT: dict[int, str] = {
+    0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF",
+    2: "AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BMD BND BOB BRL BSD BTN BWP"
         " BYN BZD CAD CDF CHF CNY COP CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP"
         " GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW"
         " KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR"
         " MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR"
         " SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS"
-        " UAH USD UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG"),
-    (3, "BHD IQD JOD KWD LYD OMR TND"),
-    (4, "CLF UYW"),
-) for c in s.split()}
+        " UAH USD UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG",
+    3: "BHD IQD JOD KWD LYD OMR TND",
+    4: "CLF UYW",
+}
+CURRENCY_MINOR_UNITS: dict[str, int] = {c: d for d, s in CURRENCIES_BY_MINOR_UNIT.items() for c in s.split()}
 
 LOG = logging.getLogger("webhook")
 # Set on the logger itself so the per-request line survives a stricter function log level.

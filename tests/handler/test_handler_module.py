@@ -42,9 +42,9 @@ def test_transaction_id_pattern_is_ecmascript_compatible():
 def _currency_groups() -> list[tuple[int, str]]:
     tree = ast.parse(SOURCE)
     for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "CURRENCY_MINOR_UNITS":
-            return ast.literal_eval(node.value.generators[0].iter)
-    raise AssertionError("CURRENCY_MINOR_UNITS not found")
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "CURRENCIES_BY_MINOR_UNIT":
+            return sorted(ast.literal_eval(node.value).items())
+    raise AssertionError("CURRENCIES_BY_MINOR_UNIT not found as a literal")
 
 
 def test_currency_table():
