@@ -11,6 +11,14 @@ import os
 
 import pytest
 
+from webhook_templates.stack.packaging import CHECKOUT_HANDLER_PATH, HandlerArtifact
+
+
+@pytest.fixture(scope="session")
+def handler_artifact() -> HandlerArtifact:
+    """This checkout's ``handler/app.py``, resolved once, as the CLI does."""
+    return HandlerArtifact.from_path(CHECKOUT_HANDLER_PATH)
+
 
 @pytest.fixture(autouse=True)
 def _fake_aws_credentials(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:

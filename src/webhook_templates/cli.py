@@ -3,21 +3,24 @@
 Each subcommand is one function here that parses nothing itself: argparse
 rejects bad flags (exit 2), ``ConfigError`` turns a bad value into exit 2 with
 the accepted values, and the work lives in the module named for it.
+
+A command imports only the code it runs: ``render`` never loads the deploy,
+send or serve modules (boto3, moto, HTTP stacks), which would cost it more
+than the rendering itself.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT_BUILD_DIR, ConfigError, TemplateConfig
-from .deploy.commands import register as register_stack_commands
 from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE  # noqa: F401 (re-exported)
-from .local import send, serve
 
 
 def _tag(text: str) -> tuple[str, str]:
@@ -29,11 +32,17 @@ def _tag(text: str) -> tuple[str, str]:
 
 def cmd_render(args: argparse.Namespace) -> int:
     """Render the template and parameter files into the build folder."""
-    from .handoff.bundle import build_files, check_drift, write_bundle
+    from .handoff.bundle import build_files, check_drift, load_handler, write_bundle
+    from .stack.packaging import HandlerUnavailable
 
     config = TemplateConfig(extra_tags=dict(args.tag))
     started = time.perf_counter()
-    files = build_files(config)
+    try:
+        handler = load_handler()  # the one read of the handler: everything below is handed it
+    except HandlerUnavailable as error:
+        print(f"webhook-templates: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    files = build_files(config, handler)
     if args.check:
         drifted = check_drift(files, args.out)
         for path in drifted:
@@ -60,8 +69,30 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return lint.main(args.out)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The CLI's argument parser (exposed for tests and ``--help``)."""
+#: Subcommands defined beside the code they drive: the module whose ``register``
+#: adds each one's parser (and sets ``func``), imported only when it is needed.
+_EXTRA_COMMANDS: dict[str, str] = {
+    "deploy": "webhook_templates.deploy.commands",
+    "outputs": "webhook_templates.deploy.commands",
+    "destroy": "webhook_templates.deploy.commands",
+    "serve": "webhook_templates.local.serve",
+    "send": "webhook_templates.local.send",
+}
+_OWN_COMMANDS = ("render", "lint")
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is not an option (top-level options take no value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's argument parser (exposed for tests and ``--help``).
+
+    With ``command``, only that command's module is imported; without one (or
+    an unknown one: ``--help``, a typo), every command is registered, so the
+    help and the "invalid choice" message list them all.
+    """
     parser = argparse.ArgumentParser(
         prog="webhook-templates",
         description="Generate, check and deploy the transaction-webhook stack.",
@@ -84,23 +115,21 @@ def build_parser() -> argparse.ArgumentParser:
     lint_parser.add_argument("--out", type=Path, default=DEFAULT_BUILD_DIR, help="build folder (default: build)")
     lint_parser.set_defaults(func=cmd_lint)
 
-    for register in _EXTRA_COMMANDS:
-        register(commands)
+    if command in _OWN_COMMANDS:
+        modules: list[str] = []
+    elif command in _EXTRA_COMMANDS:
+        modules = [_EXTRA_COMMANDS[command]]
+    else:
+        modules = list(dict.fromkeys(_EXTRA_COMMANDS.values()))
+    for module in modules:
+        importlib.import_module(module).register(commands)
     return parser
-
-
-#: Subcommands defined beside the code they drive: each registers its own
-#: parser and sets ``func``.
-_EXTRA_COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
-    register_stack_commands,  # deploy, outputs, destroy
-    serve.register,
-    send.register,
-)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``webhook-templates`` console script."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

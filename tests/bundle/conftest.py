@@ -7,14 +7,16 @@ from troposphere import Template
 
 from webhook_templates.handoff.bundle import build_files
 from webhook_templates.handoff.render import RenderedFile, template_dict
+from webhook_templates.config import TemplateConfig
+from webhook_templates.stack.packaging import HandlerArtifact
 from webhook_templates.stack.template import build_template
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
 @pytest.fixture(scope="session")
-def template() -> Template:
-    return build_template()
+def template(handler_artifact: HandlerArtifact) -> Template:
+    return build_template(TemplateConfig(), handler_artifact)
 
 
 @pytest.fixture(scope="session")

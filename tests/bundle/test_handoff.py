@@ -18,7 +18,7 @@ from webhook_templates.handoff.document import (
     short_form,
 )
 from webhook_templates.handoff.render import TEMPLATE_BODY_LIMIT
-from webhook_templates.stack.contract import max_body_bytes
+from webhook_templates.stack.packaging import HandlerArtifact
 
 
 def mermaid_block(document: str) -> str:
@@ -119,8 +119,8 @@ def test_retained_resources_are_listed(handoff: str, body: dict[str, Any]) -> No
     assert "DeletionProtectionEnabled" in section
 
 
-def test_request_contract_is_the_models_schema(handoff: str) -> None:
-    assert f"Bodies above {max_body_bytes():,} bytes" in handoff
+def test_request_contract_is_the_models_schema(handoff: str, handler_artifact: HandlerArtifact) -> None:
+    assert f"Bodies above {handler_artifact.limits.max_body_bytes:,} bytes" in handoff
     assert '"required": [\n    "transactionId",' in handoff
     assert "`BAD_REQUEST_BODY`" in handoff
 

@@ -7,11 +7,12 @@ import json
 
 import pytest
 
-from webhook_templates.config import ConfigError
+from webhook_templates.config import ConfigError, TemplateConfig
 from webhook_templates.handoff.render import template_dict
 from webhook_templates.local import gateway, serve, signing
 from webhook_templates.local.serve import loopback_host
 from webhook_templates.stack import api, naming
+from webhook_templates.stack.packaging import HandlerArtifact
 from webhook_templates.stack.template import build_template
 
 
@@ -57,16 +58,19 @@ def test_no_body_is_null_and_no_query_is_null() -> None:
     ("application/json", True), ("Application/JSON; charset=utf-8", True), (None, True),
     ("text/plain", False), ("application/x-www-form-urlencoded", False),
 ])
-def test_only_json_bodies_meet_the_model(content_type: str | None, validated: bool) -> None:
-    problem = gateway.validation_error(b'{"amount": "x"}', content_type)
+def test_only_json_bodies_meet_the_model(
+    content_type: str | None, validated: bool, handler_artifact: HandlerArtifact
+) -> None:
+    problem = gateway.validation_error(b'{"amount": "x"}', content_type, handler_artifact.limits)
     assert (problem is not None) is validated
 
 
-def test_validation_uses_the_contract_schema() -> None:
-    assert gateway.validation_error(b'{"transactionId":"t","amount":1,"currency":"USD"}', None) is None
-    problem = gateway.validation_error(b'{"transactionId":"t","amount":0,"currency":"USD"}', None)
+def test_validation_uses_the_contract_schema(handler_artifact: HandlerArtifact) -> None:
+    limits = handler_artifact.limits
+    assert gateway.validation_error(b'{"transactionId":"t","amount":1,"currency":"USD"}', None, limits) is None
+    problem = gateway.validation_error(b'{"transactionId":"t","amount":0,"currency":"USD"}', None, limits)
     assert problem is not None and "amount" not in problem and "0" in problem
-    assert gateway.validation_error(b"[", None) == "Invalid request body"
+    assert gateway.validation_error(b"[", None, limits) == "Invalid request body"
 
 
 def test_gateway_responses_come_from_the_templates_gateway_responses() -> None:
@@ -120,9 +124,9 @@ def test_other_hosts_are_refused(host: str) -> None:
         loopback_host(host)
 
 
-def test_the_local_table_has_the_templates_key_schema() -> None:
+def test_the_local_table_has_the_templates_key_schema(handler_artifact: HandlerArtifact) -> None:
     """The table ``serve`` creates, read back from the emulated DynamoDB, against the template's."""
-    template = template_dict(build_template())["Resources"][naming.TABLE_ID]["Properties"]
+    template = template_dict(build_template(TemplateConfig(), handler_artifact))["Resources"][naming.TABLE_ID]["Properties"]
     with serve.local_aws(signing.generate_secret()) as aws:
         table = aws.dynamodb.describe_table(TableName=aws.table_name)["Table"]
     assert table["KeySchema"] == template["KeySchema"]  # order matters: HASH, then RANGE

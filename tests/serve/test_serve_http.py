@@ -13,7 +13,7 @@ from standardwebhooks.webhooks import Webhook
 
 from webhook_templates.local import signing
 from webhook_templates.stack import api
-from webhook_templates.stack.contract import max_body_bytes
+from webhook_templates.stack.packaging import HandlerArtifact
 
 
 def signed(served: Served, body: bytes, msg_id: str | None = None) -> dict[str, str]:
@@ -107,8 +107,8 @@ def test_body_that_passes_the_model_but_not_the_handler_is_400_from_the_handler(
     assert json.loads(answer)["message"].startswith("currency:")
 
 
-def test_oversize_body_is_413(served: Served) -> None:
-    body = encode(transaction(metadata={"padding": "x" * max_body_bytes()}))
+def test_oversize_body_is_413(served: Served, handler_artifact: HandlerArtifact) -> None:
+    body = encode(transaction(metadata={"padding": "x" * handler_artifact.limits.max_body_bytes}))
     status, _, answer = request(served.url, body, signed(served, body))
     assert (status, json.loads(answer)["error"]) == (413, "payload_too_large")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -10,6 +11,7 @@ from template_helpers import of_type, props
 
 from webhook_templates.config import ENVIRONMENTS
 from webhook_templates.stack import api, contract, naming
+from webhook_templates.stack.packaging import HandlerArtifact, HandlerLimits
 from webhook_templates.stack.parameters import parameter_file
 
 
@@ -29,10 +31,10 @@ def test_post_webhook_is_a_lambda_proxy_with_body_validation(resources: dict[str
     assert props(resources, api.VALIDATOR_ID)["ValidateRequestBody"] is True
 
 
-def test_model_is_the_handlers_contract(resources: dict[str, Any]) -> None:
+def test_model_is_the_handlers_contract(resources: dict[str, Any], handler_artifact: HandlerArtifact) -> None:
     # troposphere serialises the schema to a JSON string; CloudFormation accepts both forms.
     schema = json.loads(props(resources, api.MODEL_ID)["Schema"])
-    assert schema == contract.request_schema()
+    assert schema == contract.request_schema(handler_artifact.limits)
     assert schema["required"] == ["transactionId", "amount", "currency"]
     assert schema["properties"]["amount"]["type"] == "number"
     assert schema["properties"]["transactionId"]["type"] == "string"
@@ -60,25 +62,23 @@ def test_exactly_one_deployment_and_the_stage_uses_it(resources: dict[str, Any])
     assert set(resources[deployment]["DependsOn"]) >= {api.METHOD_ID, api.MODEL_ID, api.RESOURCE_ID}
 
 
-@pytest.mark.parametrize("change", ["schema", "method"])
-def test_changing_the_api_definition_changes_the_deployment_id(
-    change: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    before = api.deployment(api.api_definition()).title
-    if change == "schema":
-        changed = {**contract.request_schema(), "required": ["transactionId"]}
-        monkeypatch.setattr(api, "request_schema", lambda: changed)
-        definition = api.api_definition()
+@pytest.mark.parametrize("change", ["handler limit", "method"])
+def test_changing_the_api_definition_changes_the_deployment_id(change: str, handler_artifact: HandlerArtifact) -> None:
+    limits = handler_artifact.limits
+    before = api.deployment(api.api_definition(limits)).title
+    if change == "handler limit":  # a handler that accepts shorter IDs changes the model
+        definition = api.api_definition(dataclasses.replace(limits, transaction_id_max_length=64))
     else:
-        definition = api.api_definition()
+        definition = api.api_definition(limits)
         method = next(o for o in definition if o.title == api.METHOD_ID)
         method.AuthorizationType = "AWS_IAM"
     after = api.deployment(definition).title
     assert after != before
 
 
-def test_unchanged_definition_keeps_the_deployment_id() -> None:
-    assert api.deployment(api.api_definition()).title == api.deployment(api.api_definition()).title
+def test_unchanged_definition_keeps_the_deployment_id(handler_artifact: HandlerArtifact) -> None:
+    limits: HandlerLimits = handler_artifact.limits
+    assert api.deployment(api.api_definition(limits)).title == api.deployment(api.api_definition(limits)).title
 
 
 def test_stage_is_traced_logged_and_throttled(resources: dict[str, Any]) -> None:
@@ -134,15 +134,21 @@ def test_invoke_permission_scoped_to_this_api_stage_and_method(resources: dict[s
     ({"transactionId": "t-1", "amount": 1, "currency": "USD", "status": "done"}, False),
     ({"amount": 1, "currency": "USD"}, False),
 ])
-def test_gateway_schema_agrees_with_the_handler(body: dict[str, Any], accepted: bool) -> None:
+def test_gateway_schema_agrees_with_the_handler(
+    body: dict[str, Any], accepted: bool, handler_artifact: HandlerArtifact
+) -> None:
     """What API Gateway lets through, the handler accepts too (and the reverse for these cases)."""
+    import importlib.util
+
     import jsonschema
 
-    from webhook_templates.stack.packaging import handler_module
-
-    schema_ok = jsonschema.Draft4Validator(contract.request_schema()).is_valid(body)
+    schema_ok = jsonschema.Draft4Validator(contract.request_schema(handler_artifact.limits)).is_valid(body)
     assert schema_ok is accepted
-    handler = handler_module()
+    # The handler itself judges the same body: imported here, never by the generator.
+    spec = importlib.util.spec_from_file_location("webhook_handler_for_schema_test", handler_artifact.origin)
+    assert spec and spec.loader
+    handler = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(handler)
     try:
         handler._validate(handler._parse(json.dumps(body).encode()))
         handler_ok = True

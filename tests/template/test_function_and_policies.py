@@ -11,7 +11,7 @@ from troposphere import Template
 
 from webhook_templates.handoff.render import to_json
 from webhook_templates.stack import naming
-from webhook_templates.stack.packaging import handler_source, inline_source
+from webhook_templates.stack.packaging import HandlerArtifact, inline_source
 
 
 def test_function_keeps_old_name_and_runs_python_on_arm(resources: dict[str, Any]) -> None:
@@ -50,9 +50,11 @@ def test_reserved_concurrency_only_when_configured(resources: dict[str, Any]) ->
     }
 
 
-def test_code_is_the_handler_inlined_on_the_same_lines(resources: dict[str, Any]) -> None:
+def test_code_is_the_handler_inlined_on_the_same_lines(
+    resources: dict[str, Any], handler_artifact: HandlerArtifact
+) -> None:
     code = props(resources, naming.FUNCTION_ID)["Code"]["ZipFile"]
-    source = handler_source()
+    source = handler_artifact.source
     assert code == inline_source(source)
     assert code.count("\n") == source.count("\n") + (0 if source.endswith("\n") else 1)
     assert "def lambda_handler(" in code
@@ -115,9 +117,8 @@ def test_role_grants_exactly_what_the_handler_uses(resources: dict[str, Any]) ->
         assert statements[sid]["Resource"] == resource, sid
 
 
-def _dynamodb_actions_the_handler_needs() -> set[str]:
-    """IAM actions for every DynamoDB API the handler's source calls, from botocore's service model."""
-    source = handler_source()
+def _dynamodb_actions_the_handler_needs(source: str) -> set[str]:
+    """IAM actions for every DynamoDB API the handler's ``source`` calls, from botocore's service model."""
     operations = botocore.session.get_session().get_service_model("dynamodb").operation_names
     called = {op for op in operations if f".{botocore.xform_name(op)}(" in source}
     needed = {f"dynamodb:{op}" for op in called - {"TransactWriteItems"}}
@@ -129,10 +130,12 @@ def _dynamodb_actions_the_handler_needs() -> set[str]:
     return needed
 
 
-def test_the_role_grants_exactly_the_dynamodb_actions_the_handler_calls(resources: dict[str, Any]) -> None:
+def test_the_role_grants_exactly_the_dynamodb_actions_the_handler_calls(
+    resources: dict[str, Any], handler_artifact: HandlerArtifact
+) -> None:
     granted = {action for statement in _role_statements(resources).values()
                for action in statement["Action"] if action.startswith("dynamodb:")}
-    needed = _dynamodb_actions_the_handler_needs()
+    needed = _dynamodb_actions_the_handler_needs(handler_artifact.source)
     assert needed, "the handler calls DynamoDB; the source scan found nothing"
     assert granted == needed
 

@@ -8,6 +8,7 @@ from template_helpers import of_type
 
 from webhook_templates.config import TemplateConfig
 from webhook_templates.handoff.render import template_dict
+from webhook_templates.stack.packaging import HandlerArtifact
 from webhook_templates.stack.template import build_template
 
 #: Resource types that accept Tags (the rest: alias, model, validator, method, deployment,
@@ -33,8 +34,9 @@ def test_alarms_cover_errors_throttles_5xx_and_latency(resources: dict[str, Any]
             "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
 
 
-def test_every_taggable_resource_is_tagged_including_extra_tags() -> None:
-    resources = template_dict(build_template(TemplateConfig(extra_tags={"Owner": "payments"})))["Resources"]
+def test_every_taggable_resource_is_tagged_including_extra_tags(handler_artifact: HandlerArtifact) -> None:
+    config = TemplateConfig(extra_tags={"Owner": "payments"})
+    resources = template_dict(build_template(config, handler_artifact))["Resources"]
     tagged = {k: v for k, v in resources.items() if v["Type"] not in UNTAGGABLE}
     assert len(tagged) >= 15
     for logical_id, resource in tagged.items():
@@ -43,16 +45,16 @@ def test_every_taggable_resource_is_tagged_including_extra_tags() -> None:
                         "CostCenter": {"Ref": "CostCenter"}, "Owner": "payments"}, logical_id
 
 
-def test_outputs_keep_old_names_and_are_exported_with_stack_prefix() -> None:
-    outputs = template_dict(build_template())["Outputs"]
+def test_outputs_keep_old_names_and_are_exported_with_stack_prefix(body: dict[str, Any]) -> None:
+    outputs = body["Outputs"]
     assert {"ApiEndpoint", "TableName", "FunctionName", "KmsKeyId", "SigningSecretArn"} <= set(outputs)
     for key, output in outputs.items():
         assert output["Export"] == {"Name": {"Fn::Sub": f"${{AWS::StackName}}-{key}"}}
     assert outputs["ApiEndpoint"]["Value"]["Fn::Sub"].endswith("/${ApiStage}/webhook")
 
 
-def test_console_groups_every_parameter_once() -> None:
-    data = template_dict(build_template())
+def test_console_groups_every_parameter_once(body: dict[str, Any]) -> None:
+    data = body
     groups = data["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
     grouped = [p for g in groups for p in g["Parameters"]]
     assert sorted(grouped) == sorted(data["Parameters"])

@@ -55,3 +55,13 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         out = capsys.readouterr().out
         assert out.startswith(f"usage: webhook-templates {command}"), command
         assert parser.description, f"{command} has no description"
+
+
+def test_render_names_a_missing_handler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WEBHOOK_HANDLER_PATH", str(tmp_path / "nowhere.py"))
+    assert main(["render", "--out", str(tmp_path / "build")]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot read the handler at {tmp_path / 'nowhere.py'}" in err and "Traceback" not in err
+    assert not (tmp_path / "build").exists()

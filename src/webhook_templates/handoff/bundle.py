@@ -9,22 +9,45 @@ SVG when Graphviz is installed, and last ``manifest.json`` over all the others.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ..config import TemplateConfig
+from ..stack.packaging import CHECKOUT_HANDLER_PATH, HandlerArtifact
 from ..stack.template import build_template
 from . import diagram, document, manifest
 from .render import RenderedFile, render_files, template_dict, write_files
 
 SVG_NAME = "template.svg"
+#: Names another handler file to ship instead of this checkout's ``handler/app.py``.
+HANDLER_PATH_VARIABLE = "WEBHOOK_HANDLER_PATH"
 
 
-def build_files(config: TemplateConfig | None = None, *, commit: str | None = None) -> list[RenderedFile]:
+def handler_location() -> Path:
+    """Where the handler to ship lives: ``WEBHOOK_HANDLER_PATH``, else ``handler/app.py`` in this checkout.
+
+    The one place the environment chooses the handler; everything below it is
+    handed the resulting ``HandlerArtifact``.
+    """
+    override = os.environ.get(HANDLER_PATH_VARIABLE)
+    return Path(override) if override else CHECKOUT_HANDLER_PATH
+
+
+def load_handler() -> HandlerArtifact:
+    """The handler at ``handler_location()``, read once; ``HandlerUnavailable`` names what is wrong."""
+    return HandlerArtifact.from_path(handler_location())
+
+
+def build_files(
+    config: TemplateConfig | None = None, handler: HandlerArtifact | None = None, *, commit: str | None = None,
+) -> list[RenderedFile]:
     """Every file of the bundle, rendered in memory.
 
-    ``commit`` defaults to this checkout's git commit (``manifest.git_commit``).
+    ``handler`` defaults to ``load_handler()``, ``commit`` to this checkout's
+    git commit (``manifest.git_commit``).
     """
-    template = build_template(config)
+    handler = handler or load_handler()
+    template = build_template(config or TemplateConfig(), handler)
     files = render_files(template)
     svg = None
     if diagram.dot_available():
@@ -33,7 +56,8 @@ def build_files(config: TemplateConfig | None = None, *, commit: str | None = No
     names = [f.path for f in files] + [document.NAME] + ([SVG_NAME] if svg else []) + [manifest.NAME]
     deployed = next(f for f in files if f.path == document.DEPLOY_TEMPLATE)
     files.append(RenderedFile(document.NAME, document.handoff_markdown(
-        template, names, template_bytes=len(deployed.content.encode()), svg_name=svg.path if svg else None,
+        template, names, template_bytes=len(deployed.content.encode()), limits=handler.limits,
+        svg_name=svg.path if svg else None,
     )))
     if svg:
         files.append(svg)

@@ -16,7 +16,7 @@ from troposphere import Template
 
 from .. import __version__
 from ..config import ENVIRONMENTS, EnvironmentConfig
-from ..stack.contract import max_body_bytes
+from ..stack.packaging import HandlerLimits
 from . import diagram
 from .render import TEMPLATE_BODY_LIMIT, template_dict
 
@@ -409,7 +409,7 @@ def _retained(body: Mapping[str, Any]) -> list[str]:
         "Everything else (function, API, roles, alarms) is deleted with the stack.", ""]
 
 
-def _contract(body: Mapping[str, Any]) -> list[str]:
+def _contract(body: Mapping[str, Any], limits: HandlerLimits) -> list[str]:
     models = [r["Properties"] for r in body["Resources"].values() if r["Type"] == "AWS::ApiGateway::Model"]
     responses = [r["Properties"] for r in body["Resources"].values() if r["Type"] == "AWS::ApiGateway::GatewayResponse"]
     lines = [
@@ -421,7 +421,7 @@ def _contract(body: Mapping[str, Any]) -> list[str]:
         "(`{\"current\": \"<base64>\"}`; senders use `whsec_<base64>`). A delivery retried with the same "
         "`webhook-id` is stored once and answered with the original response.",
         "",
-        f"Bodies above {max_body_bytes():,} bytes are refused with 413. API Gateway validates "
+        f"Bodies above {limits.max_body_bytes:,} bytes are refused with 413. API Gateway validates "
         "the body against this JSON Schema before the function runs:",
         "",
     ]
@@ -457,13 +457,15 @@ def handoff_markdown(
     file_names: Sequence[str],
     *,
     template_bytes: int,
+    limits: HandlerLimits,
     svg_name: str | None = None,
     environments: Mapping[str, EnvironmentConfig] = ENVIRONMENTS,
 ) -> str:
     """The handoff document for ``template``.
 
     ``file_names`` are the bundle's files (for the file list), ``template_bytes``
-    the size of the template file the deploy commands use, and ``svg_name`` the
+    the size of the template file the deploy commands use, ``limits`` the
+    limits of the handler it ships, and ``svg_name`` the
     rendered diagram, when Graphviz was there to draw it.
     """
     body = template_dict(template)
@@ -484,7 +486,7 @@ def handoff_markdown(
         _permissions(body),
         _skips(body),
         _retained(body),
-        _contract(body),
+        _contract(body, limits),
         _files(file_names),
     ):
         lines += section

@@ -4,7 +4,7 @@ The deployed stack answers in two layers: API Gateway (routing, its 10 MB
 payload quota, the body model) and then the function (signature, size limit,
 validation, storage).  ``make serve`` runs the real function, so only the
 first layer is emulated here, from the same sources the template uses: the
-model is ``contract.request_schema()`` and the rejection bodies are the
+model is ``contract.request_schema(limits)`` and the rejection bodies are the
 template's own gateway-response templates.
 
 Known differences from the real service, all in wording rather than status:
@@ -25,6 +25,7 @@ from urllib.parse import parse_qs
 
 from ..stack import api
 from ..stack.contract import CONTENT_TYPE, request_schema
+from ..stack.packaging import HandlerLimits
 
 #: The only route the API has.
 WEBHOOK_PATH = "/webhook"
@@ -114,11 +115,11 @@ def gateway_response(response_type: str, message: str, request_id: str = "") -> 
 
 
 @lru_cache(maxsize=None)
-def _validator() -> Any:
+def _validator(limits: HandlerLimits) -> Any:
     # Imported here: rendering the template (every ``make template``) never needs it.
     from jsonschema import Draft4Validator
 
-    return Draft4Validator(request_schema())
+    return Draft4Validator(request_schema(limits))
 
 
 def media_type(content_type: str | None) -> str:
@@ -126,8 +127,8 @@ def media_type(content_type: str | None) -> str:
     return (content_type or CONTENT_TYPE).split(";")[0].strip().lower()
 
 
-def validation_error(body: bytes, content_type: str | None) -> str | None:
-    """Why API Gateway's body validator would reject ``body``; ``None`` if it passes.
+def validation_error(body: bytes, content_type: str | None, limits: HandlerLimits) -> str | None:
+    """Why API Gateway's body validator (the model for ``limits``) would reject ``body``; ``None`` if it passes.
 
     The model is keyed by ``application/json``; a request of another content
     type has no model to check, so API Gateway lets it through to the function.
@@ -138,7 +139,7 @@ def validation_error(body: bytes, content_type: str | None) -> str | None:
         document = json.loads(body)
     except ValueError:  # includes undecodable bytes
         return "Invalid request body"
-    errors = sorted(error.message for error in _validator().iter_errors(document))
+    errors = sorted(error.message for error in _validator(limits).iter_errors(document))
     return "[" + ", ".join(errors) + "]" if errors else None
 
 
@@ -232,9 +233,9 @@ def precheck(method: str, target: str, content_length: int, request_id: str) -> 
     return None
 
 
-def check_body(request: Request) -> HttpResponse | None:
-    """API Gateway's body validation: the 400 it would answer, or ``None`` to invoke the function."""
-    problem = validation_error(request.body, request.header("Content-Type"))
+def check_body(request: Request, limits: HandlerLimits) -> HttpResponse | None:
+    """API Gateway's body validation (the model for ``limits``): its 400, or ``None`` to invoke the function."""
+    problem = validation_error(request.body, request.header("Content-Type"), limits)
     if problem is None:
         return None
     return gateway_response("BAD_REQUEST_BODY", problem, request.request_id)

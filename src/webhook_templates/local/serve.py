@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import ipaddress
 import json
 import os
@@ -36,9 +37,9 @@ from unittest import mock
 
 from ..config import ConfigError
 from ..exit_codes import EXIT_FAILED, EXIT_OK
+from ..handoff.bundle import handler_location
 from ..stack import naming, storage
-from ..stack.contract import max_body_bytes
-from ..stack.packaging import handler_path, import_handler
+from ..stack.packaging import HandlerArtifact, HandlerUnavailable
 from . import gateway, signing
 
 REGION = "us-east-1"
@@ -158,31 +159,34 @@ class Containers:
             self._idle.put(module)
 
 
-class HandlerUnavailable(RuntimeError):
-    """The handler's source cannot be read (a missing or unreadable ``WEBHOOK_HANDLER_PATH``)."""
+def import_handler(path: Path, name: str) -> ModuleType:
+    """A new, independent import of the handler at ``path``, with its own module state.
+
+    The handler keeps its clients and secret per container in module globals,
+    so the local server imports one copy per emulated Lambda container.
+    """
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise HandlerUnavailable(f"cannot import the handler at {path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def import_containers(count: int) -> list[ModuleType]:
-    """``count`` independent imports of the handler; ``HandlerUnavailable`` if its file cannot be read."""
-    path = handler_path()
-    try:
-        return [import_handler(path, f"webhook_local_container_{n}") for n in range(count)]
-    except OSError as error:
-        raise HandlerUnavailable(
-            f"cannot read the handler at {path} ({error.strerror or error}); run from a checkout of "
-            "webhook-templates (handler/app.py) or set WEBHOOK_HANDLER_PATH to the handler's file"
-        ) from None
+def import_containers(path: Path, count: int) -> list[ModuleType]:
+    """``count`` independent imports of the handler at ``path``."""
+    return [import_handler(path, f"webhook_local_container_{n}") for n in range(count)]
 
 
-def start_containers(count: int, aws: LocalAws) -> Containers:
-    """Import the handler ``count`` times and cold-start each copy.
+def start_containers(path: Path, count: int, aws: LocalAws) -> Containers:
+    """Import the handler at ``path`` ``count`` times and cold-start each copy.
 
     The environment is the function's (``TABLE_NAME``, ``SIGNING_SECRET_ARN``)
     and is read at cold start, which is forced here, one container at a time,
     with a ``GET`` the handler refuses after initialising: boto3 client
     creation is not thread-safe, and no first request should pay for it.
     """
-    modules = import_containers(count)
+    modules = import_containers(path, count)
     environment = {"TABLE_NAME": aws.table_name, "SIGNING_SECRET_ARN": aws.secret_arn,
                    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
     with mock.patch.dict(os.environ, environment):
@@ -208,6 +212,7 @@ class LocalServer(ThreadingHTTPServer):
     #: Set by ``attach``, before ``serve_forever`` handles any request.
     containers: Containers
     aws: LocalAws
+    handler: HandlerArtifact
 
     def __init__(self, address: tuple[str, int], quiet: bool = False) -> None:
         if ":" in address[0]:
@@ -215,10 +220,11 @@ class LocalServer(ThreadingHTTPServer):
         super().__init__(address, RequestHandler)
         self.quiet = quiet
 
-    def attach(self, aws: LocalAws, containers: Containers) -> None:
-        """Give the bound server the emulated account and the handler containers it serves with."""
+    def attach(self, aws: LocalAws, containers: Containers, handler: HandlerArtifact) -> None:
+        """Give the bound server the emulated account, the handler containers and the handler's limits."""
         self.aws = aws
         self.containers = containers
+        self.handler = handler
 
     @property
     def url(self) -> str:
@@ -270,7 +276,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             return rejected
         request = gateway.Request(self.command, self.path, list(self.headers.items()), body,
                                   self.client_address[0], request_id)
-        rejected = gateway.check_body(request)
+        rejected = gateway.check_body(request, self.server.handler.limits)
         if rejected is not None:
             return rejected
         event = gateway.to_proxy_event(request, STAGE, self.headers.get("Host") or "127.0.0.1")
@@ -332,8 +338,8 @@ def banner(server: LocalServer, concurrency: int) -> str:
         "",
         f"  endpoint        POST {url}",
         f"  signing secret  {secret}   (development only)",
-        f"  checks          API Gateway's body schema, then {handler_path().name}: signature, "
-        f"{max_body_bytes():,}-byte limit, validation, exactly-once storage",
+        f"  checks          API Gateway's body schema, then {Path(server.handler.origin).name}: signature, "
+        f"{server.handler.limits.max_body_bytes:,}-byte limit, validation, exactly-once storage",
         f"  containers      {concurrency} concurrent handler executions",
         f"  stored items    GET {stats}   (local only)",
         "",
@@ -346,10 +352,17 @@ def banner(server: LocalServer, concurrency: int) -> str:
 
 @contextlib.contextmanager
 def ready(server: LocalServer, secret: str, concurrency: int) -> Iterator[LocalServer]:
-    """``server`` (already bound) with its emulated AWS and started handler containers; closed on exit."""
+    """``server`` (already bound) with its emulated AWS and started handler containers; closed on exit.
+
+    The handler is the one ``render`` ships (``handler_location()``): its
+    source gives the limits the gateway layer applies, and its file is what the
+    containers import.  ``HandlerUnavailable`` if it cannot be read.
+    """
     try:
+        path = handler_location()
+        handler = HandlerArtifact.from_path(path)
         with local_aws(secret) as aws:
-            server.attach(aws, start_containers(concurrency, aws))
+            server.attach(aws, start_containers(path, concurrency, aws), handler)
             yield server
     finally:
         server.server_close()

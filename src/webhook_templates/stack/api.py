@@ -12,6 +12,7 @@ from ..config import TemplateConfig
 from . import naming, parameters, policies, skips
 from .contract import CONTENT_TYPE, request_schema
 from .function import function_arn
+from .packaging import HandlerLimits
 from .skips import checkov_skips
 from .tags import resource_tags
 
@@ -74,15 +75,15 @@ def webhook_resource() -> apigateway.Resource:
     )
 
 
-def transaction_model() -> apigateway.Model:
-    """The body's JSON Schema, from the handler's own limits."""
+def transaction_model(limits: HandlerLimits) -> apigateway.Model:
+    """The body's JSON Schema, from the handler's own ``limits``."""
     return apigateway.Model(
         MODEL_ID,
         RestApiId=Ref(naming.API_ID),
         ContentType=CONTENT_TYPE,
         Name="Transaction",
         Description="A transaction webhook body",
-        Schema=request_schema(),
+        Schema=request_schema(limits),
     )
 
 
@@ -139,11 +140,11 @@ def webhook_method() -> apigateway.Method:
     )
 
 
-def api_definition() -> list[AWSObject]:
+def api_definition(limits: HandlerLimits) -> list[AWSObject]:
     """Everything a stage serves: a change to any of it needs a new deployment."""
     return [
         webhook_resource(),
-        transaction_model(),
+        transaction_model(limits),
         body_validator(),
         *gateway_responses(),
         webhook_method(),

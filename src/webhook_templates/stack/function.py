@@ -7,7 +7,7 @@ from troposphere import GetAtt, If, NoValue, Ref, awslambda, iam
 from ..config import TemplateConfig
 from . import naming, parameters, policies, skips
 from .encryption import key_arn
-from .packaging import HANDLER, handler_source, inline_source
+from .packaging import HANDLER, HandlerArtifact
 from .secrets import signing_secret_arn
 from .skips import checkov_skips
 from .storage import table_arn, table_name
@@ -44,8 +44,8 @@ def function_role(config: TemplateConfig) -> iam.Role:
     )
 
 
-def webhook_function(config: TemplateConfig) -> awslambda.Function:
-    """The webhook processor, its code inlined from ``handler/app.py``.
+def webhook_function(config: TemplateConfig, handler: HandlerArtifact) -> awslambda.Function:
+    """The webhook processor, its code inlined from ``handler`` (``handler/app.py``).
 
     arm64 because it is cheaper per GB-second and the handler is pure Python.
     The environment holds names and ARNs only; the signing secret is fetched at
@@ -59,7 +59,7 @@ def webhook_function(config: TemplateConfig) -> awslambda.Function:
         Runtime=Ref("LambdaRuntime"),
         Architectures=["arm64"],
         Handler=HANDLER,
-        Code=awslambda.Code(ZipFile=inline_source(handler_source())),
+        Code=awslambda.Code(ZipFile=handler.inline_code()),
         MemorySize=Ref("LambdaMemorySize"),
         Timeout=Ref("LambdaTimeout"),
         ReservedConcurrentExecutions=If(

@@ -11,6 +11,7 @@ from troposphere import Template
 
 from ..config import TemplateConfig
 from . import api, encryption, function, logs, monitoring, outputs, parameters, secrets, storage
+from .packaging import HandlerArtifact
 
 DESCRIPTION = (
     "Financial-transaction webhook receiver: API Gateway POST /webhook -> Lambda (Standard "
@@ -19,9 +20,13 @@ DESCRIPTION = (
 )
 
 
-def build_template(config: TemplateConfig | None = None) -> Template:
-    """The complete CloudFormation template for ``config`` (defaults: no extra tags)."""
-    config = config or TemplateConfig()
+def build_template(config: TemplateConfig, handler: HandlerArtifact) -> Template:
+    """The complete CloudFormation template for ``config``, shipping ``handler``.
+
+    A pure function of its arguments: the handler's source and limits come in
+    with ``handler`` (resolved once by the caller), so nothing here reads a
+    file or the environment, and equal arguments give byte-identical templates.
+    """
     template = Template(Description=DESCRIPTION)
     template.set_version("2010-09-09")
     template.set_metadata({"AWS::CloudFormation::Interface": parameters.interface_metadata()})
@@ -30,7 +35,7 @@ def build_template(config: TemplateConfig | None = None) -> Template:
     for name, condition in parameters.conditions().items():
         template.add_condition(name, condition)
 
-    definition = api.api_definition()
+    definition = api.api_definition(handler.limits)
     deployment = api.deployment(definition)
     template.add_resource([
         encryption.encryption_key(config),
@@ -40,7 +45,7 @@ def build_template(config: TemplateConfig | None = None) -> Template:
         logs.function_log_group(config),
         logs.access_log_group(config),
         function.function_role(config),
-        function.webhook_function(config),
+        function.webhook_function(config, handler),
         api.rest_api(config),
         *definition,
         deployment,
