@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import cfn_flip
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from troposphere import Template
 
-from webhook_templates.config import ENVIRONMENTS
+from webhook_templates.config import ENVIRONMENTS, TemplateConfig
 from webhook_templates.handoff import lint
 from webhook_templates.handoff.bundle import build_files, write_bundle
-from webhook_templates.handoff.render import TEMPLATE_BODY_LIMIT, template_dict, to_json, to_yaml
+from webhook_templates.handoff.render import (
+    TEMPLATE_BODY_LIMIT,
+    _YamlDumper,
+    json_to_yaml,
+    template_dict,
+    to_json,
+    to_yaml,
+)
 from webhook_templates.stack import skips
+from webhook_templates.stack.packaging import HandlerArtifact
+from webhook_templates.stack.template import build_template
 
 ROOT = Path(__file__).resolve().parents[2]
 LEGACY = ROOT / "tests" / "fixtures" / "legacy_stack.yaml"
@@ -55,6 +69,57 @@ def test_yaml_uses_short_form_intrinsics_and_matches_json(template: Template) ->
     text = to_yaml(template)
     assert "!Ref " in text and "!Sub " in text and "Fn::Sub" not in text
     assert json.loads(cfn_flip.to_json(text)) == json.loads(to_json(template))
+
+
+def test_yaml_is_byte_for_byte_what_cfn_flip_writes(template: Template, handler_artifact: HandlerArtifact) -> None:
+    """The faster dumper changes the time, not the file: the tagged variant too (other strings, same rules)."""
+    tagged = build_template(TemplateConfig(extra_tags={"Owner": "payments: core #1", "Note": " padded "}),
+                            handler_artifact)
+    for each in (template, tagged):
+        compact = to_json(each)
+        assert json_to_yaml(compact) == cfn_flip.to_yaml(compact, clean_up=False, long_form=False)
+
+
+def _scalars(data: Any) -> Iterator[str]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield key
+            yield from _scalars(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _scalars(item)
+    elif isinstance(data, str):
+        yield data
+
+
+def _analysis(dumper: Any, scalar: str) -> dict[str, Any]:
+    return vars(dumper.analyze_scalar(scalar))
+
+
+def _pyyaml_analysis(dumper: Any, scalar: str) -> dict[str, Any]:
+    return vars(yaml.emitter.Emitter.analyze_scalar(dumper, scalar))
+
+
+#: Strings from the characters PyYAML's scalar analysis tells apart.
+_TRICKY = st.text(alphabet=st.sampled_from(list(" \t\n\r\x00\x85\u2028\u2029\ufeff\ud800\xa0\x7f\x1b-:#?,[]{}&*!|>'\"%@`.aZ0é😀")),
+                  min_size=1, max_size=12)
+
+
+@pytest.mark.parametrize("allow_unicode", [True, False])
+@settings(max_examples=400, deadline=None)
+@given(scalar=st.one_of(_TRICKY, st.text(min_size=1, max_size=30)))
+def test_scalar_analysis_is_pyyamls(allow_unicode: bool, scalar: str) -> None:
+    dumper = _YamlDumper(io.StringIO(), allow_unicode=allow_unicode)
+    assert _analysis(dumper, scalar) == _pyyaml_analysis(dumper, scalar)
+
+
+def test_scalar_analysis_is_pyyamls_for_every_string_of_the_template(template: Template) -> None:
+    dumper = _YamlDumper(io.StringIO(), allow_unicode=True)
+    scalars = set(_scalars(json.loads(to_json(template))))
+    assert len(scalars) > 300
+    for scalar in scalars:
+        if scalar:  # the empty string is cfn-flip's own case
+            assert _analysis(dumper, scalar) == _pyyaml_analysis(dumper, scalar), scalar
 
 
 def test_sections_in_conventional_order(template: Template) -> None:

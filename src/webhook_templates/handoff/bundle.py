@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..config import TemplateConfig
@@ -44,24 +45,27 @@ def build_files(
     """Every file of the bundle, rendered in memory.
 
     ``handler`` defaults to ``load_handler()``, ``commit`` to this checkout's
-    git commit (``manifest.git_commit``).
+    git commit (``manifest.git_commit``).  The two child processes a render
+    needs, git's and Graphviz's, run while the template is rendered, not after.
     """
     handler = handler or load_handler()
     template = build_template(config or TemplateConfig(), handler)
-    files = render_files(template)
-    svg = None
-    if diagram.dot_available():
-        graph = diagram.resource_graph(template_dict(template)["Resources"])
-        svg = RenderedFile(SVG_NAME, diagram.to_svg(diagram.to_dot(graph)))
-    names = [f.path for f in files] + [document.NAME] + ([SVG_NAME] if svg else []) + [manifest.NAME]
-    deployed = next(f for f in files if f.path == document.DEPLOY_TEMPLATE)
-    files.append(RenderedFile(document.NAME, document.handoff_markdown(
-        template, names, template_bytes=len(deployed.content.encode()), limits=handler.limits,
-        svg_name=svg.path if svg else None,
-    )))
-    if svg:
-        files.append(svg)
-    inventory = manifest.manifest(files, commit if commit is not None else manifest.git_commit())
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="render") as pool:
+        head = pool.submit(manifest.git_commit) if commit is None else None
+        svg_job = None
+        if diagram.dot_available():
+            graph = diagram.resource_graph(template_dict(template)["Resources"])
+            svg_job = pool.submit(diagram.to_svg, diagram.to_dot(graph))
+        files = render_files(template)
+        names = [f.path for f in files] + [document.NAME] + ([SVG_NAME] if svg_job else []) + [manifest.NAME]
+        deployed = next(f for f in files if f.path == document.DEPLOY_TEMPLATE)
+        files.append(RenderedFile(document.NAME, document.handoff_markdown(
+            template, names, template_bytes=len(deployed.content.encode()), limits=handler.limits,
+            svg_name=SVG_NAME if svg_job else None,
+        )))
+        if svg_job:
+            files.append(RenderedFile(SVG_NAME, svg_job.result()))
+        inventory = manifest.manifest(files, head.result() if head else str(commit))
     return files + [RenderedFile(manifest.NAME, manifest.to_json(inventory))]
 
 
