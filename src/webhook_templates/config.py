@@ -32,6 +32,9 @@ _RESERVED_TAG_KEYS = frozenset({"Environment", "Team", "CostCenter"})
 _SECRET_ARN_PATTERN = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
 )
+#: An IAM principal ARN as ``aws:PrincipalArn`` sees it (a role's, a user's, the
+#: account root's), ``*`` wildcards allowed; no comma, as readers are a comma list.
+PRINCIPAL_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)/[A-Za-z0-9+=.@_/*-]{1,512})$"
 _TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
 
@@ -58,6 +61,8 @@ class EnvironmentConfig:
     log_retention_days: int = 30
     #: Empty: the stack creates the signing secret.  Otherwise an existing one.
     signing_secret_arn: str = ""
+    #: Principals besides the function that may read the created signing secret.
+    signing_secret_readers: tuple[str, ...] = ()
     #: The API Gateway CloudWatch role is one per account and region.
     create_api_gateway_account_role: bool = False
     alarm_topic_arn: str = ""
@@ -128,6 +133,13 @@ def validate(config: EnvironmentConfig) -> None:
         config.signing_secret_arn == "" or bool(_SECRET_ARN_PATTERN.match(config.signing_secret_arn)),
         "signing_secret_arn", config.signing_secret_arn,
         "empty (the stack creates the secret) or a Secrets Manager secret ARN",
+    )
+    _require(
+        isinstance(config.signing_secret_readers, tuple)
+        and all(isinstance(arn, str) and re.match(PRINCIPAL_ARN_PATTERN, arn)
+                for arn in config.signing_secret_readers),
+        "signing_secret_readers", config.signing_secret_readers,
+        "a tuple of IAM principal ARNs (arn:aws:iam::<12 digits>:role/<name>, user/<name> or root; * allowed)",
     )
     _require(
         isinstance(config.create_api_gateway_account_role, bool),

@@ -8,8 +8,8 @@ emulate (replacement flags, rollbacks, rollback failures) is tested on
 real-AWS-shaped responses with botocore's ``Stubber`` instead.
 
 Not patched: resource types moto's CloudFormation does not implement (the
-signing secret, the API stage, usage plan, models, gateway responses and
-alarms) are skipped with a warning, and Lambda's ``TracingConfig`` is not
+signing secret and its resource policy, the API stage, usage plan, models,
+gateway responses and alarms) are skipped with a warning, and Lambda's ``TracingConfig`` is not
 kept.  Nothing in the deploy flow depends on them; the integration checks of
 them are skipped under moto and run against a real account.
 

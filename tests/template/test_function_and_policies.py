@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import botocore
 import botocore.session
-from template_helpers import of_type, props
+from template_helpers import PSEUDO, allowed, of_type, props, resolve
 from troposphere import Template
 
 from webhook_templates.handoff.render import to_json
@@ -151,3 +152,64 @@ def test_only_xray_uses_a_wildcard_resource(resources: dict[str, Any]) -> None:
 
 def test_arns_use_the_partition_pseudo_parameter(template: Template) -> None:
     assert "arn:aws:" not in to_json(template)
+
+
+# --- confused deputies: every service principal acts for this account only -------------
+
+ACCOUNT = PSEUDO["AWS::AccountId"]
+
+
+def _service_statements(node: Any) -> Iterator[dict[str, Any]]:
+    """Every policy statement anywhere in ``node`` whose principal is an AWS service."""
+    if isinstance(node, dict):
+        if isinstance(node.get("Principal"), dict) and "Service" in node["Principal"]:
+            yield node
+        for value in node.values():
+            yield from _service_statements(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _service_statements(item)
+
+
+def _assumes(trust: dict[str, Any], service: str, **context: Any) -> bool:
+    return allowed(resolve(trust, {}), "sts:AssumeRole", ("Service", service), context)
+
+
+def test_every_role_is_assumable_only_for_this_account(resources: dict[str, Any]) -> None:
+    roles = of_type(resources, "AWS::IAM::Role")
+    assert {naming.ROLE_ID, "ApiGatewayLoggingRole"} <= set(roles)
+    for logical_id, role in roles.items():
+        trust = role["Properties"]["AssumeRolePolicyDocument"]
+        for statement in trust["Statement"]:
+            assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}, logical_id
+            (service,) = _as_list(statement["Principal"]["Service"])
+            assert _assumes(trust, service, **{"aws:SourceAccount": ACCOUNT}), logical_id
+            assert not _assumes(trust, service, **{"aws:SourceAccount": "444455556666"}), logical_id
+            assert not _assumes(trust, service), logical_id
+            assert not _assumes(trust, "ec2.amazonaws.com", **{"aws:SourceAccount": ACCOUNT}), logical_id
+
+
+def test_the_invoke_permission_names_the_source_account_and_arn(resources: dict[str, Any]) -> None:
+    permissions = of_type(resources, "AWS::Lambda::Permission")
+    assert permissions
+    for logical_id, permission in permissions.items():
+        assert permission["Properties"]["SourceAccount"] == {"Ref": "AWS::AccountId"}, logical_id
+        assert "${AWS::AccountId}" in permission["Properties"]["SourceArn"]["Fn::Sub"], logical_id
+
+
+def test_no_service_principal_goes_unconditioned(resources: dict[str, Any]) -> None:
+    """Every service statement anywhere is held to this account: by aws:SourceAccount or by an ARN naming it."""
+    statements = list(_service_statements(resources))
+    roles = [s for r in of_type(resources, "AWS::IAM::Role").values()
+             for s in r["Properties"]["AssumeRolePolicyDocument"]["Statement"]]
+    assert len(statements) >= len(roles) + 1  # the roles' trusts and the key's CloudWatch Logs statement
+    for statement in statements:
+        condition = statement.get("Condition", {})
+        by_account = condition.get("StringEquals", {}).get("aws:SourceAccount") == {"Ref": "AWS::AccountId"}
+        by_arn = [value for operator in ("ArnLike", "ArnEquals") for value in
+                  condition.get(operator, {}).get("kms:EncryptionContext:aws:logs:arn", [])]
+        assert by_account or (by_arn and all("${AWS::AccountId}" in v["Fn::Sub"] for v in by_arn)), statement
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

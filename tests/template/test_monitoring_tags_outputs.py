@@ -17,6 +17,7 @@ UNTAGGABLE = {
     "AWS::KMS::Alias", "AWS::ApiGateway::Resource", "AWS::ApiGateway::Model",
     "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::GatewayResponse", "AWS::ApiGateway::Method",
     "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Account", "AWS::Lambda::Permission",
+    "AWS::SecretsManager::ResourcePolicy",
 }
 
 

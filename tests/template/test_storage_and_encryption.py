@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from typing import Any
 
-from template_helpers import props
+from template_helpers import PSEUDO, allowed, denied, props, resolve
+from troposphere import Template
 
+from webhook_templates.handoff.render import template_dict
 from webhook_templates.stack import naming
 
 
@@ -51,28 +55,112 @@ def _statements(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["Sid"]: s for s in props(resources, naming.KEY_ID)["KeyPolicy"]["Statement"]}
 
 
-def test_key_policy_root_administers(resources: dict[str, Any]) -> None:
-    root = _statements(resources)["AccountAdministersKey"]
-    assert root["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
-    assert root["Action"] == ["kms:*"]
+#: Every KMS operation that encrypts, decrypts or hands the key on (grants), as
+#: named in the Service Authorization Reference.  ``Sign``/``Verify``/MAC ones are
+#: included so an asymmetric-style wildcard could not slip through either.
+KMS_USE_ACTIONS = (
+    "kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext", "kms:GenerateDataKeyPair",
+    "kms:GenerateDataKeyPairWithoutPlaintext", "kms:CreateGrant", "kms:Sign", "kms:Verify",
+    "kms:GenerateMac", "kms:VerifyMac", "kms:DeriveSharedSecret",
+)
+#: Condition keys that say *how* the key is reached: through which service, for
+#: which encrypted resource, or as a grant for an AWS resource.
+HOW_KEYS = ("kms:ViaService", "kms:EncryptionContext:", "kms:GrantIsForAWSResource")
+
+ACCOUNT = PSEUDO["AWS::AccountId"]
+REGION = PSEUDO["AWS::Region"]
+ROOT = ("AWS", f"arn:aws:iam::{ACCOUNT}:root")  # any principal of the account, as its IAM policy allows
+LOGS = ("Service", f"logs.{REGION}.amazonaws.com")
+REFS = {"Environment": "dev"}
 
 
-def test_key_policy_lets_logs_use_it_only_for_this_stacks_log_groups(resources: dict[str, Any]) -> None:
+def _use_actions(statement: dict[str, Any]) -> set[str]:
+    patterns = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    return {use for use in KMS_USE_ACTIONS for pattern in patterns if fnmatch.fnmatchcase(use, pattern)}
+
+
+def _condition_keys(statement: dict[str, Any]) -> set[str]:
+    return {key for keys in statement.get("Condition", {}).values() for key in keys}
+
+
+def test_no_principal_uses_the_key_without_a_condition_saying_how(resources: dict[str, Any]) -> None:
+    policy = props(resources, naming.KEY_ID)["KeyPolicy"]
+    users = [s for s in policy["Statement"] if s["Effect"] == "Allow" and _use_actions(s)]
+    assert len(users) == 3, "logs, use through services, grants: each must be found and checked"
+    for statement in users:
+        keys = _condition_keys(statement)
+        assert any(key.startswith(how) for key in keys for how in HOW_KEYS), statement["Sid"]
+        if "kms:ViaService" in keys:  # through a service, but only for callers of this account
+            assert statement["Condition"]["StringEquals"]["kms:CallerAccount"] == {"Fn::Sub": "${AWS::AccountId}"}
+
+
+def test_administration_statement_manages_the_key_but_cannot_use_it(resources: dict[str, Any]) -> None:
+    admin = _statements(resources)["AccountAdministersKey"]
+    assert admin["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    assert "Condition" not in admin
+    assert _use_actions(admin) == set()
+    assert not any("*" in action for action in admin["Action"]), "spell administration out: no wildcards"
+    # What keeps the key manageable and its lifecycle in the account's hands.
+    assert {"kms:PutKeyPolicy", "kms:GetKeyPolicy", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+            "kms:EnableKeyRotation", "kms:DisableKey", "kms:RevokeGrant"} <= set(admin["Action"])
+
+
+def test_grants_only_for_aws_resources(resources: dict[str, Any]) -> None:
+    granting = [s for s in _statements(resources).values() if "kms:CreateGrant" in _use_actions(s)]
+    assert [s["Sid"] for s in granting] == ["AccountGrantsKeyToServiceResources"]
+    assert granting[0]["Condition"]["Bool"] == {"kms:GrantIsForAWSResource": "true"}
+
+
+def test_use_goes_through_the_three_services_of_this_region(resources: dict[str, Any]) -> None:
+    for sid in ("AccountUsesKeyThroughServices", "AccountGrantsKeyToServiceResources"):
+        services = [s["Fn::Sub"] for s in _statements(resources)[sid]["Condition"]["StringEquals"]["kms:ViaService"]]
+        assert services == [f"{name}.${{AWS::Region}}.amazonaws.com" for name in ("dynamodb", "secretsmanager", "lambda")]
+
+
+def _key_allows(resources: dict[str, Any], action: str, principal: tuple[str, str], **context: Any) -> bool:
+    policy = resolve(props(resources, naming.KEY_ID)["KeyPolicy"], REFS)
+    return allowed(policy, action, principal, context)
+
+
+def test_the_functions_role_decrypts_only_through_its_services(resources: dict[str, Any]) -> None:
+    """The role's IAM policy grants kms:Decrypt on the key; the key policy must allow it only via services."""
+    mine = {"kms:CallerAccount": ACCOUNT}
+    for service in ("secretsmanager", "lambda", "dynamodb"):
+        assert _key_allows(resources, "kms:Decrypt", ROOT, **mine, **{"kms:ViaService": f"{service}.{REGION}.amazonaws.com"})
+    assert _key_allows(resources, "kms:GenerateDataKey", ROOT, **mine,
+                       **{"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com"})
+    # Called directly, through another service, from another region or by another account: no.
+    assert not _key_allows(resources, "kms:Decrypt", ROOT, **mine)
+    assert not _key_allows(resources, "kms:Decrypt", ROOT, **mine, **{"kms:ViaService": f"s3.{REGION}.amazonaws.com"})
+    assert not _key_allows(resources, "kms:Decrypt", ROOT, **mine,
+                           **{"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"})
+    assert not _key_allows(resources, "kms:Decrypt", ROOT, **{"kms:CallerAccount": "444455556666",
+                           "kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"})
+
+
+def test_grants_need_an_aws_resource_and_the_account_still_administers(resources: dict[str, Any]) -> None:
+    via = {"kms:CallerAccount": ACCOUNT, "kms:ViaService": f"dynamodb.{REGION}.amazonaws.com"}
+    assert _key_allows(resources, "kms:CreateGrant", ROOT, **via, **{"kms:GrantIsForAWSResource": True})
+    assert not _key_allows(resources, "kms:CreateGrant", ROOT, **via, **{"kms:GrantIsForAWSResource": False})
+    assert not _key_allows(resources, "kms:CreateGrant", ROOT, **via)
+    assert _key_allows(resources, "kms:PutKeyPolicy", ROOT)
+    assert _key_allows(resources, "kms:ScheduleKeyDeletion", ROOT)
+
+
+def test_cloudwatch_logs_uses_the_key_only_for_this_stacks_log_groups(resources: dict[str, Any]) -> None:
     logs = _statements(resources)["CloudWatchLogsEncryptsStackLogGroups"]
     assert logs["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}
-    groups = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
-    assert [g["Fn::Sub"].rsplit(":", 1)[-1] for g in groups] == [
-        "/aws/lambda/webhook-processor-${Environment}",
-        "/aws/apigateway/webhook-api-${Environment}",
-    ]
-    assert "kms:*" not in logs["Action"]
-
-
-def test_key_policy_lets_dynamodb_use_it_through_the_service(resources: dict[str, Any]) -> None:
-    via = _statements(resources)["AccountUsesKeyThroughServices"]
-    services = [s["Fn::Sub"] for s in via["Condition"]["StringEquals"]["kms:ViaService"]]
-    assert "dynamodb.${AWS::Region}.amazonaws.com" in services
-    assert via["Condition"]["StringEquals"]["kms:CallerAccount"] == {"Fn::Sub": "${AWS::AccountId}"}
+    context = "kms:EncryptionContext:aws:logs:arn"
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
+    for name in ("/aws/lambda/webhook-processor-dev", "/aws/apigateway/webhook-api-dev"):
+        assert _key_allows(resources, "kms:GenerateDataKey", LOGS, **{context: group + name})
+    # Another environment's group, another group, the same name in another account: no.
+    assert not _key_allows(resources, "kms:Decrypt", LOGS, **{context: group + "/aws/lambda/webhook-processor-prod"})
+    assert not _key_allows(resources, "kms:Decrypt", LOGS, **{context: group + "/aws/lambda/other"})
+    assert not _key_allows(resources, "kms:Decrypt", LOGS, **{
+        context: f"arn:aws:logs:{REGION}:444455556666:log-group:/aws/lambda/webhook-processor-dev"})
+    assert not _key_allows(resources, "kms:Decrypt", LOGS)
 
 
 def test_log_groups_expire_and_are_encrypted(resources: dict[str, Any]) -> None:
@@ -95,3 +183,63 @@ def test_signing_secret_is_generated_only_without_an_existing_one(resources: dic
     assert generated["ExcludePunctuation"] is True
     # Standard Webhooks secrets are base64: alphanumerics of a length divisible by 4 decode.
     assert generated["PasswordLength"] % 4 == 0 and generated["PasswordLength"] >= 32
+
+
+# --- who may read the signing secret ------------------------------------------------
+
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/webhook-lambda-role-dev"
+ADMIN_ARN = f"arn:aws:iam::{ACCOUNT}:role/Administrator"
+
+
+def _secret_policy(resources: dict[str, Any], readers: list[str]) -> dict[str, Any]:
+    refs = {**REFS, "FunctionRole.Arn": ROLE_ARN, "SigningSecretReaders": readers or [""]}
+    return resolve(props(resources, naming.SECRET_POLICY_ID)["ResourcePolicy"], refs,
+                   {"HasSigningSecretReaders": bool(readers)})
+
+
+def _reads(policy: dict[str, Any], principal_arn: str, action: str = "secretsmanager:GetSecretValue") -> bool:
+    """Whether the resource policy leaves ``principal_arn`` free to read (its IAM policy then decides)."""
+    return not denied(policy, action, ("AWS", principal_arn), {"aws:PrincipalArn": principal_arn})
+
+
+def test_secret_policy_protects_the_created_secret_and_blocks_public_policies(resources: dict[str, Any]) -> None:
+    resource = resources[naming.SECRET_POLICY_ID]
+    assert resource["Type"] == "AWS::SecretsManager::ResourcePolicy"
+    assert resource["Condition"] == "CreateSigningSecret"  # an existing secret is its owner's (HANDOFF.md)
+    assert resource["DeletionPolicy"] == "Retain"  # the retained secret stays protected
+    assert resource["Properties"]["SecretId"] == {"Ref": naming.SECRET_ID}
+    assert resource["Properties"]["BlockPublicPolicy"] is True
+    (statement,) = resource["Properties"]["ResourcePolicy"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Principal"] == "*"
+    assert statement["Action"] == ["secretsmanager:GetSecretValue"]
+
+
+def test_only_the_function_reads_the_secret_by_default(resources: dict[str, Any]) -> None:
+    policy = _secret_policy(resources, [])
+    assert _reads(policy, ROLE_ARN)
+    assert not _reads(policy, ADMIN_ARN)
+    assert not _reads(policy, f"arn:aws:iam::{ACCOUNT}:root")
+    assert not _reads(policy, f"arn:aws:iam::{ACCOUNT}:role/webhook-lambda-role-prod")  # another env's function
+    assert _reads(policy, ADMIN_ARN, "secretsmanager:DescribeSecret")  # only the value is fenced off
+
+
+def test_named_readers_read_the_secret_wildcards_included(resources: dict[str, Any]) -> None:
+    breakglass = f"arn:aws:iam::{ACCOUNT}:role/break-glass"
+    sso = f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Onboarding_*"
+    policy = _secret_policy(resources, [breakglass, sso])
+    assert _reads(policy, ROLE_ARN)
+    assert _reads(policy, breakglass)
+    assert _reads(policy, f"arn:aws:iam::{ACCOUNT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Onboarding_0a1b")
+    assert not _reads(policy, ADMIN_ARN)
+    assert not _reads(policy, f"arn:aws:iam::{ACCOUNT}:role/break-glass-2")
+
+
+def test_readers_parameter_is_an_arn_list_defaulting_to_none(template: Template) -> None:
+    body = template_dict(template)
+    parameter = body["Parameters"]["SigningSecretReaders"]
+    assert parameter["Type"] == "CommaDelimitedList" and parameter["Default"] == ""
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.match("") and pattern.match(f"arn:aws:iam::{ACCOUNT}:role/ops/*")
+    assert not pattern.match("Administrator") and not pattern.match(f"arn:aws:s3:::{ACCOUNT}")
+    assert body["Conditions"]["HasSigningSecretReaders"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SigningSecretReaders"}]}, ""]}]}

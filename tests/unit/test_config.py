@@ -45,6 +45,9 @@ def test_config_is_frozen() -> None:
     ("throttle_rate_limit", True, "requests per second"),
     ("signing_secret_arn", "my-secret", "Secrets Manager secret ARN"),
     ("alarm_topic_arn", "arn:aws:sqs:us-east-1:123456789012:q", "SNS topic ARN"),
+    ("signing_secret_readers", ("arn:aws:iam::123456789012:role/a,b",), "IAM principal ARNs"),
+    ("signing_secret_readers", ("arn:aws:s3:::bucket",), "IAM principal ARNs"),
+    ("signing_secret_readers", "arn:aws:iam::123456789012:root", "a tuple"),
     ("name", "Prod", "lowercase"),
 ])
 def test_invalid_values_name_the_setting_and_what_is_accepted(setting: str, value: object, accepted: str) -> None:
@@ -74,6 +77,14 @@ def test_parameter_file_renders_every_setting_as_a_string() -> None:
         "LambdaRuntime": "python3.13", "LambdaMemorySize": "512", "LambdaTimeout": "10",
         "ReservedConcurrency": "50", "ThrottleRateLimit": "100", "ThrottleBurstLimit": "200",
         "CreateApiGatewayAccountRole": "false", "LogRetentionDays": "30", "SigningSecretArn": "",
-        "AlarmTopicArn": "",
+        "SigningSecretReaders": "", "AlarmTopicArn": "",
     }
     assert [spec.key for spec in SPECS] == list(values)
+
+
+def test_signing_secret_readers_become_one_comma_separated_parameter() -> None:
+    readers = ("arn:aws:iam::123456789012:role/break-glass",
+               "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Onboarding_*")
+    config = dataclasses.replace(ENVIRONMENTS["dev"], signing_secret_readers=readers)
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in parameter_file(config)}
+    assert values["SigningSecretReaders"].split(",") == list(readers)

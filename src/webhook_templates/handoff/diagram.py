@@ -154,6 +154,9 @@ def to_dot(graph: Graph) -> str:
     """The same graph as Graphviz DOT, with the same grouping and styles."""
     lines = [
         "digraph stack {",
+        # newrank: the classic ranker fails ("trouble in init_rank") when edges run both ways
+        # between two clusters, as between IAM and Secrets Manager (role -> secret -> role).
+        "  newrank=true;",
         "  rankdir=LR;",
         '  node [shape=box, style="rounded", fontname="Helvetica", fontsize=10];',
         '  edge [fontname="Helvetica", fontsize=8];',

@@ -175,8 +175,17 @@ def deployment(definition: Sequence[AWSObject]) -> apigateway.Deployment:
     )
 
 
+#: Where API Gateway writes execution logs: ``API-Gateway-Execution-Logs_{api-id}/{stage}``.
+EXECUTION_LOG_GROUP_PREFIX = "API-Gateway-Execution-Logs_"
+
+
 def logging_role(config: TemplateConfig) -> iam.Role:
-    """The role API Gateway uses to write logs (optional: one per account and region)."""
+    """The role API Gateway uses to write logs (optional: one per account and region).
+
+    Being the account's, it serves every API there: it may write any API's
+    execution logs and the access logs of this stack in every environment,
+    and read nothing.
+    """
     return iam.Role(
         ACCOUNT_ROLE_ID,
         Condition=parameters.CREATE_ACCOUNT_ROLE,
@@ -184,7 +193,9 @@ def logging_role(config: TemplateConfig) -> iam.Role:
         Policies=[
             iam.Policy(
                 PolicyName="push-api-gateway-logs",
-                PolicyDocument=policies.document(policies.push_api_gateway_logs()),
+                PolicyDocument=policies.document(policies.push_api_gateway_logs(
+                    EXECUTION_LOG_GROUP_PREFIX, naming.ACCESS_LOG_GROUP + "-",
+                )),
             )
         ],
         Tags=resource_tags(config),

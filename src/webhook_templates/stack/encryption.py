@@ -12,9 +12,19 @@ from .tags import resource_tags
 #: within a long weekend; 7 days is the old stack's choice and the issue's.
 DELETION_WINDOW_DAYS = 7
 
+#: The services that encrypt with the key on a caller's behalf: the table, the
+#: signing secret and the function's environment.  CloudWatch Logs is not here:
+#: it uses the key as its own service principal, for this stack's log groups only.
+KEY_SERVICES = ("dynamodb", "secretsmanager", "lambda")
+
 
 def encryption_key(config: TemplateConfig) -> kms.Key:
-    """The stack's CMK: rotated yearly, retained when the stack is deleted."""
+    """The stack's CMK: rotated yearly, retained when the stack is deleted.
+
+    Its policy separates administration (the account's IAM policies decide who)
+    from use, which only the services in ``KEY_SERVICES`` (for principals of this
+    account) and CloudWatch Logs (for the stack's two log groups) get.
+    """
     return kms.Key(
         naming.KEY_ID,
         **naming.RETAIN,
@@ -28,7 +38,8 @@ def encryption_key(config: TemplateConfig) -> kms.Key:
                 naming.log_group_arn(naming.FUNCTION_LOG_GROUP),
                 naming.log_group_arn(naming.ACCESS_LOG_GROUP),
             ),
-            policies.use_key_through_services("dynamodb", "secretsmanager", "lambda"),
+            policies.use_key_through_services(*KEY_SERVICES),
+            policies.grant_key_to_service_resources(*KEY_SERVICES),
         ),
         Tags=resource_tags(config),
     )

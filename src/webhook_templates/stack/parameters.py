@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from troposphere import Condition, Equals, Not, Parameter, Ref
+from troposphere import Condition, Equals, Join, Not, Parameter, Ref
 
 from ..config import (
     ENVIRONMENT_NAME_PATTERN,
     LOG_RETENTION_DAYS,
+    PRINCIPAL_ARN_PATTERN,
     RUNTIMES,
     EnvironmentConfig,
 )
@@ -27,6 +28,7 @@ CREATE_SIGNING_SECRET = "CreateSigningSecret"
 CREATE_ACCOUNT_ROLE = "CreateApiGatewayAccountRole"
 HAS_ALARM_TOPIC = "HasAlarmTopic"
 HAS_RESERVED_CONCURRENCY = "HasReservedConcurrency"
+HAS_SECRET_READERS = "HasSigningSecretReaders"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class ParameterSpec:
 
 
 def _as_parameter_value(value: object) -> Any:
+    if isinstance(value, tuple):  # a CommaDelimitedList
+        return ",".join(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
@@ -102,6 +106,12 @@ SPECS: tuple[ParameterSpec, ...] = (
                   "empty to have the stack create one.",
                   constraints=(("AllowedPattern", r"^$|^arn:aws[a-z-]*:secretsmanager:.+$"),
                                ("ConstraintDescription", "empty or a Secrets Manager secret ARN"))),
+    ParameterSpec("SigningSecretReaders", "signing_secret_readers", "Operations", "Signing secret readers",
+                  "IAM principal ARNs (comma-separated, * allowed) that may read the created signing "
+                  "secret besides the function; all others are denied.",
+                  "CommaDelimitedList",
+                  (("AllowedPattern", "^$|" + PRINCIPAL_ARN_PATTERN),
+                   ("ConstraintDescription", "IAM role or user ARNs, or the account root"))),
     ParameterSpec("AlarmTopicArn", "alarm_topic_arn", "Operations", "Alarm SNS topic ARN",
                   "SNS topic that receives alarm notifications; empty for none.",
                   constraints=(("AllowedPattern", r"^$|^arn:aws[a-z-]*:sns:.+$"),
@@ -135,6 +145,7 @@ def conditions() -> dict[str, Condition | Any]:
         CREATE_ACCOUNT_ROLE: Equals(Ref("CreateApiGatewayAccountRole"), "true"),
         HAS_ALARM_TOPIC: Not(Equals(Ref("AlarmTopicArn"), "")),
         HAS_RESERVED_CONCURRENCY: Not(Equals(Ref("ReservedConcurrency"), 0)),
+        HAS_SECRET_READERS: Not(Equals(Join("", Ref("SigningSecretReaders")), "")),
     }
 
 

@@ -19,17 +19,21 @@ import awacs.xray as xray
 from awacs.aws import (
     Allow,
     ArnLike,
+    ArnNotLike,
+    Bool,
     Condition,
+    Deny,
     Policy,
     PolicyDocument,
     Principal,
     Statement,
     StringEquals,
 )
-from troposphere import Sub
+from troposphere import Ref, Sub
 
 VERSION = "2012-10-17"
 ACCOUNT_ROOT = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+ACCOUNT_ID = Ref("AWS::AccountId")
 
 
 def document(*statements: Statement) -> PolicyDocument:
@@ -40,13 +44,21 @@ def document(*statements: Statement) -> PolicyDocument:
 # --- the function's role ---------------------------------------------------
 
 def assumable_by(service: str) -> Policy:
-    """Trust policy letting one AWS service assume the role."""
+    """Trust policy letting one AWS service assume the role, on behalf of this account only.
+
+    ``aws:SourceAccount`` closes the cross-service confused deputy: the service
+    cannot be made to assume this role for a resource in another account.
+    ``aws:SourceArn`` is left out because neither Lambda (execution roles) nor
+    API Gateway (the account's CloudWatch role) documents sending it there, and
+    a condition on a key that is never sent would lock the service out.
+    """
     return document(
         Statement(
             Sid="AssumedBy" + service.split(".")[0].capitalize(),
             Effect=Allow,
             Principal=Principal("Service", service),
             Action=[sts.AssumeRole],
+            Condition=Condition(StringEquals("aws:SourceAccount", ACCOUNT_ID)),
         )
     )
 
@@ -101,51 +113,100 @@ def write_traces() -> Statement:
 
 # --- API Gateway's account-level logging role -----------------------------------
 
-def push_api_gateway_logs() -> Statement:
-    """What API Gateway needs to deliver execution and access logs in this account and region.
+def push_api_gateway_logs(*log_group_prefixes: str) -> Statement:
+    """Deliver API Gateway's logs into log groups whose names start with ``log_group_prefixes``.
 
-    The same actions as the AWS-managed ``AmazonAPIGatewayPushToCloudWatchLogs``,
-    scoped to this account's log groups instead of ``*``.
+    Only the writing half of the AWS-managed ``AmazonAPIGatewayPushToCloudWatchLogs``:
+    its ``GetLogEvents`` and ``FilterLogEvents`` would let API Gateway read any
+    log group, and ``DescribeLogGroups`` is only grantable on ``*``.  The role is
+    the whole account and region's, so the prefixes are those of every API's
+    execution logs and of this stack's access logs in any environment.  Each
+    pattern ends in ``*``, which covers the group and its ``:log-stream:`` ARNs.
     """
     return Statement(
         Sid="PushApiGatewayLogs",
         Effect=Allow,
-        Action=[
-            logs.CreateLogGroup,
-            logs.CreateLogStream,
-            logs.DescribeLogGroups,
-            logs.DescribeLogStreams,
-            logs.PutLogEvents,
-            logs.GetLogEvents,
-            logs.FilterLogEvents,
+        Action=[logs.CreateLogGroup, logs.CreateLogStream, logs.DescribeLogStreams, logs.PutLogEvents],
+        Resource=[
+            Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{prefix}*")
+            for prefix in log_group_prefixes
         ],
-        Resource=[Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")],
+    )
+
+
+# --- the signing secret's resource policy -----------------------------------------
+
+def only_named_principals_read_secret(reader_arns: Any) -> Statement:
+    """Deny reading the secret's value to every principal whose ARN is not in ``reader_arns``.
+
+    A deny in the resource policy wins over any identity policy, so an
+    administrator's ``secretsmanager:*`` on ``*`` no longer reads the secret.
+    ``aws:PrincipalArn`` is the role's ARN for an assumed-role session, and
+    ``ArnNotLike`` accepts ``*`` wildcards (e.g. for IAM Identity Center roles).
+    """
+    return Statement(
+        Sid="OnlyNamedPrincipalsReadSecret",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[secretsmanager.GetSecretValue],
+        Resource=["*"],
+        Condition=Condition(ArnNotLike("aws:PrincipalArn", reader_arns)),
     )
 
 
 # --- the KMS key policy ---------------------------------------------------------
+#
+# A key policy statement naming the account root delegates to IAM: any principal
+# of the account whose IAM policy allows the action may perform it.  So no
+# statement here gives the root a use action unconditionally; administration and
+# use are separate statements, and use is conditioned on how the key is reached.
 
+#: Cryptographic use of the key (``ReEncrypt*`` is the two directions).
 _KEY_USE = [kms.Encrypt, kms.Decrypt, kms.ReEncryptFrom, kms.ReEncryptTo, kms.GenerateDataKey,
             kms.GenerateDataKeyWithoutPlaintext, kms.DescribeKey]
 
+#: Managing the key without using it.  Spelled out, not ``kms:Create*``/``kms:*``:
+#: those would include ``kms:CreateGrant`` and the cryptographic operations.
+_KEY_ADMINISTRATION = [
+    kms.DescribeKey, kms.GetKeyPolicy, kms.PutKeyPolicy, kms.ListKeyPolicies,
+    kms.EnableKey, kms.DisableKey, kms.UpdateKeyDescription,
+    kms.GetKeyRotationStatus, kms.EnableKeyRotation, kms.DisableKeyRotation, kms.RotateKeyOnDemand,
+    kms.ListKeyRotations, kms.TagResource, kms.UntagResource, kms.ListResourceTags,
+    kms.CreateAlias, kms.UpdateAlias, kms.DeleteAlias, kms.ListGrants, kms.RevokeGrant,
+    kms.ScheduleKeyDeletion, kms.CancelKeyDeletion,
+]
+
+
+def _through_services(services: tuple[str, ...]) -> StringEquals:
+    return StringEquals({
+        "kms:ViaService": [Sub(f"{service}.${{AWS::Region}}.amazonaws.com") for service in services],
+        "kms:CallerAccount": Sub("${AWS::AccountId}"),
+    })
+
 
 def administer_key_by_account() -> Statement:
-    """The account root administers the key, so IAM policies decide who else may use it.
+    """The account's IAM policies decide who administers the key; nobody uses it this way.
 
-    Without this statement a key can become unmanageable; it is the key policy
-    AWS itself creates by default.
+    ``kms:PutKeyPolicy`` keeps the key manageable (and passes KMS's lockout
+    check); no action here encrypts, decrypts or grants.
     """
     return Statement(
         Sid="AccountAdministersKey",
         Effect=Allow,
         Principal=Principal("AWS", ACCOUNT_ROOT),
-        Action=[kms.Action("*")],
+        Action=_KEY_ADMINISTRATION,
         Resource=["*"],
     )
 
 
 def encrypt_log_groups(*log_group_arns: Any) -> Statement:
-    """CloudWatch Logs may use the key, but only for this stack's log groups."""
+    """CloudWatch Logs may use the key, but only for this stack's log groups.
+
+    The encryption context is the log group's ARN, which names this account,
+    so it is also the confused-deputy guard: CloudWatch Logs does not document
+    sending ``aws:SourceAccount``/``aws:SourceArn`` on its KMS calls, and a
+    condition on an absent key would stop the log groups from being created.
+    """
     return Statement(
         Sid="CloudWatchLogsEncryptsStackLogGroups",
         Effect=Allow,
@@ -160,16 +221,29 @@ def use_key_through_services(*services: str) -> Statement:
     """Principals of this account may use the key only through the named AWS services.
 
     This is how DynamoDB, Secrets Manager and Lambda encrypt at rest with a
-    customer-managed key: they call KMS on the caller's behalf.
+    customer-managed key: they call KMS on the caller's behalf.  A principal
+    still needs the use in its own IAM policy (the function's role has it).
     """
     return Statement(
         Sid="AccountUsesKeyThroughServices",
         Effect=Allow,
         Principal=Principal("AWS", ACCOUNT_ROOT),
-        Action=[*_KEY_USE, kms.CreateGrant],
+        Action=_KEY_USE,
         Resource=["*"],
-        Condition=Condition(StringEquals({
-            "kms:ViaService": [Sub(f"{service}.${{AWS::Region}}.amazonaws.com") for service in services],
-            "kms:CallerAccount": Sub("${AWS::AccountId}"),
-        })),
+        Condition=Condition(_through_services(services)),
+    )
+
+
+def grant_key_to_service_resources(*services: str) -> Statement:
+    """Grants only for AWS resources, made through the named services (DynamoDB's table grant)."""
+    return Statement(
+        Sid="AccountGrantsKeyToServiceResources",
+        Effect=Allow,
+        Principal=Principal("AWS", ACCOUNT_ROOT),
+        Action=[kms.CreateGrant],
+        Resource=["*"],
+        Condition=Condition([
+            _through_services(services),
+            Bool("kms:GrantIsForAWSResource", "true"),
+        ]),
     )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
-from troposphere import If, Ref, secretsmanager
+from typing import Any
+
+from awacs.aws import PolicyDocument
+from troposphere import GetAtt, If, Join, Ref, Split, secretsmanager
 
 from ..config import TemplateConfig
-from . import naming, parameters
+from . import naming, parameters, policies
 from .encryption import key_arn
 from .tags import resource_tags
 
@@ -41,3 +44,40 @@ def signing_secret(config: TemplateConfig) -> secretsmanager.Secret:
 def signing_secret_arn() -> If:
     """The created secret's ARN, or the existing one given as a parameter."""
     return If(parameters.CREATE_SIGNING_SECRET, Ref(naming.SECRET_ID), Ref("SigningSecretArn"))
+
+
+def readers() -> If:
+    """ARNs that may read the secret: the function's role, then ``SigningSecretReaders``.
+
+    CloudFormation cannot concatenate lists, hence the join and split; the
+    ``If`` keeps an empty parameter from adding an empty ARN.
+    """
+    role = GetAtt(naming.ROLE_ID, "Arn")
+    return If(
+        parameters.HAS_SECRET_READERS,
+        Split(",", Join(",", [role, Join(",", Ref("SigningSecretReaders"))])),
+        [role],
+    )
+
+
+def reader_policy(reader_arns: Any) -> PolicyDocument:
+    """The secret's resource policy: nobody but ``reader_arns`` reads its value."""
+    return policies.document(policies.only_named_principals_read_secret(reader_arns))
+
+
+def signing_secret_policy() -> secretsmanager.ResourcePolicy:
+    """Only the function and the principals the operator names read the created secret.
+
+    Identity policies cannot widen it: the deny wins over an administrator's
+    ``secretsmanager:*``.  Retained with the secret, so a deleted stack does not
+    leave the secret readable by everyone again.  An existing secret passed by
+    ``SigningSecretArn`` is its owner's to protect (HANDOFF.md says how).
+    """
+    return secretsmanager.ResourcePolicy(
+        naming.SECRET_POLICY_ID,
+        Condition=parameters.CREATE_SIGNING_SECRET,
+        **naming.RETAIN,
+        SecretId=Ref(naming.SECRET_ID),
+        ResourcePolicy=reader_policy(readers()),
+        BlockPublicPolicy=True,
+    )

@@ -45,6 +45,7 @@ def build_template(config: TemplateConfig, handler: HandlerArtifact) -> Template
         logs.function_log_group(config),
         logs.access_log_group(config),
         function.function_role(config),
+        secrets.signing_secret_policy(),
         function.webhook_function(config, handler),
         api.rest_api(config),
         *definition,
