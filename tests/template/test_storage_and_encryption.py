@@ -7,9 +7,7 @@ import re
 from typing import Any
 
 from template_helpers import PSEUDO, allowed, denied, props, resolve
-from troposphere import Template
 
-from webhook_templates.handoff.render import template_dict
 from webhook_templates.stack import naming
 
 
@@ -234,8 +232,7 @@ def test_named_readers_read_the_secret_wildcards_included(resources: dict[str, A
     assert not _reads(policy, f"arn:aws:iam::{ACCOUNT}:role/break-glass-2")
 
 
-def test_readers_parameter_is_an_arn_list_defaulting_to_none(template: Template) -> None:
-    body = template_dict(template)
+def test_readers_parameter_is_an_arn_list_defaulting_to_none(body: dict[str, Any]) -> None:
     parameter = body["Parameters"]["SigningSecretReaders"]
     assert parameter["Type"] == "CommaDelimitedList" and parameter["Default"] == ""
     pattern = re.compile(parameter["AllowedPattern"])
