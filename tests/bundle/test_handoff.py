@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -18,6 +19,7 @@ from webhook_templates.handoff.document import (
     short_form,
 )
 from webhook_templates.handoff.render import TEMPLATE_BODY_LIMIT
+from webhook_templates.stack import naming
 from webhook_templates.stack.packaging import HandlerArtifact
 
 
@@ -159,3 +161,30 @@ def test_the_yaml_is_presented_as_the_readable_copy_not_an_alternative(
     # What the sentence claims about the two files.
     assert handoff_module.DEPLOY_TEMPLATE == "template.json"
     assert len(files["template.yaml"].content.encode()) > len(files["template.json"].content.encode())
+
+
+def _section(handoff: str, title: str) -> str:
+    start = handoff.index(f"## {title}\n")
+    end = handoff.find("\n## ", start + 1)
+    return handoff[start:end if end != -1 else None]
+
+
+def _json_blocks(text: str) -> list[Any]:
+    return [json.loads(block) for block in re.findall(r"```json\n(.*?)\n```", text, re.DOTALL)]
+
+
+def test_handoff_says_who_reads_the_secret_and_what_an_existing_one_needs(handoff: str, body: dict[str, Any]) -> None:
+    section = _section(handoff, "Who can use the key and read the signing secret")
+    assert "`SigningSecretPolicy` denies `secretsmanager:GetSecretValue`" in section
+    assert "`SigningSecretReaders`" in section and "`SigningSecretArn`" in section
+    assert "put-resource-policy --secret-id <SigningSecretArn> --block-public-policy" in section
+    secret_policy, key_statement = _json_blocks(section)
+    role = f"arn:aws:iam::<account>:role/{naming.ROLE}-<env>"
+    (deny,) = secret_policy["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Action"] == ["secretsmanager:GetSecretValue"]
+    assert deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"][0] == role
+    # The same statement the stack attaches to the secret it creates, but for the readers.
+    (created,) = body["Resources"]["SigningSecretPolicy"]["Properties"]["ResourcePolicy"]["Statement"]
+    assert {k: v for k, v in deny.items() if k != "Condition"} == {k: v for k, v in created.items() if k != "Condition"}
+    assert key_statement["Principal"] == {"AWS": role} and key_statement["Action"] == ["kms:Decrypt"]
+    assert key_statement["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.<region>.amazonaws.com"}}

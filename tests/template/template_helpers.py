@@ -56,7 +56,7 @@ def resolve(value: Any, refs: dict[str, Any], conditions: dict[str, bool] | None
     return {function: resolve(argument, refs, conditions)}
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
@@ -89,7 +89,7 @@ def condition_holds(condition: dict[str, Any], context: dict[str, Any]) -> bool:
                 if not negated:
                     return False
                 continue
-            matched = any(test(context[key], value) for value in _as_list(expected))
+            matched = any(test(context[key], value) for value in as_list(expected))
             if matched == negated:
                 return False
     return True
@@ -102,14 +102,14 @@ def statement_matches(statement: dict[str, Any], action: str, principal: tuple[s
     ``principal`` None: an identity policy's statement, which names none;
     ``resource`` None: a resource policy's own resource, which ``*`` matches.
     """
-    if not any(_like(pattern, action) for pattern in _as_list(statement["Action"])):
+    if not any(_like(pattern, action) for pattern in as_list(statement["Action"])):
         return False
-    if resource is not None and not any(_like(pattern, resource) for pattern in _as_list(statement["Resource"])):
+    if resource is not None and not any(_like(pattern, resource) for pattern in as_list(statement["Resource"])):
         return False
     granted = statement.get("Principal")
     if principal is not None and granted is not None and granted != "*":
         kind, identity = principal
-        if not any(value == "*" or value == identity for value in _as_list(granted.get(kind, []))):
+        if not any(value == "*" or value == identity for value in as_list(granted.get(kind, []))):
             return False
     return condition_holds(statement.get("Condition", {}), context)
 
@@ -117,7 +117,7 @@ def statement_matches(statement: dict[str, Any], action: str, principal: tuple[s
 def allowed(policy: dict[str, Any], action: str, principal: tuple[str, str] | None, context: dict[str, Any],
             resource: str | None = None) -> bool:
     """Whether ``policy`` alone allows the request: some Allow applies and no Deny does."""
-    statements = _as_list(policy["Statement"])
+    statements = as_list(policy["Statement"])
     if any(s["Effect"] == "Deny" and statement_matches(s, action, principal, context, resource)
            for s in statements):
         return False
@@ -128,4 +128,4 @@ def allowed(policy: dict[str, Any], action: str, principal: tuple[str, str] | No
 def denied(policy: dict[str, Any], action: str, principal: tuple[str, str], context: dict[str, Any]) -> bool:
     """Whether some Deny statement of ``policy`` applies to the request."""
     return any(s["Effect"] == "Deny" and statement_matches(s, action, principal, context)
-               for s in _as_list(policy["Statement"]))
+               for s in as_list(policy["Statement"]))

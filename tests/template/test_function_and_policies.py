@@ -7,7 +7,7 @@ from typing import Any
 
 import botocore
 import botocore.session
-from template_helpers import PSEUDO, allowed, of_type, props, resolve
+from template_helpers import PSEUDO, allowed, as_list, of_type, props, resolve
 from troposphere import Template
 
 from webhook_templates.handoff.render import to_json
@@ -182,7 +182,7 @@ def test_every_role_is_assumable_only_for_this_account(resources: dict[str, Any]
         trust = role["Properties"]["AssumeRolePolicyDocument"]
         for statement in trust["Statement"]:
             assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}, logical_id
-            (service,) = _as_list(statement["Principal"]["Service"])
+            (service,) = as_list(statement["Principal"]["Service"])
             assert _assumes(trust, service, **{"aws:SourceAccount": ACCOUNT}), logical_id
             assert not _assumes(trust, service, **{"aws:SourceAccount": "444455556666"}), logical_id
             assert not _assumes(trust, service), logical_id
@@ -209,7 +209,3 @@ def test_no_service_principal_goes_unconditioned(resources: dict[str, Any]) -> N
         by_arn = [value for operator in ("ArnLike", "ArnEquals") for value in
                   condition.get(operator, {}).get("kms:EncryptionContext:aws:logs:arn", [])]
         assert by_account or (by_arn and all("${AWS::AccountId}" in v["Fn::Sub"] for v in by_arn)), statement
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]

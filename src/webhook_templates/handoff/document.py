@@ -12,11 +12,16 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, Mapping, Sequence
 
+from awacs import awsencode
 from troposphere import Template
 
 from .. import __version__
 from ..config import ENVIRONMENTS, EnvironmentConfig
+from ..stack import naming
+from ..stack.encryption import KEY_SERVICES
 from ..stack.packaging import HandlerLimits
+from ..stack.policies import decrypt_through_service
+from ..stack.secrets import reader_policy
 from . import diagram
 from .render import TEMPLATE_BODY_LIMIT, template_dict
 
@@ -387,6 +392,53 @@ def _permissions(body: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _policy_json(policy: Any) -> list[str]:
+    return ["```json", json.dumps(policy, cls=awsencode, indent=2), "```", ""]
+
+
+def _key_and_secret_access(body: Mapping[str, Any]) -> list[str]:
+    """Who can use the key and read the signing secret, and what to do for an existing secret."""
+    role = f"arn:aws:iam::<account>:role/{naming.ROLE}-<env>"
+    services = ", ".join(code(service) for service in KEY_SERVICES)
+    protected = [code(logical_id) for logical_id, r in body["Resources"].items()
+                 if r["Type"] == "AWS::SecretsManager::ResourcePolicy"]
+    return [
+        "## Who can use the key and read the signing secret",
+        "",
+        "A key policy statement naming the account root hands the decision to the account's IAM "
+        "policies. The key policy above gives it administration (no encryption, decryption or grants) "
+        f"and use only through {services} in the stack's region, for callers of this account (grants "
+        "only for AWS resources); CloudWatch Logs uses it only for the stack's two log groups. So a "
+        "principal with `kms:Decrypt` in its IAM policy still cannot call KMS with the key directly.",
+        "",
+        f"When the stack creates the secret, {', '.join(protected)} denies `secretsmanager:GetSecretValue` "
+        "to every principal except the function's role and the ARNs in `SigningSecretReaders` (`*` "
+        "wildcards allowed, e.g. for IAM Identity Center roles), administrators included; "
+        "`BlockPublicPolicy` refuses any policy that would open it. A listed reader still needs "
+        "`secretsmanager:GetSecretValue` on the secret and `kms:Decrypt` on the key in its own IAM "
+        "policy. Add readers through the parameter, not by editing the policy by hand: a hand edit is "
+        "drift, which CloudFormation overwrites whenever it next updates the policy.",
+        "",
+        "**An existing secret (`SigningSecretArn`)** gets no policy from the stack, which does not own "
+        "it; the function's role may already read it (`ReadSigningSecret`). Its owner should attach the "
+        "same policy (the role's name is fixed) and keep the readers' list there:",
+        "",
+        *_policy_json(reader_policy([role, "<reader ARN>"])),
+        "```sh",
+        "aws secretsmanager put-resource-policy --secret-id <SigningSecretArn> --block-public-policy \\",
+        "  --resource-policy file://secret-policy.json",
+        "```",
+        "",
+        "If that secret is encrypted with `aws/secretsmanager`, nothing else is needed. If it is "
+        "encrypted with another customer-managed key, the role's IAM policy allows `kms:Decrypt` only "
+        "on this stack's key, so the function cannot decrypt it: the owner of that key adds this "
+        "statement to its key policy (a key policy naming a role of its own account needs no IAM "
+        "change; a key in another account would, and the stack does not make one):",
+        "",
+        *_policy_json(decrypt_through_service(role, "secretsmanager.<region>.amazonaws.com")),
+    ]
+
+
 def _skips(body: Mapping[str, Any]) -> list[str]:
     lines = [
         "## Checkov checks skipped, and why",
@@ -501,6 +553,7 @@ def handoff_markdown(
         _outputs(body),
         _deploying(body, environments, template_bytes),
         _permissions(body),
+        _key_and_secret_access(body),
         _skips(body),
         _retained(body),
         _contract(body, limits),

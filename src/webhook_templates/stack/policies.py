@@ -247,3 +247,20 @@ def grant_key_to_service_resources(*services: str) -> Statement:
             Bool("kms:GrantIsForAWSResource", "true"),
         ]),
     )
+
+
+def decrypt_through_service(principal_arn: Any, via_service: Any) -> Statement:
+    """A key policy statement letting one principal decrypt only through one service.
+
+    HANDOFF.md gives it to the owner of a customer-managed key that encrypts an
+    existing signing secret: the function's role then decrypts that secret only
+    through Secrets Manager.
+    """
+    return Statement(
+        Sid="WebhookFunctionDecryptsSigningSecret",
+        Effect=Allow,
+        Principal=Principal("AWS", principal_arn),
+        Action=[kms.Decrypt],
+        Resource=["*"],
+        Condition=Condition(StringEquals("kms:ViaService", via_service)),
+    )
