@@ -11,6 +11,7 @@ Two modes, the same checks:
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,6 +144,40 @@ def test_role_trusts_lambda(deployed: Deployed) -> None:
     assert role_name == f"webhook-lambda-role-{deployed.env}"
     principals = [s["Principal"] for s in role["AssumeRolePolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert principals == [{"Service": "lambda.amazonaws.com"}]
+    account = role["Arn"].split(":")[4]
+    for statement in role["AssumeRolePolicyDocument"]["Statement"]:
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": account}}
+
+
+#: The operations that use a key rather than manage it (CreateGrant hands use on).
+_KEY_USE = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt", "kms:GenerateDataKey", "kms:CreateGrant")
+
+
+def test_deployed_key_policy_allows_no_unconditioned_use(deployed: Deployed) -> None:
+    kms = deployed.client("kms")
+    policy = json.loads(kms.get_key_policy(KeyId=deployed.outputs["KmsKeyId"], PolicyName="default")["Policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert {"AccountAdministersKey", "AccountUsesKeyThroughServices", "AccountGrantsKeyToServiceResources",
+            "CloudWatchLogsEncryptsStackLogGroups"} <= set(statements)
+    for statement in statements.values():
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        uses = [a for a in actions if a == "kms:*" or a.startswith(_KEY_USE)]
+        if statement["Effect"] == "Allow" and uses:
+            assert statement.get("Condition"), statement["Sid"]
+    assert "kms:PutKeyPolicy" in statements["AccountAdministersKey"]["Action"]
+
+
+def test_signing_secret_is_readable_only_by_the_function_and_named_readers(deployed: Deployed) -> None:
+    deployed.not_in_moto("AWS::SecretsManager::ResourcePolicy in CloudFormation")
+    secrets = deployed.client("secretsmanager")
+    policy = json.loads(secrets.get_resource_policy(SecretId=deployed.outputs["SigningSecretArn"])["ResourcePolicy"])
+    (deny,) = policy["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Action"] in ("secretsmanager:GetSecretValue",
+                                                           ["secretsmanager:GetSecretValue"])
+    readers = deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+    readers = readers if isinstance(readers, list) else [readers]
+    function = deployed.client("lambda").get_function(FunctionName=deployed.outputs["FunctionName"])["Configuration"]
+    assert function["Role"] in readers
 
 
 def test_log_groups_keep_30_days(deployed: Deployed) -> None:
