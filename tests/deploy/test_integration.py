@@ -126,6 +126,19 @@ def test_stage_serves_the_endpoint(deployed: Deployed) -> None:
     assert deployed.outputs["ApiEndpoint"].endswith(f"/{deployed.env}/webhook")
 
 
+def test_api_gateway_can_write_the_stages_execution_logs(deployed: Deployed) -> None:
+    """API Gateway creates the stage's execution log group at deployment, through the account's role.
+
+    The stack's role grants only what pushing logs needs (no DescribeLogGroups,
+    no reads); this is the check that it is enough.
+    """
+    deployed.not_in_moto("API Gateway execution logging")
+    api_id = deployed.outputs["ApiEndpoint"].removeprefix("https://").split(".", 1)[0]
+    name = f"API-Gateway-Execution-Logs_{api_id}/{deployed.env}"
+    groups = deployed.client("logs").describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    assert [g["logGroupName"] for g in groups] == [name]
+
+
 def test_key_is_enabled_rotated_and_described_as_the_webhook_key(deployed: Deployed) -> None:
     kms = deployed.client("kms")
     key = kms.describe_key(KeyId=deployed.outputs["KmsKeyId"])["KeyMetadata"]
