@@ -22,7 +22,56 @@ def test_every_data_resource_is_refused_when_lost(logical_id: str, action: str, 
     assert [danger.logical_id for danger in refused] == [logical_id]
 
 
-@pytest.mark.parametrize("resource_type", guard.DATA_TYPES)
+@pytest.mark.parametrize(("action", "replacement", "says"), [
+    ("Dynamic", "Conditional", "has action Dynamic: CloudFormation decides only while executing"),
+    ("Dynamic", "", "has action Dynamic"),
+    ("Modify", "", "may be replaced by a new, empty resource (Replacement: not given)"),
+    ("Import", "", "has action Import, which the guard does not know"),
+    ("SomeFutureAction", "False", "has action SomeFutureAction, which the guard does not know"),
+])
+def test_the_guard_fails_closed_on_anything_not_known_to_keep_the_data(action: str, replacement: str,
+                                                                       says: str) -> None:
+    refused = guard.refused([change(action, naming.TABLE_ID, TABLE, replacement)], allowed=())
+
+    assert [danger.logical_id for danger in refused] == [naming.TABLE_ID]
+    assert refused[0].reason().startswith(f"TransactionsTable (AWS::DynamoDB::Table) {says}")
+
+
+def test_a_global_table_is_data() -> None:
+    refused = guard.refused([change("Modify", "Transactions", "AWS::DynamoDB::GlobalTable", "Conditional")],
+                            allowed=())
+    assert [danger.logical_id for danger in refused] == ["Transactions"]
+
+
+def test_every_type_the_template_retains_is_a_data_type() -> None:
+    """A resource kept on deletion holds something worth keeping: the guard must cover its type too."""
+    from webhook_templates.config import TemplateConfig
+    from webhook_templates.stack.template import build_template
+
+    resources = build_template(TemplateConfig()).to_dict()["Resources"]
+    retained = {r["Type"] for r in resources.values() if r.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")}
+
+    assert retained and retained <= set(naming.DATA_TYPES)
+
+
+def test_the_verdict_needs_only_the_standard_library() -> None:
+    """The handoff bundle ships the guard as a script: nothing but the lists may come from the package."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    tree = ast.parse(Path(guard.__file__).read_text(encoding="utf-8"))
+    runtime_imports = {
+        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+        for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    outside = {name for name in runtime_imports
+               if name.split(".")[0] not in sys.stdlib_module_names and name != "__future__"}
+    assert outside == {"stack.naming"}
+
+
+@pytest.mark.parametrize("resource_type", naming.DATA_TYPES)
 def test_a_data_type_is_refused_under_any_logical_id(resource_type: str) -> None:
     """A platform team's edited template may rename or add data resources."""
     assert guard.refused([change("Remove", "RenamedByPlatformTeam", resource_type)], allowed=())
@@ -70,7 +119,7 @@ def test_stack_policy_denies_replacing_or_deleting_each_data_resource() -> None:
     assert by_id["Action"] == by_type["Action"] == ["Update:Replace", "Update:Delete"]
     assert by_id["Resource"] == [f"LogicalResourceId/{logical_id}" for logical_id in naming.DATA_RESOURCES]
     assert by_type["Resource"] == "*"
-    assert by_type["Condition"] == {"StringEquals": {"ResourceType": list(guard.DATA_TYPES)}}
+    assert by_type["Condition"] == {"StringEquals": {"ResourceType": list(naming.DATA_TYPES)}}
 
 
 def test_stack_policy_for_an_allowed_replacement_lifts_only_that_resource() -> None:

@@ -1,31 +1,35 @@
 """The data guard: no deploy removes or replaces what holds the data.
 
-A change set that would remove, replace (``Replacement: True``) or possibly
-replace (``Conditional``) the table, the key, the secret or a log group is
-refused unless each such resource is named with ``--allow-replacement``.
-"Data resource" means a logical ID in ``naming.DATA_RESOURCES`` *or* any
-resource of a data-holding type, so a platform team deploying an edited copy
-of the template (other logical IDs, an extra table) is protected too.
+It fails closed.  On a data resource only two actions are known to keep the
+data: ``Add``, and ``Modify`` with ``Replacement: False``.  Anything else is
+refused unless the resource is named with ``--allow-replacement``: ``Remove``,
+``Modify`` replacing it (``True``) or possibly replacing it (``Conditional``,
+or no answer at all), ``Dynamic`` (CloudFormation decides only while
+executing), and any action CloudFormation adds later.  "Data resource" means a
+logical ID in ``naming.DATA_RESOURCES`` *or* any resource of a type in
+``naming.DATA_TYPES``, so a platform team deploying an edited copy of the
+template (other logical IDs, an extra table) is protected too.
 
-The same list becomes the stack policy, so CloudFormation itself refuses such
+The same lists become the stack policy, so CloudFormation itself refuses such
 an update even when it is started by another tool.
+
+The verdict (everything in this module) is standard library only and reads a
+change through its five attributes, so it can run outside this package, as
+the handoff bundle's copy of it does; the lists come from ``stack/naming.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Collection, Iterable
+from typing import TYPE_CHECKING, Any, Collection, Iterable
 
-from ..stack.naming import DATA_RESOURCES
-from .changeset import ResourceChange
+from ..stack.naming import DATA_RESOURCES, DATA_TYPES
 
-#: Resource types that hold data (or the key that decrypts it).
-DATA_TYPES: tuple[str, ...] = (
-    "AWS::DynamoDB::Table",
-    "AWS::KMS::Key",
-    "AWS::Logs::LogGroup",
-    "AWS::SecretsManager::Secret",
-)
+if TYPE_CHECKING:  # the guard needs only the attributes, not the class
+    from .changeset import ResourceChange
+
+__all__ = ["DATA_RESOURCES", "DATA_TYPES", "LOSING_ACTIONS", "Danger", "dangers", "is_data_resource",
+           "keeps_resource", "refused", "stack_policy"]
 
 #: Stack-policy actions that lose a resource: replacing it, or deleting it in an update.
 LOSING_ACTIONS = ["Update:Replace", "Update:Delete"]
@@ -33,9 +37,9 @@ LOSING_ACTIONS = ["Update:Replace", "Update:Delete"]
 
 @dataclass(frozen=True)
 class Danger:
-    """A change that would lose a data resource, and why."""
+    """A change that would (or might) lose a data resource, and why."""
 
-    change: ResourceChange
+    change: "ResourceChange"
 
     @property
     def logical_id(self) -> str:
@@ -47,10 +51,16 @@ class Danger:
         change = self.change
         if change.action == "Remove":
             what = "would be removed from the stack"
-        elif change.replacement == "True":
+        elif change.action == "Modify" and change.replacement == "True":
             what = "would be replaced by a new, empty resource"
+        elif change.action == "Modify":
+            what = f"may be replaced by a new, empty resource (Replacement: {change.replacement or 'not given'})"
+        elif change.action == "Dynamic":
+            what = ("has action Dynamic: CloudFormation decides only while executing whether it is "
+                    "replaced, so it may be replaced by a new, empty resource")
         else:
-            what = "may be replaced by a new, empty resource (Replacement: Conditional)"
+            what = (f"has action {change.action or '(none)'}, which the guard does not know to keep the data, "
+                    "so it is treated as losing it")
         if change.recreation_causes:
             what += f", because of a change to {', '.join(change.recreation_causes)}"
         return f"{change.logical_id} ({change.resource_type}) {what}"
@@ -61,22 +71,25 @@ def is_data_resource(logical_id: str, resource_type: str) -> bool:
     return logical_id in DATA_RESOURCES or resource_type in DATA_TYPES
 
 
-def loses_resource(change: ResourceChange) -> bool:
-    """Whether executing ``change`` would delete the resource it names (now or on cleanup)."""
-    return change.action == "Remove" or (
-        change.action == "Modify" and change.replacement in ("True", "Conditional")
-    )
+def keeps_resource(action: str, replacement: str) -> bool:
+    """Whether a change is known to keep the resource it names: ``Add``, or ``Modify`` in place.
+
+    The only two answers that are safe; everything else (including values
+    CloudFormation does not use today) counts as losing it.
+    """
+    return action == "Add" or (action == "Modify" and replacement == "False")
 
 
-def dangers(changes: Iterable[ResourceChange]) -> list[Danger]:
-    """Every change that would remove or replace a data resource."""
+def dangers(changes: Iterable["ResourceChange"]) -> list[Danger]:
+    """Every change on a data resource not known to keep it."""
     return [
         Danger(change) for change in changes
-        if loses_resource(change) and is_data_resource(change.logical_id, change.resource_type)
+        if is_data_resource(change.logical_id, change.resource_type)
+        and not keeps_resource(change.action, change.replacement)
     ]
 
 
-def refused(changes: Iterable[ResourceChange], allowed: Collection[str]) -> list[Danger]:
+def refused(changes: Iterable["ResourceChange"], allowed: Collection[str]) -> list[Danger]:
     """The dangers not named in ``allowed``: any of them stops the deploy."""
     return [danger for danger in dangers(changes) if danger.logical_id not in allowed]
 

@@ -51,6 +51,30 @@ DATA_RESOURCES: tuple[str, ...] = (
     KEY_ID, TABLE_ID, SECRET_ID, FUNCTION_LOG_GROUP_ID, ACCESS_LOG_GROUP_ID,
 )
 
+#: Resource types that hold data (or the key that decrypts it): the deploy guard
+#: refuses to lose a resource of these types under any logical ID, and the stack
+#: policy denies it, so an edited copy of the template (another table, a bucket,
+#: a global table instead of the table) is covered too.  Beyond what the template
+#: has today, the types it could gain for the same data: a global table, replica
+#: keys, buckets (exports, archives), queues and streams (buffered deliveries),
+#: databases, file systems and backup vaults.  Every type the template retains on
+#: deletion must be here (tests/deploy/test_guard.py checks it).
+DATA_TYPES: tuple[str, ...] = (
+    "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::GlobalTable",
+    "AWS::KMS::Key",
+    "AWS::KMS::ReplicaKey",
+    "AWS::Logs::LogGroup",
+    "AWS::SecretsManager::Secret",
+    "AWS::S3::Bucket",
+    "AWS::SQS::Queue",
+    "AWS::Kinesis::Stream",
+    "AWS::RDS::DBInstance",
+    "AWS::RDS::DBCluster",
+    "AWS::EFS::FileSystem",
+    "AWS::Backup::BackupVault",
+)
+
 #: Attributes that keep a data resource when the stack is deleted or the
 #: resource replaced.
 RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
