@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT_BUILD_DIR, ConfigError, TemplateConfig
-from .exit_codes import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE  # noqa: F401 (re-exported)
+from .exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE  # noqa: F401 (re-exported)
 
 
 def _tag(text: str) -> tuple[str, str]:
@@ -96,7 +96,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="webhook-templates",
         description="Generate, check and deploy the transaction-webhook stack.",
-        epilog="Exit codes: 0 success, 1 failure, 2 usage error, 3 refused (deploy guard or user).",
+        epilog="Exit codes: 0 success, 1 failure, 2 usage error, 3 refused (deploy guard or user), "
+               "4 deployed but protection not restored (deploy), 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -127,7 +128,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``webhook-templates`` console script."""
+    """Entry point of the ``webhook-templates`` console script.
+
+    The command boundary: whatever goes wrong ends in one line on stderr and a
+    documented exit code, never a traceback; a closed stdout ends the command
+    quietly.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
@@ -137,4 +143,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(EXIT_USAGE, f"webhook-templates: error: {error}\n")
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        from .deploy.console import detach_stdout
+
+        detach_stdout()
+        return EXIT_FAILED
+    except UnicodeDecodeError as error:
+        parser.exit(EXIT_USAGE, f"webhook-templates: error: a file given is not UTF-8 text ({error.reason} at "
+                                f"byte {error.start}); accepted: UTF-8 files\n")
+    except OSError as error:  # a file or folder that cannot be read or written
+        where = f" {error.filename}" if error.filename else ""
+        print(f"webhook-templates: error:{where}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as error:  # noqa: BLE001 (the boundary: a bug still gets one line, not a traceback)
+        from .deploy.session import aws_errors, describe_error
+
+        if isinstance(error, aws_errors()):
+            print(describe_error(error), file=sys.stderr)
+        else:
+            print(f"webhook-templates: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILED

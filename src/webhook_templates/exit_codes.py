@@ -10,11 +10,19 @@ EXIT_USAGE = 2
 #: The deploy guard refused a data-losing change, or the user (or the lack of a
 #: terminal to ask on) declined.
 EXIT_REFUSED = 3
+#: Deployed (or rolled back to a working stack), but the full stack policy,
+#: production's termination protection or the outputs file could not be put in
+#: place; the command that does it is printed.
+EXIT_UNPROTECTED = 4
+#: Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 #: The ``--help`` epilogs of the stack commands.
 DEPLOY_EXIT_CODES = (
     "exit codes: 0 deployed or already up to date (or --dry-run shown), 1 failed, 2 usage error, "
-    "3 refused by the data guard or by you (or no terminal to ask on and no --yes)"
+    "3 refused by the data guard or by you (or no terminal to ask on and no --yes), "
+    "4 deployed but protection not restored (stack policy, prod termination protection or outputs file; "
+    "the command to restore it is printed), 130 interrupted"
 )
 OUTPUTS_EXIT_CODES = "exit codes: 0 printed and written, 1 failed (e.g. no such stack), 2 usage error"
 DESTROY_EXIT_CODES = (

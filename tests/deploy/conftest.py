@@ -12,7 +12,14 @@ from deploy_testkit import Result
 
 from support import moto_server
 from webhook_templates import cli
+from webhook_templates.deploy import stacks
 from webhook_templates.handoff.bundle import build_files, write_bundle
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries back off for milliseconds, not seconds, and give up after 0.2 s of failures in a row."""
+    monkeypatch.setattr(stacks, "RETRY", stacks.Backoff(first_seconds=0.001, cap_seconds=0.004, budget_seconds=0.2))
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +34,10 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], 
     """An empty moto account that ``AWS_ENDPOINT_URL`` points at; returns a client factory."""
     moto_server.reset(moto_endpoint)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    return lambda service: boto3.client(service)
+    # A session of the test's own, made before any fault is installed: the
+    # checks read the account as it is, never through injected faults.
+    own = boto3.Session()
+    return lambda service: own.client(service)
 
 
 @pytest.fixture(scope="session")
@@ -48,14 +58,16 @@ class Terminal(io.StringIO):
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         build_dir: Path) -> Callable[..., Result]:
-    """Run ``webhook-templates`` with ``args``; stdin is no terminal unless ``answer`` is typed.
+    """Run ``webhook-templates`` with ``args``; stdin is no terminal unless ``answer`` is typed (or ``stdin=None``).
 
     Unless ``defaults`` (or the test's own flags) say otherwise, commands get
     the session's build and a per-test outputs file; they never wait between polls.
     """
 
-    def invoke(*args: str, answer: str | None = None, defaults: bool = False) -> Result:
-        monkeypatch.setattr("sys.stdin", Terminal(answer) if answer is not None else io.StringIO(""))
+    def invoke(*args: str, answer: str | None = None, defaults: bool = False, stdin: Any = "") -> Result:
+        # stdin=None: keep the standard input the test has put in place.
+        if stdin is not None:
+            monkeypatch.setattr("sys.stdin", Terminal(answer) if answer is not None else io.StringIO(stdin))
         argv = list(args)
         if argv[0] in ("deploy", "destroy") and "--poll-interval" not in argv:
             argv += ["--poll-interval", "0"]

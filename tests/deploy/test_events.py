@@ -55,7 +55,7 @@ def test_follow_polls_until_the_stack_stops_moving_and_counts_progress(stubbed: 
     progress = Progress(total=1, stack_id=STACK_ID)
 
     status, seen = follow(cfn, STACK_ID, EventFeed(cfn, STACK_ID, "e0"), progress, Console(out=out),
-                          poll_seconds=7, sleep=sleeps.append, clock=iter([0.0, 1.0, 65.0, 66.0]).__next__)
+                          poll_seconds=7, sleep=sleeps.append, clock=iter([0.0, 1.0, 2.0, 65.0, 66.0]).__next__)  # start, event, deadline check, 2 events
 
     assert status == "UPDATE_COMPLETE"
     assert [e["EventId"] for e in seen] == ["e1", "e2", "e3"]
@@ -63,6 +63,19 @@ def test_follow_polls_until_the_stack_stops_moving_and_counts_progress(stubbed: 
     lines = out.getvalue().splitlines()
     assert lines[0].split()[:3] == ["0:01", "[0/1]", "UPDATE_IN_PROGRESS"]
     assert lines[1].split()[:3] == ["1:05", "[1/1]", "UPDATE_COMPLETE"]
+
+
+def test_follow_gives_up_past_the_deadline_with_lost_track(stubbed: tuple[Any, Stubber]) -> None:
+    from webhook_templates.deploy.stacks import WAIT_LIMIT_SECONDS, LostTrack
+
+    cfn, stubber = stubbed
+    stubber.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"), {"StackName": STACK_ID})
+    stubber.add_response("describe_stack_events", events(event(0, "Before", "UPDATE_COMPLETE")), {"StackName": STACK_ID})
+
+    with pytest.raises(LostTrack, match="still UPDATE_IN_PROGRESS after 60 minutes"):
+        follow(cfn, STACK_ID, EventFeed(cfn, STACK_ID, "e0"), Progress(total=1, stack_id=STACK_ID),
+               Console(out=io.StringIO()), poll_seconds=7, sleep=lambda _: None,
+               clock=iter([0.0, WAIT_LIMIT_SECONDS + 1.0]).__next__)
 
 
 def test_root_cause_is_the_first_failed_resource_not_the_cancellations() -> None:

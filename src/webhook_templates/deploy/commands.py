@@ -16,7 +16,7 @@ from typing import Any
 
 from ..config import DEFAULT_BUILD_DIR, ENVIRONMENTS, EnvironmentConfig, environment
 from ..exit_codes import DEPLOY_EXIT_CODES, DESTROY_EXIT_CODES, EXIT_FAILED, OUTPUTS_EXIT_CODES
-from .session import check, run_aws, session
+from .session import check, cloudformation, run_aws, session
 from .stack_outputs import DEFAULT_OUTPUTS_FILE
 
 _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
@@ -69,7 +69,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         if stale:
             console.say(f"{DEFAULT_BUILD_DIR}/ was out of date ({', '.join(stale)}): re-rendered it.")
     template = load_template(template_path)
-    parameters = load_parameters(args.parameters or default_parameters_path(template_path, env.name))
+    parameters = load_parameters(args.parameters or default_parameters_path(template_path, env.name),
+                                 template, env.name)
 
     def upload(source: Any) -> str:
         account = aws.client("sts").get_caller_identity()["Account"]
@@ -81,7 +82,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         allow_replacement=frozenset(args.allow_replacement), dry_run=args.dry_run, assume_yes=args.yes,
         outputs_file=args.outputs_file, poll_seconds=args.poll_interval,
     )
-    return run_aws(lambda: deploy(request, aws.client("cloudformation"), console, upload))
+    return run_aws(lambda: deploy(request, cloudformation(aws), console, upload))
 
 
 def cmd_outputs(args: argparse.Namespace) -> int:
@@ -96,7 +97,7 @@ def cmd_outputs(args: argparse.Namespace) -> int:
     console = Console.for_terminal()
 
     def show() -> int:
-        stack = describe_stack(aws.client("cloudformation"), name)
+        stack = describe_stack(cloudformation(aws), name)
         if stack is None:
             console.warn(f"{name} does not exist in {aws.region_name}: deploy it first (make deploy ENV={args.env}).")
             return EXIT_FAILED
@@ -114,7 +115,7 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     name = stack_name(args, environment(args.env))
     aws = session(args.region)
     return run_aws(lambda: destroy(
-        aws.client("cloudformation"), name, Console.for_terminal(), assume_yes=args.yes,
+        cloudformation(aws), name, Console.for_terminal(), assume_yes=args.yes,
         poll_seconds=args.poll_interval, outputs_file=args.outputs_file,
     ))
 

@@ -23,6 +23,15 @@ def colour_wanted(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bo
     return bool(isatty and isatty())
 
 
+def detach_stdout() -> None:
+    """Point the process's stdout at /dev/null, so the interpreter's last flush does not fail either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file descriptor (a test's capture)
+        pass
+
+
 @dataclass
 class Console:
     """Where the commands write: ``out`` for results and progress, ``err`` for problems."""
@@ -44,8 +53,18 @@ class Console:
         return f"\033[{';'.join(_CODES[s] for s in styles)}m{text}\033[0m"
 
     def say(self, text: str = "") -> None:
-        """A line of normal output."""
-        print(text, file=self.out, flush=True)
+        """A line of normal output; once the reader has gone (``| head -1``), output is dropped.
+
+        The command carries on: a deploy whose output nobody reads must still
+        finish following and protect the stack.
+        """
+        if self.out is None:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except BrokenPipeError:
+            self.out = None  # type: ignore[assignment]
+            detach_stdout()
 
     def warn(self, text: str) -> None:
         """A line about a problem, on stderr."""

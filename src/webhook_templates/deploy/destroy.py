@@ -17,7 +17,7 @@ from ..exit_codes import EXIT_FAILED, EXIT_OK, EXIT_REFUSED
 from . import stack_outputs
 from .console import Console
 from .events import EventFeed, Progress, follow, in_progress, latest_event_id
-from .stacks import describe_stack, wait
+from .stacks import describe_stack, retrying
 
 #: Deletion policies that keep a resource when its stack is deleted.
 KEEPING_POLICIES = ("Retain", "RetainExceptOnCreate")
@@ -31,8 +31,11 @@ def template_resources(template_body: Any) -> dict[str, Any]:
 
 def stack_resources(cfn: Any, stack_id: str) -> list[dict[str, Any]]:
     """Every resource of the stack (all pages of ``ListStackResources``)."""
-    pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id)
-    return [summary for page in pages for summary in page["StackResourceSummaries"]]
+    def read() -> list[dict[str, Any]]:
+        pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id)
+        return [summary for page in pages for summary in page["StackResourceSummaries"]]
+
+    return retrying(read)
 
 
 def retained_resources(template_body: Any, resources: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -72,7 +75,8 @@ def destroy(cfn: Any, stack_name: str, console: Console, *, assume_yes: bool, po
         return EXIT_FAILED
     # A stack only ever reviewed (REVIEW_IN_PROGRESS) has no resources, nor a template to read.
     resources = [] if status == "REVIEW_IN_PROGRESS" else stack_resources(cfn, stack_id)
-    kept = retained_resources(cfn.get_template(StackName=stack_id)["TemplateBody"], resources) if resources else []
+    kept = retained_resources(retrying(lambda: cfn.get_template(StackName=stack_id))["TemplateBody"],
+                              resources) if resources else []
     console.say(f"Deleting {stack_name} ({status}) deletes every resource except these, which are retained "
                 "with their data:" if kept else f"Deleting {stack_name} ({status}) deletes all its resources.")
     for line in describe_kept(kept):
@@ -85,10 +89,10 @@ def destroy(cfn: Any, stack_name: str, console: Console, *, assume_yes: bool, po
             return EXIT_REFUSED
     recorded = stack_outputs.read(outputs_file)
     marker = latest_event_id(cfn, stack_id)
-    cfn.delete_stack(StackName=stack_id)
+    retrying(lambda: cfn.delete_stack(StackName=stack_id))  # deleting the same stack again is harmless
     feed, progress = EventFeed(cfn, stack_id, marker), Progress(len(resources), stack_id)
     final, _ = follow(cfn, stack_id, feed, progress, console, poll_seconds)
-    if wait(cfn, "stack_delete_complete", poll_seconds, StackName=stack_id) is not None:
+    if final != "DELETE_COMPLETE":
         console.warn(f"Delete failed: {stack_name} is {final}. Fix what the events above name and run destroy again.")
         return EXIT_FAILED
     if recorded and recorded == stack_outputs.flatten(stack):

@@ -4,6 +4,9 @@ CloudFormation has no push channel a CLI can use, so this polls
 ``DescribeStackEvents``; the interval is a parameter so tests need not wait.
 Events are matched by ID against the newest one seen before the operation
 started, so clock skew between this machine and AWS cannot drop or repeat any.
+Every read is retried through throttling and transient failures
+(``stacks.retrying``); a poll that fails part-way is simply made again, as the
+marker only moves once a whole poll has succeeded.
 """
 
 from __future__ import annotations
@@ -13,24 +16,18 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .console import Console
+from .stacks import WAIT_LIMIT_SECONDS, LostTrack, in_progress, retrying, stack_status
+
+__all__ = ["EventFeed", "Progress", "elapsed", "follow", "in_progress", "latest_event_id", "recovery_advice",
+           "root_cause", "stack_status"]
 
 STACK_TYPE = "AWS::CloudFormation::Stack"
 Event = dict[str, Any]
 
 
-def in_progress(status: str) -> bool:
-    """Whether a stack or resource status is still moving (``REVIEW_IN_PROGRESS`` included)."""
-    return status.endswith("_IN_PROGRESS")
-
-
-def stack_status(cfn: Any, stack_id: str) -> str:
-    """The stack's current status (by stack ID, which also finds deleted stacks)."""
-    return cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
-
-
 def latest_event_id(cfn: Any, stack_id: str) -> str | None:
     """The newest event's ID: the starting point for following the next operation."""
-    events = cfn.describe_stack_events(StackName=stack_id).get("StackEvents", [])
+    events = retrying(lambda: cfn.describe_stack_events(StackName=stack_id).get("StackEvents", []))
     return events[0]["EventId"] if events else None
 
 
@@ -43,7 +40,10 @@ class EventFeed:
         self._last = after_event_id
 
     def poll(self) -> list[Event]:
-        """Events that appeared since the previous call (pages are newest first)."""
+        """Events that appeared since the previous call (pages are newest first), retried as a whole."""
+        return retrying(self._poll_once)
+
+    def _poll_once(self) -> list[Event]:
         fresh: list[Event] = []
         pages = self._cfn.get_paginator("describe_stack_events").paginate(StackName=self._stack_id)
         for page in pages:
@@ -125,7 +125,9 @@ def follow(cfn: Any, stack_id: str, feed: EventFeed, progress: Progress, console
     """Print events until the stack stops moving; return its final status and the events seen.
 
     The status is read before the events, so the last poll prints every event
-    up to the final status.
+    up to the final status.  Raises ``LostTrack`` past ``WAIT_LIMIT_SECONDS``,
+    and lets a read that failed beyond its retries through, for the caller to
+    report as losing track (not as the operation failing).
     """
     started = clock()
     seen: list[Event] = []
@@ -137,6 +139,8 @@ def follow(cfn: Any, stack_id: str, feed: EventFeed, progress: Progress, console
             console.say(format_event(event, progress, clock() - started, console))
         if not in_progress(status):
             return status, seen
+        if clock() - started > WAIT_LIMIT_SECONDS:
+            raise LostTrack(f"the stack was still {status} after {WAIT_LIMIT_SECONDS // 60} minutes")
         sleep(poll_seconds)
 
 

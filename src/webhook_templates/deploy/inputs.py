@@ -65,17 +65,57 @@ def load_template(path: Path) -> TemplateSource:
             f"--template {str(path)!r} is not a file; accepted: a rendered template such as "
             "build/template.json (run `make template`) or the handoff bundle's template"
         )
-    return TemplateSource(path, path.read_text(encoding="utf-8"))
+    try:
+        return TemplateSource(path, path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"--template {str(path)!r} is not UTF-8 text ({error.reason} at byte {error.start}); "
+                          "accepted: a rendered template (JSON or YAML, UTF-8)") from None
 
 
-def load_parameters(path: Path) -> list[dict[str, str]]:
-    """Read a parameter file: ``aws cloudformation``'s list of ParameterKey/ParameterValue, or a flat object."""
+def template_parameters(template: TemplateSource) -> set[str] | None:
+    """The names of the template's ``Parameters``; None if the template cannot be parsed here.
+
+    An unparseable template is CloudFormation's to reject, with its own message.
+    """
+    import cfn_flip
+
+    try:
+        parsed = cfn_flip.load(template.body)[0]
+    except Exception:  # noqa: BLE001 (any parse error: leave the verdict to CloudFormation)
+        return None
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("Parameters", {}), dict):
+        return None
+    return set(parsed.get("Parameters", {}))
+
+
+def _value(path: Path, key: str, value: Any, accepted: str) -> str:
+    """A parameter value as CloudFormation takes it: strings as they are, numbers written out."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return json.dumps(value)
+    raise ConfigError(f"--parameters {str(path)!r}: {key} is {json.dumps(value)}, not a string or a number; {accepted}")
+
+
+def load_parameters(path: Path, template: TemplateSource | None = None,
+                    environment: str | None = None) -> list[dict[str, str]]:
+    """Read a parameter file: ``aws cloudformation``'s list of ParameterKey/ParameterValue, or a flat object.
+
+    Refused (``ConfigError``, exit 2): a value that is not a string or a number
+    (``null`` or ``true`` would reach CloudFormation as "None" or "True"), an
+    entry with other keys than those two, a parameter the template does not
+    declare, and an ``Environment`` other than ``environment`` (the dev stack
+    would get the prod table's name).
+    """
     accepted = ('accepted: a JSON file of [{"ParameterKey": ..., "ParameterValue": ...}] '
-                'or {"Key": "value"}, such as build/parameters/<env>.json')
+                'or {"Key": "value"}, values strings or numbers, such as build/parameters/<env>.json')
     if not path.is_file():
         raise ConfigError(f"--parameters {str(path)!r} is not a file; {accepted}")
     try:
         data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"--parameters {str(path)!r} is not UTF-8 text ({error.reason} at byte "
+                          f"{error.start}); {accepted}") from None
     except json.JSONDecodeError as error:
         raise ConfigError(f"--parameters {str(path)!r} is not valid JSON ({error}); {accepted}") from None
     if isinstance(data, dict):
@@ -85,8 +125,25 @@ def load_parameters(path: Path) -> list[dict[str, str]]:
         for item in data
     ):
         raise ConfigError(f"--parameters {str(path)!r} has an unexpected shape; {accepted}")
-    return [{"ParameterKey": item["ParameterKey"], "ParameterValue": str(item["ParameterValue"])}
-            for item in data]
+    for item in data:
+        extra = sorted(set(item) - {"ParameterKey", "ParameterValue"})
+        if extra:
+            raise ConfigError(f"--parameters {str(path)!r}: {item['ParameterKey']} has unknown key(s) "
+                              f"{', '.join(extra)}; {accepted}")
+    parameters = [{"ParameterKey": item["ParameterKey"],
+                   "ParameterValue": _value(path, item["ParameterKey"], item["ParameterValue"], accepted)}
+                  for item in data]
+    declared = template_parameters(template) if template is not None else None
+    if declared is not None:
+        unknown = sorted({p["ParameterKey"] for p in parameters} - declared)
+        if unknown:
+            raise ConfigError(f"--parameters {str(path)!r}: {', '.join(unknown)} not declared by {template.path}; "
+                              f"accepted: {', '.join(sorted(declared))}")
+    given = {p["ParameterKey"]: p["ParameterValue"] for p in parameters}
+    if environment is not None and "Environment" in given and given["Environment"] != environment:
+        raise ConfigError(f"--parameters {str(path)!r} is for Environment {given['Environment']!r}, not "
+                          f"--env {environment}; accepted: that environment's file (parameters/{environment}.json)")
+    return parameters
 
 
 def default_bucket(account: str, region: str) -> str:

@@ -1,8 +1,14 @@
-"""The AWS session every command uses, and the one place AWS errors become one line.
+"""The AWS session every command uses, how its errors are classified, and the one place they become one line.
 
 Credentials, region and endpoint come from the standard AWS chain
 (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL``...), never from flags of
 ours, so the same code runs against an emulator or a real account.
+
+The CloudFormation client makes each call exactly once (no botocore retries):
+every read is retried by ``stacks.retrying`` (backoff, jitter, a time budget,
+and a report that tells "lost track" from "failed"), and every write is
+retried, or not, by the code that makes it, which knows whether the call is
+safe to repeat (``ExecuteChangeSet`` is not: a lost answer may mean it ran).
 """
 
 from __future__ import annotations
@@ -15,6 +21,11 @@ from ..config import ConfigError
 from ..exit_codes import EXIT_FAILED
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+#: Error codes that mean the credentials are no longer (or never were) good.
+_CREDENTIAL_CODES = frozenset({
+    "ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId",
+    "UnrecognizedClientException", "SignatureDoesNotMatch",
+})
 
 
 def check(pattern: re.Pattern[str], flag: str, value: str | None, accepted: str) -> None:
@@ -42,22 +53,81 @@ def session(region: str | None) -> Any:
     return aws
 
 
+def cloudformation(aws: Any) -> Any:
+    """A CloudFormation client that sends each call once: retries are decided per call (module docstring)."""
+    from botocore.config import Config
+
+    return aws.client("cloudformation", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
+
+class _Status:
+    """The one attribute of an HTTP response botocore's retry checkers read."""
+
+    def __init__(self, status_code: int | None) -> None:
+        self.status_code = status_code
+
+
+def transient(error: BaseException) -> bool:
+    """Whether ``error`` is worth another try: throttling, a 5xx, a dropped or refused connection.
+
+    botocore's own standard-mode checkers decide (its lists of throttling and
+    transient codes, statuses and exceptions), plus ``ResponseParserError``: an
+    answer that is not AWS's at all, such as a proxy's HTML error page.
+    """
+    from botocore.exceptions import ClientError
+    from botocore.parsers import ResponseParserError
+    from botocore.retries import standard
+
+    if isinstance(error, ResponseParserError):
+        return True
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        context = standard.RetryContext(attempt_number=1, parsed_response=error.response,
+                                        http_response=_Status(status))
+    elif isinstance(error, Exception):
+        context = standard.RetryContext(attempt_number=1, caught_exception=error)
+    else:
+        return False  # KeyboardInterrupt, SystemExit: never retried
+    checkers = (standard.TransientRetryableChecker(), standard.ThrottledRetryableChecker())
+    return any(checker.is_retryable(context) for checker in checkers)
+
+
+def aws_errors() -> tuple[type[Exception], ...]:
+    """Every exception an AWS call raises for a failure outside this program."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
+
+    return (ClientError, BotoCoreError, ResponseParserError)
+
+
+def describe_error(error: BaseException) -> str:
+    """One line for an AWS failure: the service's code and message, or what went wrong on the way."""
+    from botocore.exceptions import ClientError, NoCredentialsError
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(error, NoCredentialsError):
+        return ("no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), "
+                "or run where an instance or SSO role provides them")
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        code = details.get("Code", "?")
+        line = f"AWS error {code}: {details.get('Message') or error}"
+        if code in _CREDENTIAL_CODES:
+            line += " (refresh your credentials, e.g. `aws sso login`, and run the command again)"
+        return line
+    if isinstance(error, ResponseParserError):
+        # Its text holds the whole body (an HTML page): the first line is enough.
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        return f"AWS answered with something that is not an AWS response (a proxy's error page?): {first[:200]}"
+    return f"AWS error: {error}"
+
+
 def run_aws(command: Callable[[], int]) -> int:
     """Run ``command``, turning AWS errors into one readable line and exit 1."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
     from .console import Console
 
     try:
         return command()
-    except NoCredentialsError:
-        Console().warn("No AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
-                       "AWS_SECRET_ACCESS_KEY), or run where an instance or SSO role provides them.")
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        Console().warn(f"AWS error {details.get('Code', '?')}: {details.get('Message', error)}")
-    except BotoCoreError as error:
-        Console().warn(f"AWS error: {error}")
+    except aws_errors() as error:
+        Console().warn(describe_error(error))
     return EXIT_FAILED
-
-

@@ -1,36 +1,146 @@
-"""Small CloudFormation reads and waits shared by deploy, outputs and destroy."""
+"""CloudFormation reads shared by deploy, outputs and destroy, each retried through bad weather.
+
+Every read goes through ``retrying``: throttling and transient failures
+(botocore's classification, ``session.transient``) are retried with capped
+exponential backoff and full jitter until ``RETRY.budget_seconds`` of failures
+in a row; anything else, or a failure outlasting the budget, is raised for the
+caller to report.  Polling loops also have an overall deadline
+(``WAIT_LIMIT_SECONDS``): past it, the command stops following and says so
+(``LostTrack``), as CloudFormation keeps going.
+"""
 
 from __future__ import annotations
 
-import math
-from typing import Any
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, TypeVar
 
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import ClientError
+
+from .session import transient
 
 #: How long any single wait may take before the command gives up (CloudFormation keeps going).
 WAIT_LIMIT_SECONDS = 3600
+#: Change set states that are still being computed.
+_CHANGE_SET_PENDING = ("CREATE_PENDING", "CREATE_IN_PROGRESS")
+T = TypeVar("T")
+
+
+class LostTrack(Exception):
+    """The command cannot see what CloudFormation is doing any more; the operation may still run."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Capped exponential backoff with full jitter, for ``budget_seconds`` of failures in a row."""
+
+    first_seconds: float = 0.5
+    cap_seconds: float = 20.0
+    budget_seconds: float = 120.0
+
+    def delay(self, attempt: int) -> float:
+        """The pause before retry number ``attempt`` (0-based): uniform in [0, min(cap, first * 2^attempt)].
+
+        Full jitter keeps many clients throttled together from retrying in step.
+        """
+        return random.uniform(0, min(self.cap_seconds, self.first_seconds * 2 ** min(attempt, 30)))
+
+
+#: The policy every read and every idempotent write uses (the tests make it fast).
+RETRY = Backoff()
+
+
+def retrying(call: Callable[[], T], *, sleep: Callable[[float], None] = time.sleep,
+             clock: Callable[[], float] = time.monotonic) -> T:
+    """``call()``, retried while it fails transiently and ``RETRY``'s budget lasts.
+
+    Only for calls that are safe to repeat: reads, and writes that set a state
+    (``SetStackPolicy``, ``UpdateTerminationProtection``, deletions).
+    """
+    policy = RETRY
+    started = clock()
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as error:
+            delay = policy.delay(attempt)
+            if not transient(error) or clock() - started + delay > policy.budget_seconds:
+                raise
+        sleep(delay)
+        attempt += 1
+
+
+def is_missing(error: ClientError, *codes: str) -> bool:
+    """Whether ``error`` says the thing asked about does not exist."""
+    details = error.response.get("Error", {})
+    return details.get("Code") in codes or (
+        details.get("Code") == "ValidationError" and "does not exist" in details.get("Message", ""))
 
 
 def describe_stack(cfn: Any, stack_name: str) -> dict[str, Any] | None:
     """The stack called (or with ID) ``stack_name``, or None if there is none."""
     try:
-        return cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+        return retrying(lambda: cfn.describe_stacks(StackName=stack_name)["Stacks"][0])
     except ClientError as error:
-        details = error.response["Error"]
-        if details["Code"] == "ValidationError" and "does not exist" in details.get("Message", ""):
+        if is_missing(error):
             return None
         raise
 
 
-def waiter_config(poll_seconds: float) -> dict[str, float]:
-    """boto3 ``WaiterConfig``: poll every ``poll_seconds``, for at most ``WAIT_LIMIT_SECONDS``."""
-    return {"Delay": poll_seconds, "MaxAttempts": math.ceil(WAIT_LIMIT_SECONDS / max(poll_seconds, 1.0))}
+def stack_status(cfn: Any, stack_id: str) -> str:
+    """The stack's current status (by stack ID, which also finds deleted stacks)."""
+    return retrying(lambda: cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"])
 
 
-def wait(cfn: Any, waiter: str, poll_seconds: float, **arguments: Any) -> dict[str, Any] | None:
-    """Run boto3's ``waiter``; None on success, else the last response it saw (the failure)."""
+def describe_change_set(cfn: Any, change_set: str, stack_name: str | None = None,
+                        next_token: str | None = None) -> dict[str, Any] | None:
+    """``DescribeChangeSet`` of an ARN (or of a name in ``stack_name``); None if there is no such change set."""
+    arguments = {"ChangeSetName": change_set}
+    if stack_name:
+        arguments["StackName"] = stack_name
+    if next_token:
+        arguments["NextToken"] = next_token
     try:
-        cfn.get_waiter(waiter).wait(WaiterConfig=waiter_config(poll_seconds), **arguments)
-    except WaiterError as error:
-        return error.last_response or {}
-    return None
+        return retrying(lambda: cfn.describe_change_set(**arguments))
+    except ClientError as error:
+        if is_missing(error, "ChangeSetNotFound", "ChangeSetNotFoundException"):
+            return None
+        raise
+
+
+def in_progress(status: str) -> bool:
+    """Whether a stack, resource or change set status is still moving (``REVIEW_IN_PROGRESS`` included)."""
+    return status.endswith("_IN_PROGRESS") or status.endswith("_PENDING")
+
+
+def poll_until(read: Callable[[], T], done: Callable[[T], bool], poll_seconds: float, what: str, *,
+               sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> T:
+    """``read()`` every ``poll_seconds`` until ``done`` says so; ``LostTrack`` past ``WAIT_LIMIT_SECONDS``."""
+    started = clock()
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if clock() - started > WAIT_LIMIT_SECONDS:
+            raise LostTrack(f"{what} was still not finished after {WAIT_LIMIT_SECONDS // 60} minutes")
+        sleep(poll_seconds)
+
+
+def wait_for_change_set(cfn: Any, change_set_arn: str, poll_seconds: float) -> dict[str, Any]:
+    """The change set once CloudFormation has computed it (``CREATE_COMPLETE`` or ``FAILED``)."""
+    def read() -> dict[str, Any]:
+        described = describe_change_set(cfn, change_set_arn)
+        if described is None:
+            raise LostTrack(f"the change set {change_set_arn} disappeared while CloudFormation computed it")
+        return described
+
+    return poll_until(read, lambda described: described.get("Status") not in _CHANGE_SET_PENDING,
+                      poll_seconds, f"the change set {change_set_arn}")
+
+
+def wait_for_stack(cfn: Any, stack_id: str, poll_seconds: float) -> str:
+    """The stack's status once no operation runs on it (by ID, so ``DELETE_COMPLETE`` is seen)."""
+    return poll_until(lambda: stack_status(cfn, stack_id), lambda status: not in_progress(status),
+                      poll_seconds, f"the operation on {stack_id}")

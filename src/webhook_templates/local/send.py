@@ -138,8 +138,14 @@ def deployed_target(env: str, aws: Any) -> Target:
     missing = {"ApiEndpoint", "SigningSecretArn"} - set(outputs)
     if missing:
         raise StackNotReady(f"stack {environment(env).stack_name} has no output(s) {', '.join(sorted(missing))}")
-    stored = aws.client("secretsmanager").get_secret_value(SecretId=outputs["SigningSecretArn"])["SecretString"]
-    return Target(outputs["ApiEndpoint"], signing.with_prefix(stored))
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=outputs["SigningSecretArn"])
+    try:
+        return Target(outputs["ApiEndpoint"], signing.with_prefix(secret["SecretString"]))
+    except (KeyError, TypeError, ValueError, AttributeError):  # a binary secret, other JSON, no "current"
+        raise StackNotReady(
+            f"the signing secret {outputs['SigningSecretArn']} is not in the shape the handler reads; accepted: "
+            '{"current": "<base64 secret>", "previous": ...} or the secret itself as text'
+        ) from None
 
 
 # --- the command ---------------------------------------------------------------------

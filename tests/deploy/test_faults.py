@@ -1,0 +1,238 @@
+"""Deploy under injected faults: the real CLI against moto's server, a fault per operation.
+
+Each test injects faults through a botocore ``before-send`` handler on the
+session the CLI uses (``support/faults.py``) and asserts where things end:
+the stack's state, its policy, its termination protection, leftover change
+sets and the exit code.  The README's deploy section has the table of these
+scenarios and outcomes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from botocore.exceptions import ClientError
+from deploy_testkit import MOTO_SKIPS_TYPES, Result
+
+from support.faults import Faults, install
+from webhook_templates.deploy import guard
+from webhook_templates.stack import naming
+
+pytestmark = pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)
+
+Clients = Callable[[str], Any]
+Run = Callable[..., Result]
+FULL = guard.stack_policy()
+
+
+@pytest.fixture
+def faults(aws: Clients, monkeypatch: pytest.MonkeyPatch) -> Faults:
+    """Faults on every session the CLI creates from now on (the test's own ``aws`` clients are spared)."""
+    plan = Faults()
+    install(plan, monkeypatch)
+    return plan
+
+
+def stack(aws: Clients, name: str) -> dict[str, Any] | None:
+    try:
+        return aws("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+    except ClientError:
+        return None
+
+
+def policy(aws: Clients, name: str) -> dict[str, Any] | None:
+    body = aws("cloudformation").get_stack_policy(StackName=name).get("StackPolicyBody")
+    return json.loads(body) if body else None
+
+
+def change_sets(aws: Clients, name: str) -> list[str]:
+    if stack(aws, name) is None:
+        return []
+    return [s["ChangeSetName"] for s in aws("cloudformation").list_change_sets(StackName=name)["Summaries"]]
+
+
+def assert_ends(aws: Clients, name: str, *, status: str | None, stack_policy: dict[str, Any] | None = FULL,
+                protected: bool = False, pending: tuple[str, ...] = ()) -> None:
+    """The stack's final state: status (None: no stack), policy, termination protection, change sets."""
+    found = stack(aws, name)
+    assert (found["StackStatus"] if found else None) == status
+    if found:
+        assert policy(aws, name) == stack_policy
+        assert found.get("EnableTerminationProtection", False) is protected
+    assert change_sets(aws, name) == list(pending)
+
+
+def no_traceback(result: Result) -> None:
+    assert "Traceback" not in result.err and "Traceback" not in result.out
+
+
+def memory(build_dir: Path, tmp_path: Path, env: str, size: str) -> str:
+    parameters = json.loads((build_dir / "parameters" / f"{env}.json").read_text())
+    for parameter in parameters:
+        if parameter["ParameterKey"] == "LambdaMemorySize":
+            parameter["ParameterValue"] = size
+    path = tmp_path / f"{env}-{size}.json"
+    path.write_text(json.dumps(parameters))
+    return str(path)
+
+
+# --- never lose track, never guess -------------------------------------------------------------------
+
+
+def test_lost_execute_answer_on_a_first_deploy_follows_the_create_instead_of_deleting_it(
+    aws: Clients, run: Run, faults: Faults, tmp_path: Path
+) -> None:
+    faults.add("ExecuteChangeSet", "lost")
+
+    result = run("deploy", "--env", "staging", "--yes")
+
+    assert result.code == 0, result.err
+    assert faults.calls["ExecuteChangeSet"] == 1  # never sent again blindly
+    assert faults.calls["DeleteStack"] == 0
+    assert "CloudFormation is executing the change set: following it" in result.err
+    assert_ends(aws, "webhook-staging", status="CREATE_COMPLETE")
+    assert json.loads((tmp_path / "flat-outputs.json").read_text())["TableName"] == "transactions-staging"
+    no_traceback(result)
+
+
+def test_lost_execute_answer_on_an_update_reports_the_update_that_ran(
+    aws: Clients, run: Run, faults: Faults, build_dir: Path, tmp_path: Path
+) -> None:
+    assert run("deploy", "--env", "staging", "--yes").code == 0
+    faults.calls.clear()
+    faults.add("ExecuteChangeSet", "lost")
+
+    result = run("deploy", "--env", "staging", "--yes", "--parameters", memory(build_dir, tmp_path, "staging", "512"))
+
+    assert result.code == 0, result.err
+    assert "did not execute" not in result.err
+    assert "Deployed webhook-staging: UPDATE_COMPLETE" in result.out
+    assert faults.calls["ExecuteChangeSet"] == 1
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack(aws, "webhook-staging")["Parameters"]}
+    assert parameters["LambdaMemorySize"] == "512"
+    assert_ends(aws, "webhook-staging", status="UPDATE_COMPLETE")
+
+
+def test_a_refused_connection_on_execute_is_retried_only_once_it_is_known_not_to_have_run(
+    aws: Clients, run: Run, faults: Faults
+) -> None:
+    faults.add("ExecuteChangeSet", "refused")
+
+    result = run("deploy", "--env", "staging", "--yes")
+
+    assert result.code == 0, result.err
+    assert faults.calls["ExecuteChangeSet"] == 2
+    assert faults.calls["DescribeChangeSet"] >= 2  # computed?, shown, then "did it run?" before the retry
+    assert_ends(aws, "webhook-staging", status="CREATE_COMPLETE")
+
+
+def test_execute_that_never_gets_through_deletes_the_change_set_and_the_empty_stack(
+    aws: Clients, run: Run, faults: Faults
+) -> None:
+    faults.add("ExecuteChangeSet", "refused", times=1000)
+
+    result = run("deploy", "--env", "staging", "--yes")
+
+    assert result.code == 1
+    assert "CloudFormation did not execute the change set" in result.err
+    assert_ends(aws, "webhook-staging", status=None)
+    no_traceback(result)
+
+
+def test_a_lost_create_change_set_answer_finds_the_change_set_by_name(
+    aws: Clients, run: Run, faults: Faults
+) -> None:
+    faults.add("CreateChangeSet", "lost")
+
+    result = run("deploy", "--env", "staging", "--yes")
+
+    assert result.code == 0, result.err
+    assert faults.calls["CreateChangeSet"] == 1
+    assert_ends(aws, "webhook-staging", status="CREATE_COMPLETE")
+
+
+def test_a_dry_run_next_to_another_deploys_change_set_keeps_their_stack(
+    aws: Clients, run: Run, faults: Faults, build_dir: Path
+) -> None:
+    aws("cloudformation").create_change_set(
+        StackName="webhook-staging", ChangeSetName="someone-elses", ChangeSetType="CREATE",
+        TemplateBody=(build_dir / "template.json").read_text(),
+        Parameters=json.loads((build_dir / "parameters" / "staging.json").read_text()),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+
+    result = run("deploy", "--env", "staging", "--dry-run")
+
+    assert result.code == 0, result.err
+    assert "another change set (someone-elses) is waiting on it" in result.out
+    assert faults.calls["DeleteStack"] == 0
+    assert_ends(aws, "webhook-staging", status="REVIEW_IN_PROGRESS", stack_policy=None, pending=("someone-elses",))
+
+
+# --- interrupts --------------------------------------------------------------------------------------
+
+
+class InterruptedTerminal(io.StringIO):
+    """A terminal at which the user presses Ctrl-C instead of answering."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self, *_: Any) -> str:
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_at_the_prompt_deletes_the_change_set_and_the_empty_stack(
+    aws: Clients, run: Run, faults: Faults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", InterruptedTerminal())
+
+    result = run("deploy", "--env", "staging", stdin=None)
+
+    assert result.code == 130
+    assert "Interrupted: nothing executed; the change set is deleted." in result.err
+    assert faults.calls["ExecuteChangeSet"] == 0
+    assert_ends(aws, "webhook-staging", status=None)
+    no_traceback(result)
+
+
+def test_ctrl_c_at_the_prompt_of_an_update_deletes_only_the_change_set(
+    aws: Clients, run: Run, faults: Faults, monkeypatch: pytest.MonkeyPatch, build_dir: Path, tmp_path: Path
+) -> None:
+    assert run("deploy", "--env", "staging", "--yes").code == 0
+    monkeypatch.setattr("sys.stdin", InterruptedTerminal())
+
+    result = run("deploy", "--env", "staging", "--parameters", memory(build_dir, tmp_path, "staging", "512"),
+                 stdin=None)
+
+    assert result.code == 130
+    assert_ends(aws, "webhook-staging", status="CREATE_COMPLETE")
+
+
+def test_ctrl_c_while_events_stream_says_what_is_missing_and_the_next_deploy_converges(
+    aws: Clients, run: Run, faults: Faults, tmp_path: Path
+) -> None:
+    faults.add("DescribeStackEvents", "interrupt", skip=1)  # the first read marks where the deploy starts
+
+    result = run("deploy", "--env", "prod", "--yes")
+
+    assert result.code == 130
+    assert "Interrupted on webhook-prod: you stopped following it." in result.err
+    assert "webhook-templates deploy --env prod" in result.err
+    # CloudFormation carried on (moto finishes at once); nothing was protected yet.
+    assert_ends(aws, "webhook-prod", status="CREATE_COMPLETE", stack_policy=None, protected=False)
+    assert not (tmp_path / "flat-outputs.json").exists()
+
+    again = run("deploy", "--env", "prod", "--yes")
+
+    assert again.code == 0, again.err
+    assert "up to date" in again.out
+    assert "The stack policy was missing or not the full one: put it back." in again.err
+    assert "Termination protection was off: turned it on." in again.err
+    assert "flat-outputs.json was missing or out of date: rewrote it." in again.err
+    assert_ends(aws, "webhook-prod", status="CREATE_COMPLETE", protected=True)
+    assert json.loads((tmp_path / "flat-outputs.json").read_text())["TableName"] == "transactions-prod"

@@ -1,0 +1,128 @@
+"""Fault injection for the deploy tests: botocore ``before-send`` handlers on the session the CLI uses.
+
+``Faults`` holds a plan of faults per CloudFormation operation; ``install``
+makes every ``boto3.Session`` created while it is active (the CLI creates one
+per command, through ``deploy.session.session``) register the plan's handler,
+so the real CLI code path, client configuration included, meets the fault:
+
+- ``lost``: the request goes to the server (which acts on it), then the answer
+  is lost (``ConnectionClosedError``), as when a connection drops mid-response;
+- ``throttle``: ``400 Throttling: Rate exceeded``, as CloudFormation answers;
+- ``html500``: a ``500`` with an HTML body, as a proxy or load balancer answers;
+- ``expired``: ``400 ExpiredToken``, as STS credentials run out;
+- ``refused``: the connection is refused (``EndpointConnectionError``);
+- ``interrupt``: Ctrl-C (``KeyboardInterrupt``) while the call is made.
+
+Every call is counted per operation (``calls``), so a test can assert, say,
+that ``ExecuteChangeSet`` was sent exactly once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import boto3
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
+from botocore.httpsession import URLLib3Session
+
+HTML_PAGE = b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>\n"
+
+
+def _error_body(code: str, message: str) -> bytes:
+    return (f'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
+            f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+            f"<RequestId>fault-injected</RequestId></ErrorResponse>").encode()
+
+
+class _Body:
+    """The ``raw`` an ``AWSResponse`` reads its content from."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+def _response(request: Any, status: int, body: bytes, content_type: str = "text/xml") -> AWSResponse:
+    return AWSResponse(request.url, status, {"Content-Type": content_type, "Content-Length": str(len(body))},
+                       _Body(body))
+
+
+def _lost(request: Any) -> None:
+    URLLib3Session().send(request).content  # the server receives and acts on it ...
+    raise ConnectionClosedError(endpoint_url=request.url)  # ... and its answer never arrives
+
+
+def _interrupt(request: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _refused(request: Any) -> None:
+    raise EndpointConnectionError(endpoint_url=request.url)
+
+
+KINDS: dict[str, Callable[[Any], Any]] = {
+    "lost": _lost,
+    "throttle": lambda request: _response(request, 400, _error_body("Throttling", "Rate exceeded")),
+    "html500": lambda request: _response(request, 500, HTML_PAGE, "text/html"),
+    "expired": lambda request: _response(request, 400, _error_body(
+        "ExpiredToken", "The security token included in the request is expired")),
+    "refused": _refused,
+    "interrupt": _interrupt,
+}
+
+
+@dataclass
+class Fault:
+    """``kind`` on ``operation``: after ``skip`` calls go through, the next ``times`` calls fail."""
+
+    operation: str
+    kind: str
+    times: int = 1
+    skip: int = 0
+    seen: int = 0
+
+    def fires(self) -> bool:
+        """Count a call; whether this one gets the fault."""
+        self.seen += 1
+        return self.skip < self.seen <= self.skip + self.times
+
+
+@dataclass
+class Faults:
+    """A plan of faults and the count of CloudFormation calls made under it."""
+
+    plan: list[Fault] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)
+
+    def add(self, operation: str, kind: str, *, times: int = 1, skip: int = 0) -> "Faults":
+        """Fail ``times`` calls of ``operation`` (a CloudFormation API name) with ``kind``, after ``skip``."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown fault {kind!r}; known: {', '.join(KINDS)}")
+        self.plan.append(Fault(operation, kind, times, skip))
+        return self
+
+    def before_send(self, request: Any, event_name: str, **_: Any) -> Any:
+        """The ``before-send`` handler: None lets the request through; a response or an exception is the fault."""
+        operation = event_name.rsplit(".", 1)[-1]
+        self.calls[operation] += 1
+        for fault in self.plan:
+            if fault.operation == operation and fault.fires():
+                return KINDS[fault.kind](request)
+        return None
+
+
+def install(faults: Faults, monkeypatch: Any) -> None:
+    """Make every ``boto3.Session`` created from now on (until the test ends) send through ``faults``."""
+    original = boto3.Session
+
+    class FaultySession(original):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.events.register("before-send.cloudformation", faults.before_send)
+
+    monkeypatch.setattr(boto3, "Session", FaultySession)
