@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import pytest
 from botocore.exceptions import ClientError
-from deploy_testkit import MOTO_SKIPS_TYPES, Result
+from deploy_testkit import MOTO_SKIPS_TYPES, Result, template_without_table
 
 from webhook_templates.deploy import guard
 from webhook_templates.stack import naming
@@ -43,29 +43,6 @@ def parameters_with(build_dir: Path, tmp_path: Path, **values: str) -> str:
         parameter["ParameterValue"] = values.get(parameter["ParameterKey"], parameter["ParameterValue"])
     path = tmp_path / "changed.json"
     path.write_text(json.dumps(parameters))
-    return str(path)
-
-
-def template_without_table(build_dir: Path, tmp_path: Path) -> str:
-    """The template with the transactions table deleted (its references pointed elsewhere)."""
-    table_ref = {"Ref": naming.TABLE_ID}
-    table_arn = {"Fn::GetAtt": [naming.TABLE_ID, "Arn"]}
-
-    def swap(node: Any) -> Any:
-        if node == table_ref:
-            return "transactions-elsewhere"
-        if node == table_arn:
-            return "arn:aws:dynamodb:us-east-1:123456789012:table/transactions-elsewhere"
-        if isinstance(node, dict):
-            return {key: swap(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [swap(value) for value in node]
-        return node
-
-    template = json.loads((build_dir / "template.json").read_text())
-    del template["Resources"][naming.TABLE_ID]
-    path = tmp_path / "no-table.json"
-    path.write_text(json.dumps(swap(template)))
     return str(path)
 
 

@@ -16,7 +16,6 @@ from typing import Any, Iterator
 import boto3
 import pytest
 from aws_shapes import CHANGE_SET, STACK_ID, STACK_NAME, change_set, event, events, resource_change, stack
-from botocore.exceptions import ClientError
 from botocore.stub import ANY, Stubber
 
 from webhook_templates.config import ENVIRONMENTS
@@ -113,6 +112,17 @@ def test_guard_refuses_a_replaced_table_and_deletes_the_change_set(
     assert stubbed.run(assume_yes=True) == 3
     assert f"TransactionsTable (AWS::DynamoDB::Table) {says}" in stubbed.err.getvalue()
     assert "--allow-replacement TransactionsTable" in stubbed.err.getvalue()
+
+
+def test_guard_refuses_a_dynamic_change_to_the_table(stubbed: Deploy) -> None:
+    """``Dynamic``: CloudFormation decides while executing, so the guard cannot know the data is kept."""
+    stubbed.existing_stack()
+    stubbed.change_set_created("UPDATE", resource_change("Dynamic", "TransactionsTable", "AWS::DynamoDB::Table",
+                                                         "Conditional"))
+    stubbed.expect("delete_change_set", {}, ChangeSetName=CHANGE_SET)
+
+    assert stubbed.run(assume_yes=True) == 3
+    assert "TransactionsTable (AWS::DynamoDB::Table) has action Dynamic" in stubbed.err.getvalue()
 
 
 def test_guard_refuses_a_data_type_under_a_platform_teams_own_logical_id(stubbed: Deploy) -> None:

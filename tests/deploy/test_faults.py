@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import pytest
 from botocore.exceptions import ClientError
-from deploy_testkit import MOTO_SKIPS_TYPES, Result
+from deploy_testkit import MOTO_SKIPS_TYPES, Result, template_without_table
 
 from support.faults import Faults, install
 from webhook_templates.deploy import guard
@@ -236,3 +236,92 @@ def test_ctrl_c_while_events_stream_says_what_is_missing_and_the_next_deploy_con
     assert "flat-outputs.json was missing or out of date: rewrote it." in again.err
     assert_ends(aws, "webhook-prod", status="CREATE_COMPLETE", protected=True)
     assert json.loads((tmp_path / "flat-outputs.json").read_text())["TableName"] == "transactions-prod"
+
+
+# --- protection converged ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["expired", "refused", "interrupt"])
+def test_a_policy_that_cannot_be_restored_after_an_allowed_replacement_is_loud_and_exits_4(
+    aws: Clients, run: Run, faults: Faults, build_dir: Path, tmp_path: Path, kind: str
+) -> None:
+    assert run("deploy", "--env", "staging", "--yes").code == 0
+    # The first SetStackPolicy (lifting the table's denial) gets through; putting it back does not.
+    faults.add("SetStackPolicy", kind, skip=1, times=1000)
+    no_table = ["--template", template_without_table(build_dir, tmp_path),
+                "--parameters", str(build_dir / "parameters" / "staging.json")]
+
+    result = run("deploy", "--env", "staging", "--yes", "--allow-replacement", naming.TABLE_ID, *no_table)
+
+    assert result.code == 4
+    assert "PROTECTION NOT RESTORED on webhook-staging: the full stack policy could not be put in place" in result.err
+    command = next(line.strip() for line in result.err.splitlines() if "set-stack-policy" in line)
+    assert command.startswith("aws cloudformation set-stack-policy --stack-name webhook-staging "
+                              "--region us-east-1 --stack-policy-body '")
+    assert json.loads(command.split("--stack-policy-body ", 1)[1].strip("'")) == FULL
+    assert_ends(aws, "webhook-staging", status="UPDATE_COMPLETE",
+                stack_policy=guard.stack_policy(allowed={naming.TABLE_ID}))
+    no_traceback(result)
+
+    faults.plan.clear()
+    again = run("deploy", "--env", "staging", "--yes", *no_table)
+
+    assert again.code == 0, again.err
+    assert "The stack policy was missing or not the full one: put it back." in again.err
+    assert_ends(aws, "webhook-staging", status="UPDATE_COMPLETE")
+
+
+def test_three_throttles_on_the_event_stream_still_end_with_prod_protected(
+    aws: Clients, run: Run, faults: Faults, tmp_path: Path
+) -> None:
+    faults.add("DescribeStackEvents", "throttle", skip=1, times=3)
+
+    result = run("deploy", "--env", "prod", "--yes")
+
+    assert result.code == 0, result.err
+    assert faults.calls["DescribeStackEvents"] >= 5
+    assert_ends(aws, "webhook-prod", status="CREATE_COMPLETE", protected=True)
+    assert json.loads((tmp_path / "flat-outputs.json").read_text())["TableName"] == "transactions-prod"
+
+
+def test_status_reads_that_keep_failing_are_reported_as_lost_track_not_as_a_failed_deploy(
+    aws: Clients, run: Run, faults: Faults
+) -> None:
+    # The first DescribeStacks picks the change set type; the ones while following fail for good.
+    faults.add("DescribeStacks", "html500", skip=1, times=1000)
+
+    result = run("deploy", "--env", "staging", "--yes")
+
+    assert result.code == 1
+    assert "Lost track of the deploy on webhook-staging" in result.err
+    assert "This is not a deploy failure" in result.err
+    assert "aws cloudformation describe-stacks --stack-name webhook-staging --region us-east-1" in result.err
+    assert "Deploy failed" not in result.err
+    faults.plan.clear()
+    assert_ends(aws, "webhook-staging", status="CREATE_COMPLETE", stack_policy=None)
+    no_traceback(result)
+
+
+# --- one line, never a traceback ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "says"), [
+    ("html500", "AWS answered with something that is not an AWS response (a proxy's error page?)"),
+    ("expired", "AWS error ExpiredToken: The security token included in the request is expired "
+                "(refresh your credentials"),
+    ("refused", "AWS error: Could not connect to the endpoint URL"),
+])
+@pytest.mark.parametrize("command", ["deploy", "outputs", "destroy"])
+def test_aws_failing_before_anything_changed_is_one_line_and_exit_1(
+    aws: Clients, run: Run, faults: Faults, kind: str, says: str, command: str
+) -> None:
+    faults.add("DescribeStacks", kind, times=1000)
+
+    result = run(command, "--env", "staging", "--yes") if command != "outputs" else run(command, "--env", "staging")
+
+    assert result.code == 1
+    assert result.err.strip().splitlines()[-1].startswith(says), result.err
+    assert len(result.err.strip().splitlines()) == 1
+    assert faults.calls["CreateChangeSet"] == faults.calls["DeleteStack"] == 0
+    assert stack(aws, "webhook-staging") is None
+    no_traceback(result)

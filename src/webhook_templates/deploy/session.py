@@ -111,6 +111,10 @@ def describe_error(error: BaseException) -> str:
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         code = details.get("Code", "?")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        if status >= 500 and (code in ("?", "Unknown") or code.isdigit()):
+            # No AWS error in the body: an HTML page botocore read leniently.
+            return f"AWS answered HTTP {status} without an AWS error (a proxy's error page?): {details.get('Message', '')}"
         line = f"AWS error {code}: {details.get('Message') or error}"
         if code in _CREDENTIAL_CODES:
             line += " (refresh your credentials, e.g. `aws sso login`, and run the command again)"
