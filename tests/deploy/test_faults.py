@@ -271,6 +271,22 @@ def test_a_policy_that_cannot_be_restored_after_an_allowed_replacement_is_loud_a
     assert_ends(aws, "webhook-staging", status="UPDATE_COMPLETE")
 
 
+def test_a_policy_restore_that_fails_once_is_converged_after_the_update(
+    aws: Clients, run: Run, faults: Faults, build_dir: Path, tmp_path: Path
+) -> None:
+    assert run("deploy", "--env", "staging", "--yes").code == 0
+    faults.add("SetStackPolicy", "expired", skip=1)  # lifting passes, the restore right after fails once
+
+    result = run("deploy", "--env", "staging", "--yes", "--allow-replacement", naming.TABLE_ID,
+                 "--template", template_without_table(build_dir, tmp_path),
+                 "--parameters", str(build_dir / "parameters" / "staging.json"))
+
+    assert result.code == 0, result.err
+    assert "PROTECTION NOT RESTORED" not in result.err
+    assert "The stack policy was missing or not the full one: put it back." in result.err
+    assert_ends(aws, "webhook-staging", status="UPDATE_COMPLETE")
+
+
 def test_three_throttles_on_the_event_stream_still_end_with_prod_protected(
     aws: Clients, run: Run, faults: Faults, tmp_path: Path
 ) -> None:

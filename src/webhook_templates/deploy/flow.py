@@ -368,6 +368,7 @@ def execute(cfn: Any, change_set: ChangeSetRef, changes: list[ResourceChange], r
     lifted = change_set.type == "UPDATE" and bool(request.allow_replacement)
     interrupted, lost = False, None
     status, events = "", []
+    policy_failure: protect.Shortfall | None = None
     try:
         if change_set.type == "UPDATE":
             # The full policy during any update; a change set cannot carry a
@@ -395,10 +396,11 @@ def execute(cfn: Any, change_set: ChangeSetRef, changes: list[ResourceChange], r
         if lifted:
             # Whatever ended the update (success, failure, a refused execute, lost
             # events, Ctrl-C), the data resources must not stay replaceable.
-            failed = protect.set_full_policy(cfn, change_set.stack_id, request.stack_name)
-            if failed:
+            policy_failure = protect.set_full_policy(cfn, change_set.stack_id, request.stack_name)
+            if policy_failure and not protect.protectable(status):
+                # No convergence will try again below: say it now (before any exception goes on).
                 run.unprotected = True
-                protect.report([failed], request.stack_name, console)
+                protect.report([policy_failure], request.stack_name, console)
     if interrupted:
         report_detached("Interrupted", "you stopped following it", request, cfn, console)
         return EXIT_INTERRUPTED
