@@ -66,6 +66,9 @@ DATA_TYPES: tuple[str, ...] = (
     "AWS::KMS::ReplicaKey",
     "AWS::Logs::LogGroup",
     "AWS::SecretsManager::Secret",
+    # Not data, but what keeps the secret's value from every other reader:
+    # retained with it, and never to be dropped or swapped by an update.
+    "AWS::SecretsManager::ResourcePolicy",
     "AWS::S3::Bucket",
     "AWS::SQS::Queue",
     "AWS::Kinesis::Stream",
