@@ -1,7 +1,11 @@
 """Webhook receiver: Standard Webhooks check, validation, exactly-once DynamoDB write.
 
-Inlined in the template (ZipFile), so one module, stdlib + boto3; constants feed the API model,
-so importing touches neither env nor AWS. Behaviour: docs/handler.md."""
+The template inlines this file (CloudFormation ``ZipFile``, comments and docstrings stripped), so it
+is one module: the standard library plus the botocore that the Lambda Python runtime ships. The
+limits below are read from this file by the template generator without importing it, so they stay
+literal module-level assignments. Importing the module reads no environment and creates no client.
+Behaviour and contract: docs/handler.md.
+"""
 from __future__ import annotations
 
 import base64
@@ -16,7 +20,9 @@ import traceback
 from decimal import Context, Decimal
 from typing import Any
 
-import boto3
+# botocore's own session, not boto3: `import boto3` also imports s3transfer (~110 ms of a cold
+# start), which this function never uses. boto3.client() is a thin layer over the same calls.
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -46,7 +52,9 @@ CURRENCIES_BY_MINOR_UNIT: dict[int, str] = {
     3: "BHD IQD JOD KWD LYD OMR TND",
     4: "CLF UYW",
 }
-CURRENCY_MINOR_UNITS: dict[str, int] = {c: d for d, s in CURRENCIES_BY_MINOR_UNIT.items() for c in s.split()}
+CURRENCY_MINOR_UNITS: dict[str, int] = {
+    code: digits for digits, codes in CURRENCIES_BY_MINOR_UNIT.items() for code in codes.split()
+}
 
 LOG = logging.getLogger("webhook")
 # Set on the logger itself so the per-request line survives a stricter function log level.
@@ -56,84 +64,148 @@ _TRANSACTION_ID = re.compile(TRANSACTION_ID_PATTERN)
 _WEBHOOK_ID = re.compile(r"[!-~]{1,256}")  # printable ASCII: safe as a key and in logs
 _WEBHOOK_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 # Error codes (less "Exception") and cancellation reasons worth a retry: 503.
-_TRANSIENT_CODES = set(
-    "ProvisionedThroughputExceeded Throttling ThrottlingError RequestLimitExceeded InternalServerError"
-    " InternalServiceError ServiceUnavailable TransactionConflict TransactionInProgress".split())
+_TRANSIENT_CODES = frozenset((
+    "ProvisionedThroughputExceeded", "Throttling", "ThrottlingError", "RequestLimitExceeded",
+    "InternalServerError", "InternalServiceError", "ServiceUnavailable",
+    "TransactionConflict", "TransactionInProgress",
+))
 _NETWORK_ERRORS = (BotoConnectionError, HTTPClientError)  # endpoint/connect/read timeouts, resets
-_SERVER_ERRORS = {"service_unavailable": (503, "Temporarily unavailable, retry later"),
-                  "configuration_error": (500, "Receiver misconfigured"), "internal_error": (500, "Internal error")}
+_AWS_ERRORS = (ClientError, *_NETWORK_ERRORS)
+_SERVER_ERRORS = {
+    "service_unavailable": (503, "Temporarily unavailable, retry later"),
+    "configuration_error": (500, "Receiver misconfigured"),
+    "internal_error": (500, "Internal error"),
+}
+RETRY_AFTER_SECONDS = 5
 # Worst case ~6 s a call, inside the function's 10 s timeout; the sender retries anyway.
-_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"})
+_CLIENT_CONFIG = Config(
+    connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"})
+# The marker read after a cancelled write: a concurrent copy may still be committing.
+_MARKER_READ_PAUSES = (0.05, 0.2)
+_KEY_TRIES = 3  # transactionId collisions in one millisecond: try the next millisecond
 
 _Item = dict[str, Any]  # a DynamoDB item or key: {"transactionId": {"S": "txn_1"}}
-_State = dict[str, Any]  # per container: settings, clients, the cached signing keys
-_STATE: _State = {}  # filled by _init; empty = cold
 
 
 class Reject(Exception):
-    """A non-200 answer; args are (status, error code, message)."""
+    """A non-200 answer: HTTP status, machine-readable error code, message for the sender."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(status, code, message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class Container:
+    """What one Lambda container keeps between requests: settings, clients, cached keys.
+
+    A plain class, not a dataclass: dataclasses look their module up in sys.modules, and a
+    module imported by path (as `make serve` does, one per emulated container) is not there."""
+
+    def __init__(self, problem: str | None, verify: bool, table: str, secret_arn: str) -> None:
+        self.problem = problem  # a configuration error every request answers with, or None
+        self.verify = verify  # False only with SIGNATURE_MODE=none (local development)
+        self.table = table
+        self.secret_arn = secret_arn
+        self.ddb: Any = None  # botocore DynamoDB client
+        self.sm: Any = None  # botocore Secrets Manager client, when verifying
+        self.keys: list[bytes] | None = None  # the decoded signing keys, once read
+        self.keys_at = 0.0  # when they were read (time.time())
+
+
+_CONTAINER: Container | None = None  # None until the first request: a cold container
 
 
 def _server_error(code: str, reason: str) -> Reject:
     """A 5xx whose reason is logged (no secrets, no request data), never returned."""
-    LOG.log(logging.WARNING if code == "service_unavailable" else logging.ERROR, "%s: %s", code, reason)
+    level = logging.WARNING if code == "service_unavailable" else logging.ERROR
+    LOG.log(level, "%s: %s", code, reason)
     status, message = _SERVER_ERRORS[code]
     return Reject(status, code, message)
 
 
 def _dependency_error(error: Exception, service: str, otherwise: str) -> Reject:
     """503 if throttled, AWS-side or network trouble, else `otherwise`."""
-    code = error.response.get("Error", {}).get("Code", "") if isinstance(error, ClientError) else type(error).__name__
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+    else:
+        code = type(error).__name__
     transient = code.removesuffix("Exception") in _TRANSIENT_CODES or isinstance(error, _NETWORK_ERRORS)
     return _server_error("service_unavailable" if transient else otherwise, service + " " + code)
 
 
-def _reset_for_tests() -> None:
-    _STATE.clear()
+def _configuration_problem(mode: str | None, table: str | None, secret_arn: str | None) -> str | None:
+    """Why the environment cannot work, or None."""
+    if mode not in (None, "", "standard-webhooks", "none"):
+        return "SIGNATURE_MODE must be standard-webhooks or none, not %.40r" % mode
+    if not table or not (secret_arn or mode == "none"):
+        return "TABLE_NAME and SIGNING_SECRET_ARN must be set"
+    return None
 
 
-def _init() -> _State:
-    """Once per container (first request = cold start): read env, create clients."""
-    if _STATE:
-        return _STATE
-    mode, table, secret_arn = map(os.environ.get, ("SIGNATURE_MODE", "TABLE_NAME", "SIGNING_SECRET_ARN"))
-    verify, problem = mode in (None, "", "standard-webhooks"), None
-    if not verify and mode != "none":
-        problem = "SIGNATURE_MODE must be standard-webhooks or none, not %.40r" % mode
-    elif not table or not (secret_arn or mode == "none"):
-        problem = "TABLE_NAME and SIGNING_SECRET_ARN must be set"
+def _new_container() -> Container:
+    """Read the environment and create the clients (the cold start's own work)."""
+    mode = os.environ.get("SIGNATURE_MODE")
+    table = os.environ.get("TABLE_NAME")
+    secret_arn = os.environ.get("SIGNING_SECRET_ARN")
+    problem = _configuration_problem(mode, table, secret_arn)
+    verify = mode != "none"
     if mode == "none":
         LOG.warning("SIGNATURE_MODE=none: signatures are NOT verified (local development only)")
-    # If a client fails, _STATE stays empty: the next request tries again.
-    _STATE.update(
-        problem=problem, verify=verify, table=table, secret_arn=secret_arn, keys=None, keys_at=0.0,
-        ddb=None if problem else boto3.client("dynamodb", config=_CLIENT_CONFIG),
-        sm=None if problem or not verify else boto3.client("secretsmanager", config=_CLIENT_CONFIG))
-    return _STATE
+    container = Container(problem, verify, table or "", secret_arn or "")
+    if problem:
+        return container
+    # One session for both clients: they share its credentials and loaded endpoint data.
+    session = botocore.session.get_session()
+    container.ddb = session.create_client("dynamodb", config=_CLIENT_CONFIG)
+    if verify:
+        container.sm = session.create_client("secretsmanager", config=_CLIENT_CONFIG)
+    return container
+
+
+def _container() -> Container:
+    """This container's state, created on the first request. If creating a client fails,
+    nothing is kept and the next request tries again."""
+    global _CONTAINER
+    if _CONTAINER is None:
+        _CONTAINER = _new_container()
+    return _CONTAINER
 
 
 def _decode_key(value: Any) -> bytes:
     if not isinstance(value, str):
         raise TypeError
-    if value[:6] == "whsec_":
-        value = value[6:]
-    return base64.b64decode(value + "=" * (-len(value) % 4), validate=True)  # padding is optional
+    value = value.removeprefix("whsec_")
+    padding = "=" * (-len(value) % 4)  # padding is optional
+    return base64.b64decode(value + padding, validate=True)
 
 
-def _load_keys(state: _State) -> list[bytes]:
-    """The secret is '[whsec_]<b64>' or {"current": "[whsec_]<b64>", "previous": ...}."""
+def _parse_secret(raw: str) -> list[bytes]:
+    """The keys in '[whsec_]<b64>' or {"current": "[whsec_]<b64>", "previous": ...}; [] if malformed."""
     try:
-        raw = state["sm"].get_secret_value(SecretId=state["secret_arn"]).get("SecretString") or ""
-    except (ClientError, *_NETWORK_ERRORS) as error:
-        raise _dependency_error(error, "secretsmanager", "configuration_error") from None
-    try:
-        secret = json.loads(raw) if raw.lstrip()[:1] == "{" else {"current": raw.strip()}
-        values = [secret["current"]] + ([secret["previous"]] if secret.get("previous") else [])
-        keys = [_decode_key(value) for value in values]
+        if raw.lstrip()[:1] == "{":
+            secret = json.loads(raw)
+        else:
+            secret = {"current": raw.strip()}
+        values = [secret["current"]]
+        if secret.get("previous"):
+            values.append(secret["previous"])
+        return [_decode_key(value) for value in values]
     except (ValueError, TypeError, LookupError):
-        keys = []
+        return []
+
+
+def _load_keys(container: Container) -> list[bytes]:
+    """Read and decode the signing secret."""
+    try:
+        answer = container.sm.get_secret_value(SecretId=container.secret_arn)
+    except _AWS_ERRORS as error:
+        raise _dependency_error(error, "secretsmanager", "configuration_error") from None
+    keys = _parse_secret(answer.get("SecretString") or "")
     if not keys or min(map(len, keys)) < 16:  # our fault, not the sender's: 500, never 401
-        raise _server_error("configuration_error", "secret is not [whsec_]base64 (>= 16 bytes) or JSON of it")
+        reason = "secret is not [whsec_]base64 (>= 16 bytes) or JSON of it"
+        raise _server_error("configuration_error", reason)
     return keys
 
 
@@ -141,7 +213,9 @@ def _headers(event: dict[str, Any]) -> dict[str, set[str]]:
     """Lower-cased names; values from both header maps (repeats are in multiValueHeaders)."""
     headers: dict[str, set[str]] = {}
     for source in (event.get("headers"), event.get("multiValueHeaders")):
-        for name, values in (source.items() if isinstance(source, dict) else ()):
+        if not isinstance(source, dict):
+            continue
+        for name, values in source.items():
             for value in values if isinstance(values, list) else [values]:
                 if isinstance(name, str) and isinstance(value, str) and value:
                     headers.setdefault(name.lower(), set()).add(value)
@@ -161,29 +235,35 @@ def _v1_signatures(header_values: set[str]) -> list[bytes]:
 
 
 def _any_key_matches(keys: list[bytes], signed: bytes, signatures: list[bytes]) -> bool:
-    expected = (hmac.new(key, signed, hashlib.sha256).digest() for key in keys)
-    return any(hmac.compare_digest(mac, signature) for mac in expected for signature in signatures)
+    for key in keys:
+        mac = hmac.new(key, signed, hashlib.sha256).digest()
+        if any(hmac.compare_digest(mac, signature) for signature in signatures):
+            return True
+    return False
 
 
-def _check_signature(state: _State, signed: bytes, signatures: list[bytes]) -> None:
+def _check_signature(container: Container, signed: bytes, signatures: list[bytes]) -> None:
     """401 unless a signature matches a cached key. On a mismatch, keys read at least
     SECRET_REFRESH_SECONDS ago are re-read once: the secret may have been rotated."""
-    if state["keys"] is None:
-        state["keys"], state["keys_at"] = _load_keys(state), time.time()
-    if _any_key_matches(state["keys"], signed, signatures):
+    if container.keys is None:
+        container.keys, container.keys_at = _load_keys(container), time.time()
+    if _any_key_matches(container.keys, signed, signatures):
         return
-    if time.time() - state["keys_at"] >= SECRET_REFRESH_SECONDS:
-        state["keys"], state["keys_at"] = _load_keys(state), time.time()
-        if _any_key_matches(state["keys"], signed, signatures):
+    if time.time() - container.keys_at >= SECRET_REFRESH_SECONDS:
+        container.keys, container.keys_at = _load_keys(container), time.time()
+        if _any_key_matches(container.keys, signed, signatures):
             return
     raise Reject(401, "signature_mismatch", "No matching signature")
 
 
-def _verify(state: _State, headers: dict[str, set[str]], body: bytes) -> str:
+def _verify(container: Container, headers: dict[str, set[str]], body: bytes) -> str:
     """Standard Webhooks check; returns the webhook-id."""
-    ids, timestamps, signature_values = map(headers.get, ("webhook-id", "webhook-timestamp", "webhook-signature"))
+    ids = headers.get("webhook-id")
+    timestamps = headers.get("webhook-timestamp")
+    signature_values = headers.get("webhook-signature")
     if not (ids and timestamps and signature_values):
-        raise Reject(401, "missing_signature_headers", "webhook-id, -timestamp and -signature are required")
+        message = "webhook-id, -timestamp and -signature are required"
+        raise Reject(401, "missing_signature_headers", message)
     malformed = Reject(401, "invalid_signature_headers", "Malformed or repeated webhook-* header")
     if len(ids) > 1 or len(timestamps) > 1:  # repeated with different values: which was signed?
         raise malformed
@@ -195,43 +275,53 @@ def _verify(state: _State, headers: dict[str, set[str]], body: bytes) -> str:
     except ValueError:
         raise malformed from None
     if abs(time.time() - int(timestamp)) > TOLERANCE_SECONDS:
-        raise Reject(401, "timestamp_out_of_tolerance", "webhook-timestamp is more than 5 minutes off")
-    _check_signature(state, b"%s.%s." % (webhook_id.encode(), timestamp.encode()) + body, signatures)
+        message = "webhook-timestamp is more than 5 minutes off"
+        raise Reject(401, "timestamp_out_of_tolerance", message)
+    signed = b"%s.%s." % (webhook_id.encode(), timestamp.encode()) + body
+    _check_signature(container, signed, signatures)
     return webhook_id
 
 
 def _json_number(literal: str) -> Decimal:
     """Exact Decimal; ValueError for NaN/Infinity (not JSON) or for '1e999999999'-like bombs."""
     exponent = literal.lower().partition("e")[2].lstrip("+-")
-    if len(literal) > 100 or len(exponent) > 3 or not (number := Decimal(literal)).is_finite():
+    if len(literal) > 100 or len(exponent) > 3:
+        raise ValueError
+    number = Decimal(literal)
+    if not number.is_finite():
         raise ValueError
     return number
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    if len(obj := dict(pairs)) < len(pairs):
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
         raise ValueError  # a duplicate key: which value was meant?
     return obj
 
 
 def _metadata_number(number: Decimal) -> int | float:
-    return int(number) if number == int(number) else float(number)  # as JSON.stringify stored them
+    """Integers exact, others as doubles: as JSON.stringify stored them."""
+    return int(number) if number == int(number) else float(number)
 
 
 def _check_depth(document: Any) -> None:
     stack = [(document, 1)]
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, (dict, list)):
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
             if depth > MAX_JSON_DEPTH:
                 raise Reject(400, "invalid_json", "JSON nested deeper than %d" % MAX_JSON_DEPTH)
-            stack += [(child, depth + 1) for child in (value.values() if isinstance(value, dict) else value)]
+            stack += [(child, depth + 1) for child in value]
 
 
 def _parse(body: bytes) -> dict[str, Any]:
     try:  # ValueError includes UnicodeDecodeError and JSONDecodeError
-        document = json.loads(body.decode(), parse_float=_json_number, parse_int=_json_number,
-                              parse_constant=_json_number, object_pairs_hook=_unique_keys)
+        document = json.loads(
+            body.decode(), parse_float=_json_number, parse_int=_json_number,
+            parse_constant=_json_number, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):
         raise Reject(400, "invalid_json", "Body is not valid UTF-8 JSON") from None
     _check_depth(document)
@@ -244,27 +334,47 @@ def _invalid(field: str, problem: str) -> Reject:
     return Reject(400, "validation_failed", field + ": " + problem)
 
 
-def _validate(document: dict[str, Any]) -> _Item:
-    """Check the fields; return the transaction item's attributes."""
-    transaction_id, currency = document.get("transactionId"), document.get("currency")
-    if (not isinstance(transaction_id, str) or len(transaction_id) > TRANSACTION_ID_MAX_LENGTH
-            or not _TRANSACTION_ID.fullmatch(transaction_id)):
-        raise _invalid("transactionId", "must match %s, <= %d chars" % (
-            TRANSACTION_ID_PATTERN, TRANSACTION_ID_MAX_LENGTH))
-    if not isinstance(currency, str) or currency not in CURRENCY_MINOR_UNITS:
+def _valid_transaction_id(document: dict[str, Any]) -> str:
+    value = document.get("transactionId")
+    if (not isinstance(value, str) or len(value) > TRANSACTION_ID_MAX_LENGTH
+            or not _TRANSACTION_ID.fullmatch(value)):
+        rule = "must match %s, <= %d chars" % (TRANSACTION_ID_PATTERN, TRANSACTION_ID_MAX_LENGTH)
+        raise _invalid("transactionId", rule)
+    return value
+
+
+def _valid_currency(document: dict[str, Any]) -> str:
+    value = document.get("currency")
+    if not isinstance(value, str) or value not in CURRENCY_MINOR_UNITS:
         raise _invalid("currency", "must be an active ISO 4217 code in upper case")
+    return value
+
+
+def _valid_amount(document: dict[str, Any], currency: str) -> str:
+    """The amount as a DynamoDB Number, padded to the currency's minor-unit digits."""
     amount = document.get("amount")
     if not isinstance(amount, Decimal):  # true/false parse to bool, never to Decimal
         raise _invalid("amount", "must be a number")
-    if not 0 < amount <= MAX_AMOUNT:
-        raise _invalid("amount", "must be greater than 0" if amount <= 0 else "must be at most %d" % MAX_AMOUNT)
+    if amount <= 0:
+        raise _invalid("amount", "must be greater than 0")
+    if amount > MAX_AMOUNT:
+        raise _invalid("amount", "must be at most %d" % MAX_AMOUNT)
     digits = CURRENCY_MINOR_UNITS[currency]
     # Exact, local context: 1.50 USD passes, 1.5 JPY fails.
     if amount != amount.quantize(Decimal(1).scaleb(-digits), context=Context(prec=60)):
         raise _invalid("amount", "%s allows at most %d decimal places" % (currency, digits))
-    status = document.get("status", "pending")
-    if not isinstance(status, str) or status not in STATUSES:
+    return format(amount, ".%df" % digits)
+
+
+def _valid_status(document: dict[str, Any]) -> str:
+    value = document.get("status", "pending")
+    if not isinstance(value, str) or value not in STATUSES:
         raise _invalid("status", "must be one of " + ", ".join(STATUSES))
+    return value
+
+
+def _valid_metadata(document: dict[str, Any]) -> str:
+    """The metadata as compact JSON text ("{}" when absent)."""
     metadata = document.get("metadata")
     if metadata is not None and not isinstance(metadata, dict):  # null counts as absent
         raise _invalid("metadata", "must be an object")
@@ -275,27 +385,64 @@ def _validate(document: dict[str, Any]) -> _Item:
         raise _invalid("metadata", "contains an unpaired surrogate") from None
     if size > METADATA_MAX_BYTES:
         raise _invalid("metadata", "must serialize to at most %d bytes" % METADATA_MAX_BYTES)
-    return {"transactionId": {"S": transaction_id}, "recordType": {"S": "transaction"}, "currency": {"S": currency},
-            "amount": {"N": format(amount, ".%df" % digits)}, "status": {"S": status}, "metadata": {"S": text}}
+    return text
 
 
-def _delivery_items(marker_key: _Item, transaction: _Item, delivery_id: str, ms: int) -> tuple[_Item, _Item, str]:
+def _validate(document: dict[str, Any]) -> _Item:
+    """Check the fields, in the documented order; return the transaction item's attributes."""
+    transaction_id = _valid_transaction_id(document)
+    currency = _valid_currency(document)
+    amount = _valid_amount(document, currency)
+    status = _valid_status(document)
+    metadata = _valid_metadata(document)
+    return {
+        "transactionId": {"S": transaction_id},
+        "recordType": {"S": "transaction"},
+        "currency": {"S": currency},
+        "amount": {"N": amount},
+        "status": {"S": status},
+        "metadata": {"S": metadata},
+    }
+
+
+def _iso_ms(ms: int) -> str:
+    """Epoch milliseconds as ISO 8601 UTC with milliseconds: 2024-01-01T00:00:00.000Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ms // 1000)) + "%03dZ" % (ms % 1000)
+
+
+def _delivery_items(
+    marker_key: _Item, transaction: _Item, delivery_id: str, ms: int,
+) -> tuple[_Item, _Item, str]:
     """Marker, transaction and response body (which the marker keeps for duplicates)."""
-    received_at = {"S": time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ms // 1000)) + "%03dZ" % (ms % 1000)}
+    received_at = {"S": _iso_ms(ms)}
+    # The id's pattern keeps it JSON-safe without escaping.
     body = '{"message":"Transaction processed successfully","transactionId":"%s","timestamp":%d}' % (
-        transaction["transactionId"]["S"], ms)  # the pattern keeps the id JSON-safe
-    marker = {**marker_key, "recordType": {"S": "delivery"}, "response": {"S": body}, "receivedAt": received_at}
-    record = {**transaction, "timestamp": {"N": str(ms)}, "receivedAt": received_at, "deliveryId": {"S": delivery_id}}
+        transaction["transactionId"]["S"], ms)
+    marker = {
+        **marker_key,
+        "recordType": {"S": "delivery"},
+        "response": {"S": body},
+        "receivedAt": received_at,
+    }
+    record = {
+        **transaction,
+        "timestamp": {"N": str(ms)},
+        "receivedAt": received_at,
+        "deliveryId": {"S": delivery_id},
+    }
     return marker, record, body
 
 
-def _write_if_new(state: _State, marker: _Item, record: _Item) -> list[str] | None:
+def _write_if_new(container: Container, marker: _Item, record: _Item) -> list[str] | None:
     """Put both if new, atomically: None if committed, else the cancellation reasons,
     the marker's first ("None" for an item that passed)."""
+    puts = [{"Put": {
+        "TableName": container.table,
+        "Item": item,
+        "ConditionExpression": "attribute_not_exists(transactionId)",
+    }} for item in (marker, record)]
     try:
-        state["ddb"].transact_write_items(TransactItems=[{"Put": {
-            "TableName": state["table"], "Item": item, "ConditionExpression": "attribute_not_exists(transactionId)",
-        }} for item in (marker, record)])
+        container.ddb.transact_write_items(TransactItems=puts)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
             raise
@@ -303,32 +450,46 @@ def _write_if_new(state: _State, marker: _Item, record: _Item) -> list[str] | No
     return None
 
 
-def _resolve_cancelled_write(state: _State, marker_key: _Item, reasons: list[str]) -> tuple[str, str] | None:
+def _read_marker(container: Container, marker_key: _Item) -> _Item | None:
+    answer = container.ddb.get_item(TableName=container.table, Key=marker_key, ConsistentRead=True)
+    return answer.get("Item")
+
+
+def _stored_response(container: Container, marker_key: _Item) -> str:
+    """The response a committed (or committing) copy of this delivery stored, or 503."""
+    for attempt in range(len(_MARKER_READ_PAUSES) + 1):
+        if attempt:  # pauses only between reads, none after the last
+            time.sleep(_MARKER_READ_PAUSES[attempt - 1])
+        marker = _read_marker(container, marker_key)
+        if marker:
+            return marker["response"]["S"]
+    raise _server_error("service_unavailable", "delivery in flight")
+
+
+def _resolve_cancelled_write(
+    container: Container, marker_key: _Item, reasons: list[str],
+) -> tuple[str, str] | None:
     """("duplicate", stored body); None if only the transaction's key was taken; or 5xx."""
-    if reasons[:1] == ["ConditionalCheckFailed"] or "TransactionConflict" in reasons:
-        for pause in (0.05, 0.2, None):  # a concurrent copy may still be committing
-            marker = state["ddb"].get_item(TableName=state["table"], Key=marker_key, ConsistentRead=True).get("Item")
-            if marker:
-                return "duplicate", marker["response"]["S"]
-            if pause:  # pauses only between reads, none after the last
-                time.sleep(pause)
-        raise _server_error("service_unavailable", "delivery in flight")
-    if reasons[1:2] != ["ConditionalCheckFailed"]:
+    marker_reason, record_reason = (reasons + ["", ""])[:2]
+    if marker_reason == "ConditionalCheckFailed" or "TransactionConflict" in reasons:
+        return "duplicate", _stored_response(container, marker_key)
+    if record_reason != "ConditionalCheckFailed":
         code = "service_unavailable" if _TRANSIENT_CODES.intersection(reasons) else "internal_error"
         raise _server_error(code, "cancelled %s" % reasons)
     return None  # another delivery stored this transactionId in the same millisecond
 
 
-def _store(state: _State, transaction: _Item, delivery_id: str) -> tuple[str, str]:
+def _store(container: Container, transaction: _Item, delivery_id: str) -> tuple[str, str]:
     """Store marker + transaction exactly once; return (outcome, response body)."""
     marker_key = {"transactionId": {"S": "delivery#" + delivery_id}, "timestamp": {"N": "0"}}
     received_ms = int(time.time() * 1000)
-    for _ in range(3):
+    for _ in range(_KEY_TRIES):
         marker, record, body = _delivery_items(marker_key, transaction, delivery_id, received_ms)
-        reasons = _write_if_new(state, marker, record)
+        reasons = _write_if_new(container, marker, record)
         if reasons is None:
             return "processed", body
-        if duplicate := _resolve_cancelled_write(state, marker_key, reasons):
+        duplicate = _resolve_cancelled_write(container, marker_key, reasons)
+        if duplicate:
             return duplicate
         received_ms += 1  # the key is (transactionId, timestamp): try the next ms
     raise _server_error("service_unavailable", "transactionId collisions")
@@ -337,7 +498,8 @@ def _store(state: _State, transaction: _Item, delivery_id: str) -> tuple[str, st
 def _request_body(event: dict[str, Any]) -> bytes:
     """The body's bytes (base64-decoded if flagged)."""
     raw = event.get("body")
-    raw = raw if isinstance(raw, str) else ""
+    if not isinstance(raw, str):
+        raw = ""
     too_large = Reject(413, "payload_too_large", "Body exceeds %d bytes" % MAX_BODY_BYTES)
     if len(raw) > (MAX_BODY_BYTES + 2) // 3 * 4:  # bound the work before decoding anything
         raise too_large
@@ -353,28 +515,41 @@ def _request_body(event: dict[str, Any]) -> bytes:
     return body
 
 
+def _unverified_delivery_id(headers: dict[str, set[str]], body: bytes) -> str:
+    """SIGNATURE_MODE=none (local development): the webhook-id if usable, else the body's hash,
+    so unsigned deliveries are still idempotent."""
+    delivery_id = min(headers.get("webhook-id") or [""])
+    if _WEBHOOK_ID.fullmatch(delivery_id):
+        return delivery_id
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
 def _handle(event: dict[str, Any], log: dict[str, Any]) -> tuple[str, str]:
     """The checks, in the documented order; (outcome, response body) or Reject."""
-    state = _init()
-    if state["problem"]:
-        raise _server_error("configuration_error", state["problem"])
+    container = _container()
+    if container.problem:
+        raise _server_error("configuration_error", container.problem)
     if event.get("httpMethod", "POST") != "POST":
         raise Reject(405, "method_not_allowed", "Only POST is accepted")
     body = _request_body(event)
     headers = _headers(event)
-    if state["verify"]:
-        delivery_id = _verify(state, headers, body)
-    else:  # local development: unsigned, still idempotent
-        delivery_id = min(headers.get("webhook-id") or [""])
-        if not _WEBHOOK_ID.fullmatch(delivery_id):
-            delivery_id = "sha256:" + hashlib.sha256(body).hexdigest()
+    if container.verify:
+        delivery_id = _verify(container, headers, body)
+    else:
+        delivery_id = _unverified_delivery_id(headers, body)
     log["deliveryId"] = delivery_id
     transaction = _validate(_parse(body))
     log["transactionId"] = transaction["transactionId"]["S"]
     try:
-        return _store(state, transaction, delivery_id)
-    except (ClientError, *_NETWORK_ERRORS) as error:
+        return _store(container, transaction, delivery_id)
+    except _AWS_ERRORS as error:
         raise _dependency_error(error, "dynamodb", "internal_error") from None
+
+
+def _unexpected(error: Exception) -> Reject:
+    """500 for a bug; the log has the type and line only: the text may hold request data."""
+    line = traceback.extract_tb(error.__traceback__)[-1].lineno
+    return _server_error("internal_error", "%s at line %s" % (type(error).__name__, line))
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -384,12 +559,16 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     status, headers = 200, {"Content-Type": "application/json"}
     try:
         outcome, body = _handle(event if isinstance(event, dict) else {}, log)
-    except Exception as error:  # log type and line only: the text may hold request data
-        rejection = error if isinstance(error, Reject) else _server_error("internal_error", "%s at line %s" % (
-            type(error).__name__, traceback.extract_tb(error.__traceback__)[-1].lineno))
-        status, outcome, message = rejection.args
-        body = json.dumps({"error": outcome, "message": message})
-        headers.update({"Retry-After": "5"} if status == 503 else {"Allow": "POST"} if status == 405 else {})
-    log.update(outcome=outcome, statusCode=status, latencyMs=round((time.perf_counter() - started) * 1000, 3))
+    except Exception as error:
+        rejection = error if isinstance(error, Reject) else _unexpected(error)
+        status, outcome = rejection.status, rejection.code
+        body = json.dumps({"error": rejection.code, "message": rejection.message})
+        if status == 503:
+            headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        elif status == 405:
+            headers["Allow"] = "POST"
+    log["outcome"] = outcome
+    log["statusCode"] = status
+    log["latencyMs"] = round((time.perf_counter() - started) * 1000, 3)
     LOG.info("webhook request", extra=log)
     return {"statusCode": status, "headers": headers, "body": body}

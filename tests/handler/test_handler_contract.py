@@ -9,7 +9,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from handler_testkit import APP, MISSING, Sender, make_event, payload
+from support.handler_loader import APP, MISSING, Sender, make_event, payload
 
 SUCCESS_MESSAGE = "Transaction processed successfully"
 

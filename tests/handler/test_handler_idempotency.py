@@ -7,10 +7,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from unittest import mock
 
+import botocore.session
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import ANY, Stubber
-from handler_testkit import TABLE, payload, record_calls
+from support.handler_loader import TABLE, payload, record_calls
 
 REAL_CANCEL_MESSAGE = ("Transaction cancelled, please refer cancellation reasons for specific reasons "
                        "[ConditionalCheckFailed, None]")
@@ -88,8 +89,8 @@ def test_same_transaction_id_in_the_same_millisecond_moves_to_the_next(invoke, s
 
 
 def test_persistent_key_collisions_give_503(invoke, app, sender, aws, clock):
-    app._init()
-    with Stubber(app._STATE["ddb"]) as stub:
+    app._container()
+    with Stubber(app._container().ddb) as stub:
         for _ in range(3):
             _cancelled(stub, "None", "ConditionalCheckFailed")
         resp = invoke(sender.event(payload()))
@@ -99,7 +100,7 @@ def test_persistent_key_collisions_give_503(invoke, app, sender, aws, clock):
 
 def test_concurrent_duplicates_store_exactly_once(app, sender, aws, request_logs, serial_moto_transactions):
     assert app.lambda_handler(sender.event(payload()), None)["statusCode"] == 200  # warm container
-    ddb_calls = record_calls(app._STATE["ddb"], "dynamodb")
+    ddb_calls = record_calls(app._container().ddb, "dynamodb")
     # hold every thread just before its TransactWriteItems until all 8 are there, so the
     # copies really are in flight together (none can see another's marker beforehand)
     barrier = threading.Barrier(8, timeout=30)
@@ -107,7 +108,7 @@ def test_concurrent_duplicates_store_exactly_once(app, sender, aws, request_logs
     def wait_for_all(**_: object) -> None:  # must return None, or botocore takes it as the response
         barrier.wait()
 
-    app._STATE["ddb"].meta.events.register("before-call.dynamodb.TransactWriteItems", wait_for_all)
+    app._container().ddb.meta.events.register("before-call.dynamodb.TransactWriteItems", wait_for_all)
     event = sender.event(payload(transactionId="race"), msg_id="msg_race")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -125,9 +126,9 @@ def test_concurrent_duplicates_store_exactly_once(app, sender, aws, request_logs
 
 
 def test_real_dynamodb_cancellation_shape_returns_the_stored_response(invoke, app, sender, aws, request_logs):
-    app._init()
+    app._container()
     stored = '{"message":"Transaction processed successfully","transactionId":"orig","timestamp":1700000000000}'
-    with Stubber(app._STATE["ddb"]) as stub:
+    with Stubber(app._container().ddb) as stub:
         _cancelled(stub, "ConditionalCheckFailed", "None")
         _marker_read(stub, "msg_real", stored)
         resp = invoke(sender.event(payload(transactionId="orig"), msg_id="msg_real"))
@@ -144,8 +145,8 @@ def test_moto_reports_cancellation_in_the_same_shape(app, sender, aws):
     marker = {"transactionId": {"S": "delivery#msg_shape"}, "timestamp": {"N": "0"}}
     other = {"transactionId": {"S": "other"}, "timestamp": {"N": "1"}}
     cond = "attribute_not_exists(transactionId)"
-    with pytest.raises(app._STATE["ddb"].exceptions.TransactionCanceledException) as info:
-        app._STATE["ddb"].transact_write_items(TransactItems=[
+    with pytest.raises(app._container().ddb.exceptions.TransactionCanceledException) as info:
+        app._container().ddb.transact_write_items(TransactItems=[
             {"Put": {"TableName": TABLE, "Item": marker, "ConditionExpression": cond}},
             {"Put": {"TableName": TABLE, "Item": other, "ConditionExpression": cond}},
         ])
@@ -154,9 +155,9 @@ def test_moto_reports_cancellation_in_the_same_shape(app, sender, aws):
 
 
 def test_transaction_conflict_then_marker_appears(invoke, app, sender, clock):
-    app._init()
+    app._container()
     stored = '{"message":"Transaction processed successfully","transactionId":"c","timestamp":1}'
-    with Stubber(app._STATE["ddb"]) as stub:
+    with Stubber(app._container().ddb) as stub:
         _cancelled(stub, "TransactionConflict", "None")
         _marker_read(stub, "msg_conf", None)
         _marker_read(stub, "msg_conf", stored)
@@ -168,9 +169,9 @@ def test_transaction_conflict_then_marker_appears(invoke, app, sender, clock):
 
 
 def test_transaction_conflict_on_the_transaction_item_is_also_resolved(invoke, app, sender, clock):
-    app._init()
+    app._container()
     stored = '{"message":"Transaction processed successfully","transactionId":"c","timestamp":1}'
-    with Stubber(app._STATE["ddb"]) as stub:
+    with Stubber(app._container().ddb) as stub:
         _cancelled(stub, "None", "TransactionConflict")
         _marker_read(stub, "msg_conf2", stored)
         resp = invoke(sender.event(payload(transactionId="c"), msg_id="msg_conf2", ts=int(clock.now)))
@@ -181,8 +182,8 @@ def test_transaction_conflict_on_the_transaction_item_is_also_resolved(invoke, a
 
 
 def test_transaction_conflict_without_a_marker_is_503(invoke, app, sender, aws, clock):
-    app._init()
-    with Stubber(app._STATE["ddb"]) as stub:
+    app._container()
+    with Stubber(app._container().ddb) as stub:
         _cancelled(stub, "TransactionConflict", "None")
         for _ in range(3):
             _marker_read(stub, "msg_inflight", None)
@@ -200,8 +201,8 @@ def test_transaction_conflict_without_a_marker_is_503(invoke, app, sender, aws, 
     "InternalServerError", "ServiceUnavailable", "TransactionInProgressException", "TransactionConflictException",
 ])
 def test_dynamodb_throttled_or_unavailable_is_503_and_writes_nothing(invoke, app, sender, aws, code, request_logs):
-    app._init()
-    with Stubber(app._STATE["ddb"]) as stub:
+    app._container()
+    with Stubber(app._container().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code=code, service_message="boom",
                               http_status_code=400 if "Exceeded" in code or "Throttl" in code else 500)
         resp = invoke(sender.event(payload()))
@@ -214,8 +215,8 @@ def test_dynamodb_throttled_or_unavailable_is_503_and_writes_nothing(invoke, app
 
 @pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded"])
 def test_transaction_cancelled_by_throttling_is_503(invoke, app, sender, aws, reason):
-    app._init()
-    with Stubber(app._STATE["ddb"]) as stub:
+    app._container()
+    with Stubber(app._container().ddb) as stub:
         _cancelled(stub, "None", reason)
         resp = invoke(sender.event(payload()))
     assert resp["statusCode"] == 503
@@ -224,8 +225,8 @@ def test_transaction_cancelled_by_throttling_is_503(invoke, app, sender, aws, re
 
 @pytest.mark.parametrize("reasons", [("ValidationError", "None"), ("None", "ItemCollectionSizeLimitExceeded"), ()])
 def test_transaction_cancelled_for_other_reasons_is_500(invoke, app, sender, aws, reasons):
-    app._init()
-    with Stubber(app._STATE["ddb"]) as stub:
+    app._container()
+    with Stubber(app._container().ddb) as stub:
         _cancelled(stub, *reasons)
         resp = invoke(sender.event(payload()))
     assert resp["statusCode"] == 500
@@ -238,8 +239,8 @@ def test_transaction_cancelled_for_other_reasons_is_500(invoke, app, sender, aws
     ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
 ])
 def test_dynamodb_network_failures_are_503(invoke, app, sender, aws, exc):
-    app._init()
-    with mock.patch.object(app._STATE["ddb"], "transact_write_items", side_effect=exc):
+    app._container()
+    with mock.patch.object(app._container().ddb, "transact_write_items", side_effect=exc):
         resp = invoke(sender.event(payload()))
     assert resp["statusCode"] == 503
     assert resp["headers"]["Retry-After"] == "5"
@@ -247,8 +248,8 @@ def test_dynamodb_network_failures_are_503(invoke, app, sender, aws, exc):
 
 
 def test_marker_read_throttled_is_503(invoke, app, sender):
-    app._init()
-    with Stubber(app._STATE["ddb"]) as stub:
+    app._container()
+    with Stubber(app._container().ddb) as stub:
         _cancelled(stub, "ConditionalCheckFailed", "None")
         stub.add_client_error("get_item", service_error_code="ProvisionedThroughputExceededException",
                               http_status_code=400)
@@ -257,8 +258,8 @@ def test_marker_read_throttled_is_503(invoke, app, sender):
 
 
 def test_non_transient_dynamodb_error_is_500_without_detail(invoke, app, sender, aws, caplog):
-    app._init()
-    with Stubber(app._STATE["ddb"]) as stub:
+    app._container()
+    with Stubber(app._container().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code="ValidationException",
                               service_message="One or more parameter values were invalid: SECRETDETAIL")
         resp = invoke(sender.event(payload()))
@@ -269,9 +270,9 @@ def test_non_transient_dynamodb_error_is_500_without_detail(invoke, app, sender,
 
 
 def test_unexpected_exception_is_500_without_leaking_its_text(invoke, app, sender, aws, caplog):
-    app._init()
+    app._container()
     leak = "Traceback-ish secret text 8c1f"
-    with mock.patch.object(app._STATE["ddb"], "transact_write_items", side_effect=RuntimeError(leak)):
+    with mock.patch.object(app._container().ddb, "transact_write_items", side_effect=RuntimeError(leak)):
         resp = invoke(sender.event(payload()))
     assert resp["statusCode"] == 500
     assert resp["json"] == {"error": "internal_error", "message": "Internal error"}
@@ -287,15 +288,15 @@ def test_unexpected_exception_in_parsing_is_500(invoke, app, sender):
 
 
 def test_client_creation_failure_is_500_and_retried_next_request(invoke, app, sender):
-    with mock.patch.object(app.boto3, "client", side_effect=RuntimeError("no region")):
+    with mock.patch.object(botocore.session.Session, "create_client", side_effect=RuntimeError("no region")):
         assert invoke(sender.event(payload()))["statusCode"] == 500
     assert invoke(sender.event(payload()))["statusCode"] == 200
 
 
 def test_only_transact_write_items_and_get_item_are_called(invoke, app, sender, aws, clock):
     """The template's IAM policy grants dynamodb:PutItem and dynamodb:GetItem only."""
-    app._init()
-    calls = record_calls(app._STATE["ddb"], "dynamodb")
+    app._container()
+    calls = record_calls(app._container().ddb, "dynamodb")
     doc = payload(transactionId="iam")
     invoke(sender.event(doc, msg_id="m1", ts=int(clock.now)))   # processed
     invoke(sender.event(doc, msg_id="m1", ts=int(clock.now)))   # duplicate
@@ -306,8 +307,8 @@ def test_only_transact_write_items_and_get_item_are_called(invoke, app, sender, 
 
 
 def test_transaction_request_shape(invoke, app, sender):
-    app._init()
-    with Stubber(app._STATE["ddb"]) as stub:
+    app._container()
+    with Stubber(app._container().ddb) as stub:
         cond = "attribute_not_exists(transactionId)"
         stub.add_response("transact_write_items", {}, expected_params={"TransactItems": [
             {"Put": {"TableName": TABLE, "ConditionExpression": cond, "Item": {
@@ -335,8 +336,8 @@ def test_each_accepted_delivery_writes_two_small_items(invoke, sender, aws):
 
 
 def test_failed_write_logs_one_request_line(invoke, app, sender, request_logs):
-    app._init()
-    with Stubber(app._STATE["ddb"]) as stub:
+    app._container()
+    with Stubber(app._container().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code="ThrottlingException")
         invoke(sender.event(payload()))
     [line] = request_logs()

@@ -5,7 +5,7 @@ import json
 import time
 
 import pytest
-from handler_testkit import APP, SECRET, make_event, sign
+from support.handler_loader import APP, SECRET, make_event, sign
 
 BASE = '{"transactionId": "t1", "amount": %s, "currency": "USD"%s}'
 

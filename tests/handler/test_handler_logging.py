@@ -7,7 +7,7 @@ from unittest import mock
 
 import pytest
 from botocore.stub import Stubber
-from handler_testkit import SECRET, Sender, make_event, payload
+from support.handler_loader import SECRET, Sender, load_app, make_event, payload
 
 FIELDS = ("outcome", "statusCode", "transactionId", "deliveryId", "latencyMs")
 
@@ -69,8 +69,8 @@ def test_exactly_one_info_line_per_request_across_outcomes(invoke, app, sender, 
     events = [sender.event(payload()), sender.event("[]"), make_event("{}", {}), sender.event(payload())]
     for event in events:
         invoke(event)
-    app._init()
-    with Stubber(app._STATE["ddb"]) as stub:
+    app._container()
+    with Stubber(app._container().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code="ThrottlingException")
         invoke(sender.event(payload()))
     with mock.patch.object(app, "_parse", side_effect=ValueError("x")):
@@ -98,8 +98,7 @@ def test_logs_never_contain_body_headers_signature_or_secret(invoke, app, aws, c
     rejected = invoke(sender.event(doc, extra={"webhook-signature": bad_signature}))
     assert rejected["json"]["error"] == "signature_mismatch"
     aws.set_secret(json.dumps({"current": "not base64 " + SECRET}))
-    app._reset_for_tests()
-    invoke(sender.event(doc))  # configuration error while reading the secret
+    invoke(sender.event(doc), container=load_app())  # a new container: a configuration error reading the secret
     text = _all_log_text(caplog.records)
     for needle in (marker, "someone@example.com", signature, signature.split(",")[1], bad_signature,
                    bad_signature.split(",")[1], SECRET, event["body"], '"card"'):
@@ -108,7 +107,6 @@ def test_logs_never_contain_body_headers_signature_or_secret(invoke, app, aws, c
 
 def test_none_mode_warning_has_no_request_data(invoke, app, caplog, monkeypatch):
     monkeypatch.setenv("SIGNATURE_MODE", "none")
-    app._reset_for_tests()
     caplog.set_level(logging.INFO)
     caplog.set_level(logging.DEBUG, logger="webhook")
     invoke(make_event(json.dumps(payload(metadata={"x": "PII-123"})), {}))

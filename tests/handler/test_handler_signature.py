@@ -11,15 +11,17 @@ from datetime import datetime, timezone
 from typing import Any
 from unittest import mock
 
+import botocore.session
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
-from handler_testkit import (
+from support.handler_loader import (
     PREVIOUS_SECRET,
     SECRET,
     TABLE,
     UNKNOWN_SECRET,
     Sender,
+    load_app,
     make_event,
     payload,
     record_calls,
@@ -250,29 +252,32 @@ def test_secret_is_fetched_once_per_container(invoke, app, aws):
     for _ in range(5):
         assert invoke(Sender().event(payload()))["statusCode"] == 200
         if sm_calls is None:
-            sm_calls = record_calls(app._STATE["sm"], "secrets-manager")
+            sm_calls = record_calls(app._container().sm, "secrets-manager")
     assert sm_calls == []
-    app._reset_for_tests()  # a new container: a new client, which fetches the secret again, once
-    real_client, recorded = app.boto3.client, []
+    new_container = load_app()  # a new container: a new client, which fetches the secret again, once
+    real_create, recorded = botocore.session.Session.create_client, []
 
-    def client(service: str, **kwargs: Any) -> Any:
-        made = real_client(service, **kwargs)
+    def create_client(session: Any, service: str, **kwargs: Any) -> Any:
+        made = real_create(session, service, **kwargs)
         if service == "secretsmanager":  # recorded from its creation: init-time calls count too
             recorded.append(record_calls(made, "secrets-manager"))
         return made
 
-    with mock.patch.object(app.boto3, "client", side_effect=client):
+    with mock.patch.object(botocore.session.Session, "create_client", autospec=True, side_effect=create_client):
         for _ in range(2):
-            assert invoke(Sender().event(payload()))["statusCode"] == 200
+            assert invoke(Sender().event(payload()), container=new_container)["statusCode"] == 200
     assert recorded == [["GetSecretValue"]]
 
 
 def test_clients_are_created_once_per_container(invoke, app):
-    real_client = app.boto3.client
-    with mock.patch.object(app.boto3, "client", side_effect=real_client) as factory:
+    real_create = botocore.session.Session.create_client
+    with mock.patch.object(botocore.session.Session, "create_client", autospec=True,
+                           side_effect=real_create) as factory:
         for _ in range(4):
             assert invoke(Sender().event(payload()))["statusCode"] == 200
-    assert sorted(c.args[0] for c in factory.call_args_list) == ["dynamodb", "secretsmanager"]
+    assert sorted(c.args[1] for c in factory.call_args_list) == ["dynamodb", "secretsmanager"]
+    # one botocore session for both: they share its credentials and loaded endpoint data
+    assert len({id(c.args[0]) for c in factory.call_args_list}) == 1
 
 
 class _NoEnvironment(Mapping):
@@ -296,17 +301,17 @@ class _NoEnvironment(Mapping):
 
 
 def test_import_creates_no_clients_and_reads_no_env():
-    from handler_testkit import load_app
-
     name, environment = "webhook_handler_import_check", _NoEnvironment()
+    no_client = AssertionError("client at import")
     try:
-        with mock.patch("boto3.client", side_effect=AssertionError("client at import")), \
+        with mock.patch.object(botocore.session.Session, "create_client", side_effect=no_client), \
+                mock.patch.object(botocore.session, "get_session", side_effect=no_client), \
                 mock.patch.object(os, "environ", environment):
             module = load_app(name)
     finally:
         sys.modules.pop(name, None)
     assert environment.reads == []  # also catches a read whose error the module swallowed
-    assert module._STATE == {}
+    assert module._CONTAINER is None
     assert module.MAX_BODY_BYTES == 65536
 
 
@@ -314,7 +319,7 @@ def test_rotated_secret_is_picked_up_on_mismatch_once_the_cache_is_old(invoke, a
     old, new = Sender(SECRET), Sender(UNKNOWN_SECRET)
     assert invoke(old.event(payload(), ts=int(clock.now)))["statusCode"] == 200
     aws.set_secret(json.dumps({"current": UNKNOWN_SECRET, "previous": SECRET}))
-    sm_calls = record_calls(app._STATE["sm"], "secrets-manager")
+    sm_calls = record_calls(app._container().sm, "secrets-manager")
     # a fresh cache is not re-read: a flood of bad signatures can't hammer Secrets Manager
     clock.now += app.SECRET_REFRESH_SECONDS - 1
     assert invoke(new.event(payload(), ts=int(clock.now)))["json"]["error"] == "signature_mismatch"
@@ -368,8 +373,8 @@ def test_configuration_error_from_secret_is_not_cached(invoke, aws):
 
 @pytest.mark.parametrize("code", ["InternalServiceError", "ThrottlingException", "ServiceUnavailable"])
 def test_secrets_manager_unavailable_is_503(invoke, app, aws, code):
-    app._init()
-    with Stubber(app._STATE["sm"]) as stub:
+    app._container()
+    with Stubber(app._container().sm) as stub:
         stub.add_client_error("get_secret_value", service_error_code=code, http_status_code=500)
         resp = invoke(Sender().event(payload()))
     assert resp["statusCode"] == 503
@@ -386,8 +391,8 @@ def test_secrets_manager_unavailable_is_503(invoke, app, aws, code):
     ReadTimeoutError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com"),
 ])
 def test_secrets_manager_network_failure_is_503(invoke, app, aws, exc):
-    app._init()
-    with mock.patch.object(app._STATE["sm"], "get_secret_value", side_effect=exc):
+    app._container()
+    with mock.patch.object(app._container().sm, "get_secret_value", side_effect=exc):
         resp = invoke(Sender().event(payload()))
     assert resp["statusCode"] == 503
     assert resp["json"]["error"] == "service_unavailable"
@@ -397,8 +402,8 @@ def test_secrets_manager_network_failure_is_503(invoke, app, aws, exc):
 
 @pytest.mark.parametrize("code", ["ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure"])
 def test_secret_not_readable_is_a_configuration_error(invoke, app, code):
-    app._init()
-    with Stubber(app._STATE["sm"]) as stub:
+    app._container()
+    with Stubber(app._container().sm) as stub:
         stub.add_client_error("get_secret_value", service_error_code=code, http_status_code=400)
         resp = invoke(Sender().event(payload()))
     assert resp["statusCode"] == 500
@@ -414,8 +419,7 @@ def test_deleted_secret_in_moto_is_a_configuration_error(invoke, aws):
 
 def _none_mode(monkeypatch: pytest.MonkeyPatch, app: Any) -> None:
     monkeypatch.setenv("SIGNATURE_MODE", "none")
-    monkeypatch.delenv("SIGNING_SECRET_ARN")
-    app._reset_for_tests()
+    monkeypatch.delenv("SIGNING_SECRET_ARN")  # read at the first request
 
 
 def test_signature_mode_none_accepts_unsigned_and_warns_at_every_cold_start(invoke, app, aws, caplog, monkeypatch):
@@ -426,8 +430,8 @@ def test_signature_mode_none_accepts_unsigned_and_warns_at_every_cold_start(invo
     assert invoke(make_event(json.dumps(payload()), {}))["statusCode"] == 200
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "SIGNATURE_MODE=none" in warnings[0].getMessage()
-    app._reset_for_tests()  # next cold start warns again
-    assert invoke(make_event(json.dumps(payload()), {}))["statusCode"] == 200
+    # the next cold start warns again
+    assert invoke(make_event(json.dumps(payload()), {}), container=load_app())["statusCode"] == 200
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 2
 
 
@@ -457,7 +461,6 @@ def test_signature_mode_none_without_webhook_id_is_idempotent_on_the_body_hash(i
 
 def test_signature_mode_standard_webhooks_explicit(invoke, app, monkeypatch):
     monkeypatch.setenv("SIGNATURE_MODE", "standard-webhooks")
-    app._reset_for_tests()
     assert invoke(make_event(json.dumps(payload()), {}))["json"]["error"] == "missing_signature_headers"
     assert invoke(Sender().event(payload()))["statusCode"] == 200
 
@@ -465,7 +468,6 @@ def test_signature_mode_standard_webhooks_explicit(invoke, app, monkeypatch):
 @pytest.mark.parametrize("mode", ["None", "NONE", "off", "false", "Standard-Webhooks", "standard_webhooks", " none"])
 def test_unknown_signature_mode_fails_closed(invoke, app, aws, caplog, monkeypatch, mode):
     monkeypatch.setenv("SIGNATURE_MODE", mode)
-    app._reset_for_tests()
     for event in (Sender().event(payload()), make_event(json.dumps(payload()), {})):
         resp = invoke(event)
         assert resp["statusCode"] == 500
@@ -478,14 +480,12 @@ def test_unknown_signature_mode_fails_closed(invoke, app, aws, caplog, monkeypat
 @pytest.mark.parametrize("missing", ["TABLE_NAME", "SIGNING_SECRET_ARN"])
 def test_missing_environment_is_a_configuration_error(invoke, app, aws, monkeypatch, missing):
     monkeypatch.delenv(missing)
-    app._reset_for_tests()
     assert invoke(Sender().event(payload()))["json"]["error"] == "configuration_error"
     assert aws.items() == []
 
 
 def test_wrong_table_is_an_internal_error_without_details(invoke, app, monkeypatch):
     monkeypatch.setenv("TABLE_NAME", "no-such-table")
-    app._reset_for_tests()
     resp = invoke(Sender().event(payload()))
     assert resp["statusCode"] == 500
     assert resp["json"] == {"error": "internal_error", "message": "Internal error"}
