@@ -1,11 +1,27 @@
-"""Handler benchmark: cold start and warm per-event cost, AWS served by moto in process.
+"""Handler benchmark: cold start and warm per-event cost, AWS answered by canned responses.
 
-Run as ``python benchmarks/bench_handler.py``. Prints one line per figure and asserts
-nothing. Cold figures come from fresh interpreters; warm figures time ``lambda_handler``
-alone (events are built and signed beforehand). moto answers in process, so the figures
-exclude network round trips to DynamoDB and Secrets Manager that a real function pays;
-the ``*_no_aws`` lines replace the DynamoDB calls with canned answers to show the
-handler's own cost (HMAC, parsing, validation, logging).
+Run as ``python benchmarks/bench_handler.py`` (``make bench``). Prints one line per figure and
+asserts nothing about speed (it does check every answer is the expected one, so a broken
+handler cannot post a fast figure).
+
+AWS is a small HTTP server on 127.0.0.1 in this process (``AWS_ENDPOINT_URL`` points the
+handler's botocore clients at it): ``GetSecretValue`` returns the secret, ``TransactWriteItems``
+and ``GetItem`` keep delivery markers in a dict, as DynamoDB's conditions would. No moto in the
+measured process: its imports (boto3 among them) would hide the handler's own import cost.
+
+Cold figures come from fresh interpreters, one phase each:
+
+- ``import``: executing ``handler/app.py``, as Lambda's init does;
+- ``clients``: the first invocation (a ``GET``, answered 405 after the container is set up:
+  environment read, botocore clients built);
+- ``first_request``: the first signed ``POST`` (the secret fetch and the write);
+- ``total``: the three together, what the first sender waits for beyond Lambda's own start.
+
+The same script runs on the handler as of ``BASELINE_COMMIT`` (from ``git show``) for the
+before/after columns, when git and that commit are at hand. Warm figures time
+``lambda_handler`` alone (events built and signed beforehand); ``*_own`` lines replace the
+DynamoDB client's methods with instant answers, leaving the handler's own work (HMAC,
+parsing, validation, logging).
 """
 from __future__ import annotations
 
@@ -15,74 +31,83 @@ import hashlib
 import hmac
 import importlib.util
 import json
+import logging
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_PATH = ROOT / "handler" / "app.py"
+#: The handler before issue 13's rewrite (boto3, dict state): the "before" column.
+BASELINE_COMMIT = "add44cc"
 TABLE = "bench-transactions"
 SECRET = "Zk3uQx9Lm2Rt7Vb1Nc8Hd5Jf0Gs4Ka6Pw3Ey9Tz2Xq7Ub1Ri"
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:bench-AbCdEf"
 EVENTS = 500
-COLD_RUNS = 5
-FRESH_TABLE_EVERY = 10  # moto copies the whole table per transaction; real tables don't slow down
+COLD_RUNS = 7
 
 ENV = {
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
-    "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "TABLE_NAME": TABLE,
+    "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "TABLE_NAME": TABLE, "SIGNING_SECRET_ARN": SECRET_ARN,
 }
 
-# Runs in a fresh interpreter: the handler is imported before moto so that the import
-# figure includes boto3/botocore, as on Lambda; the first request pays client creation,
-# the secret fetch and one transaction.
-COLD_SCRIPT = r"""
-import importlib.util, json, os, sys, time
-t0 = time.perf_counter()
-spec = importlib.util.spec_from_file_location("index", sys.argv[1])
-app = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(app)
-t_import = time.perf_counter() - t0
-sys.path.insert(0, sys.argv[2])
-import bench_handler as b
-from moto import mock_aws
-with mock_aws():
-    os.environ["SIGNING_SECRET_ARN"] = b.create_resources()
-    event = b.signed_event(b.valid_body())
-    t1 = time.perf_counter()
-    st = app._init()
-    t2 = time.perf_counter()
-    st["keys"], st["keys_at"] = app._load_keys(st), time.time()
-    t3 = time.perf_counter()
-    st["keys"] = None  # the first request fetches it again, as a real cold start does
-    resp = app.lambda_handler(event, None)
-    t4 = time.perf_counter()
-    assert resp["statusCode"] == 200, resp
-    print(json.dumps({"import": t_import, "clients": t2 - t1, "secret": t3 - t2, "first_request": t4 - t3}))
-"""
+
+class CannedAws(BaseHTTPRequestHandler):
+    """Secrets Manager and DynamoDB's JSON protocol, just the three calls the handler makes."""
+
+    markers: dict[str, dict[str, Any]] = {}
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}")
+        target = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        status, answer = getattr(self, "_" + target)(request)
+        body = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _GetSecretValue(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        return 200, {"ARN": SECRET_ARN, "Name": "bench", "VersionId": "v1",
+                     "SecretString": json.dumps({"current": SECRET}), "CreatedDate": 1700000000}
+
+    def _TransactWriteItems(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        marker = request["TransactItems"][0]["Put"]["Item"]
+        with self.lock:
+            if marker["transactionId"]["S"] in self.markers:
+                return 400, {"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+                             "Message": "Transaction cancelled",
+                             "CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]}
+            self.markers[marker["transactionId"]["S"]] = marker
+        return 200, {}
+
+    def _GetItem(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        with self.lock:
+            item = self.markers.get(request["Key"]["transactionId"]["S"])
+        return 200, {"Item": item} if item else {}
+
+    def log_message(self, *args: Any) -> None:
+        """Quiet: one line per request would swamp the figures."""
 
 
-def create_resources() -> str:
-    """The stack's table and secret, in moto; returns the secret ARN."""
-    import boto3
-
-    ddb = boto3.client("dynamodb", region_name="us-east-1")
-    create_table(ddb)
-    sm = boto3.client("secretsmanager", region_name="us-east-1")
-    return sm.create_secret(Name="bench-secret-" + uuid.uuid4().hex, SecretString=json.dumps({"current": SECRET}))["ARN"]
-
-
-def create_table(ddb: Any) -> None:
-    """The deployed table's shape, taken from the template generator."""
-    from webhook_templates.stack.storage import table_shape
-
-    ddb.create_table(TableName=TABLE, **table_shape())
+def start_canned_aws() -> str:
+    """Serve CannedAws on a free loopback port in a daemon thread; its URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CannedAws)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def valid_body() -> str:
@@ -102,6 +127,82 @@ def signed_event(body: str, msg_id: str | None = None) -> dict[str, Any]:
             "isBase64Encoded": False}
 
 
+class Context:
+    """Lambda's context: the default 10 s timeout, just started."""
+
+    def __init__(self) -> None:
+        self.deadline = time.monotonic() + 10
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.deadline - time.monotonic()) * 1000)
+
+
+# A fresh interpreter per run: nothing but json, sys and time is imported before the handler,
+# as in a new Lambda container. The event (built by the parent) is read before the clock starts.
+COLD_SCRIPT = r"""
+import importlib.util, json, sys, time
+event = json.loads(sys.stdin.read())
+class Context:
+    def __init__(self): self.deadline = time.monotonic() + 10
+    def get_remaining_time_in_millis(self): return int((self.deadline - time.monotonic()) * 1000)
+t0 = time.perf_counter()
+spec = importlib.util.spec_from_file_location("index", sys.argv[1])
+app = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(app)
+t1 = time.perf_counter()
+setup = app.lambda_handler({"httpMethod": "GET"}, Context())
+t2 = time.perf_counter()
+first = app.lambda_handler(event, Context())
+t3 = time.perf_counter()
+assert setup["statusCode"] == 405 and first["statusCode"] == 200, (setup, first)
+print(json.dumps({"import": t1 - t0, "clients": t2 - t1, "first_request": t3 - t2}))
+"""
+PHASES = ("import", "clients", "first_request")
+
+
+def cold_runs(app_path: Path, endpoint: str) -> list[dict[str, float]]:
+    env = {**os.environ, **ENV, "AWS_ENDPOINT_URL": endpoint}
+    env.pop("PYTHONPATH", None)
+    runs = []
+    for _ in range(COLD_RUNS):
+        out = subprocess.run([sys.executable, "-c", COLD_SCRIPT, str(app_path)], input=json.dumps(
+            signed_event(valid_body())), capture_output=True, text=True, env=env, timeout=300, check=True)
+        run = json.loads(out.stdout.strip().splitlines()[-1])
+        run["total"] = sum(run[phase] for phase in PHASES)
+        runs.append(run)
+    return runs
+
+
+def baseline_source() -> Path | None:
+    """The handler at BASELINE_COMMIT in a temporary file, or None (no git, shallow clone)."""
+    try:
+        source = subprocess.run(["git", "show", f"{BASELINE_COMMIT}:handler/app.py"], cwd=ROOT,
+                                capture_output=True, text=True, check=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    handle = tempfile.NamedTemporaryFile("w", suffix=".py", delete=False)  # noqa: SIM115 (kept for the runs)
+    with handle:
+        handle.write(source)
+    return Path(handle.name)
+
+
+def cold(endpoint: str) -> None:
+    after = cold_runs(APP_PATH, endpoint)
+    before_path = baseline_source()
+    before = cold_runs(before_path, endpoint) if before_path else None
+    if before_path:
+        before_path.unlink()
+    else:
+        print(f"handler.cold: no baseline column (git show {BASELINE_COMMIT} failed)")
+    for phase in (*PHASES, "total"):
+        now = statistics.median(r[phase] * 1000 for r in after)
+        line = f"handler.cold.{phase}_ms median={now:.1f} max={max(r[phase] for r in after) * 1000:.1f}"
+        if before:
+            then = statistics.median(r[phase] * 1000 for r in before)
+            line += f" before={then:.1f} ({BASELINE_COMMIT})"
+        print(line + f" n={len(after)}", flush=True)
+
+
 def load_app() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_handler_app", APP_PATH)
     assert spec and spec.loader
@@ -110,22 +211,16 @@ def load_app() -> ModuleType:
     return module
 
 
-def time_events(app: ModuleType, events: list[dict[str, Any]], expect: int,
-                between: Callable[[int], None] | None = None) -> list[float]:
-    """Microseconds per handler call.
-
-    The cyclic garbage collector is off while timing, as ``timeit`` does: moto deep-copies
-    the table on every transaction, and collection pauses for that garbage would otherwise
-    land on random events and dominate p99."""
+def time_events(app: ModuleType, events: list[dict[str, Any]], expect: int) -> list[float]:
+    """Microseconds per handler call, the cyclic garbage collector off (as ``timeit`` does)."""
     out = []
     gc.collect()
     gc.disable()
     try:
-        for i, event in enumerate(events):
-            if between:
-                between(i)
+        for event in events:
+            context = Context()
             t0 = time.perf_counter_ns()
-            resp = app.lambda_handler(event, None)
+            resp = app.lambda_handler(event, context)
             out.append((time.perf_counter_ns() - t0) / 1000)
             assert resp["statusCode"] == expect, resp
     finally:
@@ -133,88 +228,59 @@ def time_events(app: ModuleType, events: list[dict[str, Any]], expect: int,
     return out
 
 
-def report(name: str, samples: list[float], unit: str = "us") -> None:
+def report(name: str, samples: list[float]) -> None:
     p99 = statistics.quantiles(samples, n=100, method="inclusive")[98]
-    print(f"handler.{name}_{unit} median={statistics.median(samples):.1f} p99={p99:.1f} n={len(samples)}", flush=True)
+    print(f"handler.warm.{name}_us median={statistics.median(samples):.1f} p99={p99:.1f} n={len(samples)}",
+          flush=True)
 
 
-def cold() -> None:
-    env = {**os.environ, **ENV}
-    runs = []
-    for _ in range(COLD_RUNS):
-        out = subprocess.run([sys.executable, "-c", COLD_SCRIPT, str(APP_PATH), str(Path(__file__).parent)],
-                             capture_output=True, text=True, env=env, timeout=300, check=True)
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    for key in ("import", "clients", "secret", "first_request"):
-        values = [r[key] * 1000 for r in runs]
-        print(f"handler.cold.{key}_ms median={statistics.median(values):.1f} max={max(values):.1f} n={len(values)}")
-    totals = [sum(r.values()) * 1000 - r["secret"] * 1000 for r in runs]
-    print(f"handler.cold.total_ms median={statistics.median(totals):.1f} max={max(totals):.1f} n={len(totals)}"
-          " (import + clients + first request incl. secret fetch)", flush=True)
-
-
-def warm() -> None:
-    import logging
-
-    import boto3
-    from moto import mock_aws
-
+def warm(endpoint: str) -> None:
     logging.getLogger("webhook").propagate = False  # no handler output mixed into the figures
-    os.environ.update(ENV)
+    os.environ.update(ENV, AWS_ENDPOINT_URL=endpoint)
     app = load_app()
-    with mock_aws():
-        os.environ["SIGNING_SECRET_ARN"] = create_resources()
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        assert app.lambda_handler(signed_event(valid_body()), None)["statusCode"] == 200  # cold start
+    assert app.lambda_handler(signed_event(valid_body()), Context())["statusCode"] == 200  # cold start
 
-        def fresh_table(i: int) -> None:
-            if i % FRESH_TABLE_EVERY == 0:
-                ddb.delete_table(TableName=TABLE)
-                create_table(ddb)
+    report("valid", time_events(app, [signed_event(valid_body()) for _ in range(EVENTS)], 200))
+    invalid = json.dumps({"transactionId": "txn_bad", "amount": 1.005, "currency": "USD"})
+    report("invalid_400", time_events(app, [signed_event(invalid) for _ in range(EVENTS)], 400))
+    duplicate = signed_event(valid_body(), "msg_duplicate")
+    assert app.lambda_handler(duplicate, Context())["statusCode"] == 200
+    report("duplicate", time_events(app, [duplicate] * EVENTS, 200))
+    unsigned = [signed_event(valid_body()) for _ in range(EVENTS)]
+    for event in unsigned:
+        event["headers"]["webhook-signature"] = event["multiValueHeaders"]["webhook-signature"][0] = "v1,AAAA"
+    report("bad_signature_401", time_events(app, unsigned, 401))
 
-        valid = [signed_event(valid_body()) for _ in range(EVENTS)]
-        report("warm.valid", time_events(app, valid, 200, fresh_table))
+    # The handler's own work: DynamoDB answers instantly, botocore's request path is bypassed.
+    ddb = app._container().ddb
+    ddb.transact_write_items = lambda **kw: {}
+    try:
+        report("valid_own", time_events(app, [signed_event(valid_body()) for _ in range(EVENTS)], 200))
+    finally:
+        del ddb.transact_write_items
+    stored = CannedAws.markers["delivery#msg_duplicate"]
 
-        invalid_body = json.dumps({"transactionId": "txn_bad", "amount": 1.005, "currency": "USD"})
-        invalid = [signed_event(invalid_body) for _ in range(EVENTS)]
-        report("warm.invalid_400", time_events(app, invalid, 400))
+    def cancelled(**_: Any) -> None:  # a new exception each time, as botocore raises
+        raise ddb.exceptions.TransactionCanceledException(
+            {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+             "CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]}, "TransactWriteItems")
 
-        fresh_table(0)
-        duplicate = signed_event(valid_body(), "msg_duplicate")
-        assert app.lambda_handler(duplicate, None)["statusCode"] == 200
-        report("warm.duplicate", time_events(app, [duplicate] * EVENTS, 200))
-
-        unsigned = [signed_event(valid_body()) for _ in range(EVENTS)]
-        for event in unsigned:
-            event["headers"]["webhook-signature"] = event["multiValueHeaders"]["webhook-signature"][0] = "v1,AAAA"
-        report("warm.bad_signature_401", time_events(app, unsigned, 401))
-
-        # The handler's own cost: DynamoDB answers instantly and botocore is bypassed.
-        stored = app.lambda_handler(signed_event(valid_body(), "msg_stored"), None)["body"]
-        ddb_client = app._STATE["ddb"]
-        real_put, real_get = ddb_client.transact_write_items, ddb_client.get_item
-        ddb_client.transact_write_items = lambda **kw: {}
-        try:
-            report("warm.valid_no_aws", time_events(app, [signed_event(valid_body()) for _ in range(EVENTS)], 200))
-        finally:
-            ddb_client.transact_write_items = real_put
-        def raise_canceled(**_: Any) -> None:  # a new exception each time, as botocore raises
-            raise ddb_client.exceptions.TransactionCanceledException(
-                {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
-                 "CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]}, "TransactWriteItems")
-
-        ddb_client.transact_write_items = raise_canceled
-        ddb_client.get_item = lambda **kw: {"Item": {"response": {"S": stored}}}
-        try:
-            report("warm.duplicate_no_aws", time_events(app, [signed_event(valid_body())] * EVENTS, 200))
-        finally:
-            ddb_client.transact_write_items, ddb_client.get_item = real_put, real_get
+    ddb.transact_write_items, ddb.get_item = cancelled, lambda **kw: {"Item": stored}
+    try:
+        report("duplicate_own", time_events(app, [duplicate] * EVENTS, 200))
+    finally:
+        del ddb.transact_write_items, ddb.get_item
 
 
 def main() -> None:
-    print(f"handler.size_bytes={APP_PATH.stat().st_size}", flush=True)
-    cold()
-    warm()
+    from webhook_templates.stack.packaging import inline_source
+
+    source = APP_PATH.read_text(encoding="utf-8")
+    print(f"handler.size_bytes source={len(source.encode())} inlined={len(inline_source(source).encode())}",
+          flush=True)
+    endpoint = start_canned_aws()
+    cold(endpoint)
+    warm(endpoint)
 
 
 if __name__ == "__main__":
