@@ -14,11 +14,12 @@ ENV ?= staging
 PORT ?= 3000
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: help template test lint bench deploy diff outputs destroy integration serve clean
+.PHONY: help template test test-runtimes lint bench deploy diff outputs destroy integration serve clean
 
 help:
 	@echo "make template          render build/ (template, parameter files, handoff bundle)"
 	@echo "make test              lint + unit, deploy and end-to-end tests (moto, no AWS account)"
+	@echo "make test-runtimes     the handler's tests on every other Python runtime the template allows"
 	@echo "make lint              cfn-lint and checkov on the rendered templates"
 	@echo "make bench             print render, lint, handler and load figures"
 	@echo "make diff ENV=staging  show the change set a deploy would execute"
@@ -43,8 +44,31 @@ lint: template $(CHECKOV)
 	CHECKOV=$(CHECKOV) $(BIN)/webhook-templates lint --out $(BUILD)
 
 # -n auto: one worker per core halves the run; every test owns its ports and folders.
-test: $(INSTALLED) $(CHECKOV)
+test: $(INSTALLED) $(CHECKOV) test-runtimes
 	CHECKOV=$(CHECKOV) $(BIN)/python -m pytest -n auto
+
+# The handler's own tests on every runtime config.RUNTIMES allows other than .venv's (which runs
+# them with everything else), each in a small virtualenv of its own (.venv-pyX.Y, made on first
+# use from tests/handler/requirements-runtimes.txt: no cfn-lint or checkov). The interpreter is
+# pyenv's X.Y.* or pythonX.Y on PATH; one that is absent is skipped with a line saying so.
+RUNTIME_REQUIREMENTS := tests/handler/requirements-runtimes.txt
+test-runtimes: $(INSTALLED)
+	@own=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	versions=$$($(BIN)/python -c 'from webhook_templates.config import RUNTIMES; print(*(r.removeprefix("python") for r in RUNTIMES))'); \
+	for v in $$versions; do \
+	  if [ "$$v" = "$$own" ]; then echo "test-runtimes: python$$v: the main run (.venv) tests it"; continue; fi; \
+	  py=$$(ls -d $$HOME/.pyenv/versions/$$v.*/bin/python 2>/dev/null | tail -n 1); \
+	  [ -n "$$py" ] || py=$$(python$$v -c 'import sys; print(sys.executable)' 2>/dev/null); \
+	  if [ -z "$$py" ]; then echo "test-runtimes: SKIPPED python$$v: no such interpreter on this machine"; continue; fi; \
+	  $(MAKE) --no-print-directory .venv-py$$v/.installed RUNTIME_PYTHON=$$py || exit 1; \
+	  echo "test-runtimes: python$$v ($$py): the handler suite"; \
+	  PYTHONPATH=src .venv-py$$v/bin/python -m pytest tests/handler -q -n auto -p no:cacheprovider || exit 1; \
+	done
+
+.venv-py%/.installed: $(RUNTIME_REQUIREMENTS)
+	$(RUNTIME_PYTHON) -m venv .venv-py$*
+	.venv-py$*/bin/pip install $(PIP_FLAGS) --requirement $(RUNTIME_REQUIREMENTS)
+	@touch $@
 
 bench: template
 	$(BIN)/python benchmarks/run.py
@@ -70,5 +94,5 @@ serve: template
 	$(BIN)/webhook-templates serve --port $(PORT)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(BUILD)/* cfn-outputs .pytest_cache .hypothesis src/*.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) .venv-py3.* $(BUILD)/* cfn-outputs .pytest_cache .hypothesis src/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

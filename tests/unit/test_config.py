@@ -38,7 +38,7 @@ def test_config_is_frozen() -> None:
 
 
 @pytest.mark.parametrize(("setting", "value", "accepted"), [
-    ("runtime", "nodejs18.x", "python3.11, python3.12, python3.13, python3.14"),
+    ("runtime", "nodejs18.x", "python3.11, python3.12, python3.13"),
     ("memory_mb", 64, "128 to 10240"),
     ("timeout_seconds", 30, "29 s"),
     ("log_retention_days", 31, "30, 60"),
