@@ -10,7 +10,7 @@ import boto3
 import pytest
 from deploy_testkit import Result
 
-from support import moto_server
+from support import faults, moto_server
 from webhook_templates import cli
 from webhook_templates.deploy import stacks
 from webhook_templates.handoff.bundle import build_files, write_bundle
@@ -36,7 +36,7 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], 
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     # A session of the test's own, made before any fault is installed: the
     # checks read the account as it is, never through injected faults.
-    own = boto3.Session()
+    own = boto3.Session(botocore_session=faults.shared_core())
     return lambda service: own.client(service)
 
 

@@ -5,6 +5,12 @@ session the CLI uses (``support/faults.py``) and asserts where things end:
 the stack's state, its policy, its termination protection, leftover change
 sets and the exit code.  The README's deploy section has the table of these
 scenarios and outcomes.
+
+The faults are in the deploy flow, not in the template, so the stack here is
+the rendered template cut down to its data resources (key, table, function log
+group) and one resource that a parameter modifies: the same parameters, the
+same guard and stack policy, a tenth of moto's work per deploy.  The full
+template's deploys are in ``test_deploy_moto.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from typing import Any, Callable
 
 import pytest
 from botocore.exceptions import ClientError
-from deploy_testkit import MOTO_SKIPS_TYPES, Result, template_without_table
+from deploy_testkit import MOTO_SKIPS_TYPES, Result
 
 from support.faults import Faults, install
 from webhook_templates.deploy import guard
@@ -27,6 +33,52 @@ pytestmark = pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)
 Clients = Callable[[str], Any]
 Run = Callable[..., Result]
 FULL = guard.stack_policy()
+
+
+KEPT = (naming.KEY_ID, naming.TABLE_ID, naming.FUNCTION_LOG_GROUP_ID)
+
+
+def _write(template: dict[str, Any], folder: Path, build_dir: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "template.json").write_text(json.dumps(template))
+    (folder / "parameters").mkdir(exist_ok=True)
+    for env in ("dev", "staging", "prod"):
+        (folder / "parameters" / f"{env}.json").write_text((build_dir / "parameters" / f"{env}.json").read_text())
+    return folder / "template.json"
+
+
+@pytest.fixture(scope="module")
+def small_template(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The rendered template, cut down to the data resources and a parameter-driven setting."""
+    full = json.loads((build_dir / "template.json").read_text())
+    resources = {logical_id: full["Resources"][logical_id] for logical_id in KEPT}
+    resources["FunctionSettings"] = {"Type": "AWS::SSM::Parameter", "Properties": {
+        "Name": {"Fn::Sub": "/webhook/${Environment}/memory"}, "Type": "String",
+        "Value": {"Ref": "LambdaMemorySize"}}}
+    return {"AWSTemplateFormatVersion": "2010-09-09", "Parameters": full["Parameters"],
+            "Conditions": full["Conditions"], "Resources": resources,
+            "Outputs": {key: full["Outputs"][key] for key in ("TableName", "KmsKeyId")}}
+
+
+@pytest.fixture
+def run(run: Run, small_template: dict[str, Any], build_dir: Path, tmp_path: Path) -> Run:
+    """The CLI, deploying the small template (with the rendered parameter files) unless told otherwise."""
+    path = _write(small_template, tmp_path / "small", build_dir)
+
+    def invoke(*args: str, **options: Any) -> Result:
+        if args[0] == "deploy" and "--template" not in args:
+            args = (*args, "--template", str(path))
+        return run(*args, **options)
+
+    return invoke
+
+
+def template_without_table(small_template: dict[str, Any], build_dir: Path, tmp_path: Path) -> str:
+    """The small template with the transactions table (and its output) removed."""
+    template = json.loads(json.dumps(small_template))
+    del template["Resources"][naming.TABLE_ID]
+    del template["Outputs"]["TableName"]
+    return str(_write(template, tmp_path / "no-table", build_dir))
 
 
 @pytest.fixture
@@ -71,6 +123,7 @@ def no_traceback(result: Result) -> None:
 
 
 def memory(build_dir: Path, tmp_path: Path, env: str, size: str) -> str:
+    """The ``env`` parameter file with ``LambdaMemorySize`` set to ``size``."""
     parameters = json.loads((build_dir / "parameters" / f"{env}.json").read_text())
     for parameter in parameters:
         if parameter["ParameterKey"] == "LambdaMemorySize":
@@ -112,8 +165,7 @@ def test_lost_execute_answer_on_an_update_reports_the_update_that_ran(
     assert "did not execute" not in result.err
     assert "Deployed webhook-staging: UPDATE_COMPLETE" in result.out
     assert faults.calls["ExecuteChangeSet"] == 1
-    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack(aws, "webhook-staging")["Parameters"]}
-    assert parameters["LambdaMemorySize"] == "512"
+    assert aws("ssm").get_parameter(Name="/webhook/staging/memory")["Parameter"]["Value"] == "512"
     assert_ends(aws, "webhook-staging", status="UPDATE_COMPLETE")
 
 
@@ -156,11 +208,11 @@ def test_a_lost_create_change_set_answer_finds_the_change_set_by_name(
 
 
 def test_a_dry_run_next_to_another_deploys_change_set_keeps_their_stack(
-    aws: Clients, run: Run, faults: Faults, build_dir: Path
+    aws: Clients, run: Run, faults: Faults, build_dir: Path, small_template: dict[str, Any]
 ) -> None:
     aws("cloudformation").create_change_set(
         StackName="webhook-staging", ChangeSetName="someone-elses", ChangeSetType="CREATE",
-        TemplateBody=(build_dir / "template.json").read_text(),
+        TemplateBody=json.dumps(small_template),
         Parameters=json.loads((build_dir / "parameters" / "staging.json").read_text()),
         Capabilities=["CAPABILITY_NAMED_IAM"],
     )
@@ -243,12 +295,13 @@ def test_ctrl_c_while_events_stream_says_what_is_missing_and_the_next_deploy_con
 
 @pytest.mark.parametrize("kind", ["expired", "refused", "interrupt"])
 def test_a_policy_that_cannot_be_restored_after_an_allowed_replacement_is_loud_and_exits_4(
-    aws: Clients, run: Run, faults: Faults, build_dir: Path, tmp_path: Path, kind: str
+    aws: Clients, run: Run, faults: Faults, build_dir: Path, tmp_path: Path, kind: str,
+    small_template: dict[str, Any],
 ) -> None:
     assert run("deploy", "--env", "staging", "--yes").code == 0
     # The first SetStackPolicy (lifting the table's denial) gets through; putting it back does not.
     faults.add("SetStackPolicy", kind, skip=1, times=1000)
-    no_table = ["--template", template_without_table(build_dir, tmp_path),
+    no_table = ["--template", template_without_table(small_template, build_dir, tmp_path),
                 "--parameters", str(build_dir / "parameters" / "staging.json")]
 
     result = run("deploy", "--env", "staging", "--yes", "--allow-replacement", naming.TABLE_ID, *no_table)
@@ -272,13 +325,13 @@ def test_a_policy_that_cannot_be_restored_after_an_allowed_replacement_is_loud_a
 
 
 def test_a_policy_restore_that_fails_once_is_converged_after_the_update(
-    aws: Clients, run: Run, faults: Faults, build_dir: Path, tmp_path: Path
+    aws: Clients, run: Run, faults: Faults, build_dir: Path, tmp_path: Path, small_template: dict[str, Any]
 ) -> None:
     assert run("deploy", "--env", "staging", "--yes").code == 0
     faults.add("SetStackPolicy", "expired", skip=1)  # lifting passes, the restore right after fails once
 
     result = run("deploy", "--env", "staging", "--yes", "--allow-replacement", naming.TABLE_ID,
-                 "--template", template_without_table(build_dir, tmp_path),
+                 "--template", template_without_table(small_template, build_dir, tmp_path),
                  "--parameters", str(build_dir / "parameters" / "staging.json"))
 
     assert result.code == 0, result.err

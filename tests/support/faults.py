@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import boto3
+import botocore.session
 from botocore.awsrequest import AWSResponse
+from botocore.loaders import Loader, create_loader
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 from botocore.httpsession import URLLib3Session
 
@@ -118,13 +120,29 @@ class Faults:
         return None
 
 
+#: One loader of botocore's model files for every session the tests create: a process runs
+#: one command, but a test process runs hundreds, and reading the JSON models again for
+#: each is most of an in-process command's time.  The models are only read, never changed.
+_LOADER: Loader = create_loader()
+
+
+def shared_core() -> botocore.session.Session:
+    """A botocore session that reads the model files through the shared loader."""
+    core = botocore.session.Session()
+    core.register_component("data_loader", _LOADER)
+    return core
+
+
 def install(faults: Faults, monkeypatch: Any) -> None:
     """Make every ``boto3.Session`` created from now on (until the test ends) send through ``faults``."""
     original = boto3.Session
 
     class FaultySession(original):  # type: ignore[misc,valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("botocore_session", shared_core())
             super().__init__(*args, **kwargs)
+            # boto3 adds its own folder of models on every session: once is enough.
+            _LOADER.search_paths[:] = list(dict.fromkeys(_LOADER.search_paths))
             self.events.register("before-send.cloudformation", faults.before_send)
 
     monkeypatch.setattr(boto3, "Session", FaultySession)
