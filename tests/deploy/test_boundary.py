@@ -178,3 +178,13 @@ def test_a_first_deploy_blocked_by_a_retained_table_names_it_and_says_what_to_do
     except ClientError:
         status = None
     assert status == "ROLLBACK_COMPLETE"
+
+
+def test_deploy_help_documents_exit_code_4(capsys: pytest.CaptureFixture[str]) -> None:
+    from webhook_templates.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["deploy", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "4 deployed but protection not restored" in text
+    assert "the command to restore it is printed" in text
