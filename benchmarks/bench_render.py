@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import statistics
 import time
+from pathlib import Path
 from typing import Callable, TypeVar
 
+from webhook_templates.config import load_environments
 from webhook_templates.handoff import lint
 from webhook_templates.handoff.bundle import build_files
 from webhook_templates.handoff.render import TEMPLATE_BODY_LIMIT
@@ -28,7 +30,8 @@ def timed(action: Callable[[], T], rounds: int = ROUNDS) -> tuple[float, T]:
 
 
 def main() -> int:
-    render_ms, files = timed(lambda: build_files(commit="benchmark"))
+    environments = load_environments(Path(__file__).resolve().parents[1] / "environments.toml")
+    render_ms, files = timed(lambda: build_files(environments, commit="benchmark"))
     by_path = {f.path: f.content for f in files}
     lint_ms, findings = timed(lambda: lint.cfn_lint(by_path["template.json"], "template.json"), rounds=1)
     template_bytes = len(by_path["template.json"].encode())

@@ -19,15 +19,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .config import DEFAULT_BUILD_DIR, ConfigError, TemplateConfig
+from .config import DEFAULT_BUILD_DIR, DEFAULT_ENVIRONMENTS_FILE, ConfigError, load_environments
 from .exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE  # noqa: F401 (re-exported)
 
 
-def _tag(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"invalid tag {text!r}; expected KEY=VALUE")
-    return key, value
+def _removed_tag(text: str) -> str:
+    # Render-time tags were baked into the template and lost on the next re-render; say where they went.
+    raise argparse.ArgumentTypeError(
+        f"render --tag {text} is gone: tags are deploy-time stack tags; accepted: `tags` in "
+        "environments.toml, or deploy --tags KEY=VALUE"
+    )
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -35,14 +36,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .handoff.bundle import build_files, check_drift, load_handler, write_bundle
     from .stack.packaging import HandlerUnavailable
 
-    config = TemplateConfig(extra_tags=dict(args.tag))
+    environments = load_environments(args.environments)
     started = time.perf_counter()
     try:
         handler = load_handler()  # the one read of the handler: everything below is handed it
     except HandlerUnavailable as error:
         print(f"webhook-templates: {error}", file=sys.stderr)
         return EXIT_FAILED
-    files = build_files(config, handler)
+    files = build_files(environments, handler=handler)
     if args.check:
         drifted = check_drift(files, args.out)
         for path in drifted:
@@ -73,6 +74,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 #: adds each one's parser (and sets ``func``), imported only when it is needed.
 _EXTRA_COMMANDS: dict[str, str] = {
     "deploy": "webhook_templates.deploy.commands",
+    "diff": "webhook_templates.deploy.commands",
     "outputs": "webhook_templates.deploy.commands",
     "destroy": "webhook_templates.deploy.commands",
     "serve": "webhook_templates.local.serve",
@@ -105,8 +107,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     render = commands.add_parser("render", help="render the template, parameter files and handoff bundle",
                                  description=cmd_render.__doc__)
     render.add_argument("--out", type=Path, default=DEFAULT_BUILD_DIR, help="build folder (default: build)")
-    render.add_argument("--tag", type=_tag, action="append", default=[], metavar="KEY=VALUE",
-                        help="extra tag on every taggable resource (repeatable)")
+    render.add_argument("--environments", type=Path, default=DEFAULT_ENVIRONMENTS_FILE, metavar="PATH",
+                        help=f"the environments file (default: {DEFAULT_ENVIRONMENTS_FILE}): one parameter file each")
+    render.add_argument("--tag", type=_removed_tag, help=argparse.SUPPRESS)
     render.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if the build folder differs from a fresh render")
     render.set_defaults(func=cmd_render)

@@ -1,13 +1,19 @@
 """Per-environment configuration: typed, frozen data, validated once at the edge.
 
 The rendered template is environment-agnostic; an ``EnvironmentConfig`` is what
-becomes one environment's CloudFormation parameter file.  Defaults are the
-production-safe choice, so an environment only lists what it relaxes.
+becomes one environment's CloudFormation parameter file.  The environments
+themselves are data: ``environments.toml`` at the repository root, one table
+per environment, read here with ``tomllib`` (``load_environments``) by the CLI
+only; nothing below the CLI reads files.  Defaults are the production-safe
+choice, so an environment only lists what it relaxes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +31,19 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
 
 #: Where `render` writes the bundle and `deploy` reads it.
 DEFAULT_BUILD_DIR = Path("build")
+#: The environments file, relative to the working directory (the repository root under make).
+DEFAULT_ENVIRONMENTS_FILE = Path("environments.toml")
 
 ENVIRONMENT_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,15}$"
+ENVIRONMENT_NAME_ACCEPTED = "2-16 lowercase letters, digits or '-', starting with a letter"
+#: The one name that is production whatever the file says.
+PRODUCTION_NAME = "prod"
 _TAG_KEY_PATTERN = re.compile(r"^[A-Za-z0-9 _.:/=+@-]{1,128}$")
-_RESERVED_TAG_KEYS = frozenset({"Environment", "Team", "CostCenter"})
+#: Tags the template itself sets on every resource, from parameters.
+RESERVED_TAG_KEYS = frozenset({"Environment", "Team", "CostCenter"})
+#: Besides Unicode letters, digits and spaces, the characters AWS allows in tags.
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+TAG_CHARACTERS = "letters, digits, spaces and _ . : / = + - @"
 _SECRET_ARN_PATTERN = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
 )
@@ -44,7 +59,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class EnvironmentConfig:
-    """Everything that differs between environments, as deploy-time parameter values."""
+    """Everything that differs between environments: parameter values and stack tags.
+
+    Field names are the keys of ``environments.toml`` (``name`` is the table's).
+    """
 
     name: str
     team: str = "payments-platform"
@@ -66,8 +84,14 @@ class EnvironmentConfig:
     #: The API Gateway CloudWatch role is one per account and region.
     create_api_gateway_account_role: bool = False
     alarm_topic_arn: str = ""
+    #: Marks an environment besides ``prod`` as production (deletion and termination protection).
+    production: bool = False
+    #: CloudFormation stack tags (propagated to every resource that supports tags), not parameters.
+    tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
+        if isinstance(self.tags, Mapping):
+            object.__setattr__(self, "tags", MappingProxyType(dict(sorted(self.tags.items()))))
         validate(self)
 
     @property
@@ -77,8 +101,12 @@ class EnvironmentConfig:
 
     @property
     def is_production(self) -> bool:
-        """Production gets deletion and termination protection."""
-        return self.name == "prod"
+        """Production gets deletion and termination protection: ``prod``, and any marked ``production``."""
+        return self.name == PRODUCTION_NAME or self.production
+
+
+#: Keys an ``environments.toml`` table accepts, in the order the README documents them.
+ENVIRONMENT_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EnvironmentConfig) if f.name != "name")
 
 
 def _require(condition: bool, setting: str, value: object, accepted: str) -> None:
@@ -86,30 +114,63 @@ def _require(condition: bool, setting: str, value: object, accepted: str) -> Non
         raise ConfigError(f"{setting}={value!r} is invalid; accepted: {accepted}")
 
 
+def _is_int(value: object) -> bool:
+    # TOML's true/false are Python bools, and bool is an int subclass.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_str(value: object, pattern: re.Pattern[str]) -> bool:
+    return isinstance(value, str) and bool(pattern.match(value))
+
+
+def _tag_text_ok(text: object, shortest: int, longest: int) -> bool:
+    """AWS's tag rule: Unicode letters, digits, whitespace (category Z) and ``_ . : / = + - @``."""
+    return (
+        isinstance(text, str) and shortest <= len(text) <= longest
+        and all(ch in _TAG_PUNCTUATION or unicodedata.category(ch)[0] in "LNZ" for ch in text)
+    )
+
+
+def validate_tag(key: object, value: object, where: str = "tag") -> None:
+    """Raise ``ConfigError`` unless ``key``/``value`` is a stack tag CloudFormation accepts.
+
+    CloudFormation's stack tags: key 1-128 characters, value 1-256, both from
+    AWS's tag character set; ``aws:`` keys are AWS's own, and the keys the
+    template sets on every resource from parameters stay the template's.
+    """
+    if not _tag_text_ok(key, 1, 128) or str(key).lower().startswith("aws:"):
+        raise ConfigError(f"{where} key {key!r} is invalid; accepted: 1-128 {TAG_CHARACTERS}, not starting with 'aws:'")
+    if key in RESERVED_TAG_KEYS:
+        raise ConfigError(
+            f"{where} key {key!r} is reserved; accepted: any other key (Environment, Team and CostCenter are "
+            "set on every resource from the environment's name, team and cost_center)"
+        )
+    if not _tag_text_ok(value, 1, 256):
+        raise ConfigError(f"{where} {key!r} value {value!r} is invalid; accepted: 1-256 {TAG_CHARACTERS}")
+
+
 def validate(config: EnvironmentConfig) -> None:
     """Raise ``ConfigError`` naming the first invalid setting and what it accepts."""
-    _require(
-        bool(re.match(ENVIRONMENT_NAME_PATTERN, config.name)),
-        "name", config.name, "2-16 lowercase letters, digits or '-', starting with a letter",
-    )
+    _require(_is_str(config.name, re.compile(ENVIRONMENT_NAME_PATTERN)), "name", config.name, ENVIRONMENT_NAME_ACCEPTED)
     for setting in ("team", "cost_center"):
         value = getattr(config, setting)
         _require(
-            isinstance(value, str) and bool(_TAG_KEY_PATTERN.match(value)) and len(value) <= 64,
+            _is_str(value, _TAG_KEY_PATTERN) and len(value) <= 64,
             setting, value, "1-64 characters of letters, digits, spaces and _.:/=+@-",
         )
-    _require(config.runtime in RUNTIMES, "runtime", config.runtime, ", ".join(RUNTIMES))
+    _require(isinstance(config.runtime, str) and config.runtime in RUNTIMES, "runtime", config.runtime,
+             ", ".join(RUNTIMES))
     _require(
-        isinstance(config.memory_mb, int) and 128 <= config.memory_mb <= 10240,
+        _is_int(config.memory_mb) and 128 <= config.memory_mb <= 10240,
         "memory_mb", config.memory_mb, "an integer from 128 to 10240",
     )
     _require(
-        isinstance(config.timeout_seconds, int) and 1 <= config.timeout_seconds <= 28,
+        _is_int(config.timeout_seconds) and 1 <= config.timeout_seconds <= 28,
         "timeout_seconds", config.timeout_seconds,
         "an integer from 1 to 28 (API Gateway stops waiting at 29 s)",
     )
     _require(
-        isinstance(config.reserved_concurrency, int) and 0 <= config.reserved_concurrency <= 1000,
+        _is_int(config.reserved_concurrency) and 0 <= config.reserved_concurrency <= 1000,
         "reserved_concurrency", config.reserved_concurrency, "an integer from 0 (none) to 1000",
     )
     _require(
@@ -119,18 +180,16 @@ def validate(config: EnvironmentConfig) -> None:
         "throttle_rate_limit", config.throttle_rate_limit, "requests per second from 1 to 10000",
     )
     _require(
-        isinstance(config.throttle_burst_limit, int)
-        and not isinstance(config.throttle_burst_limit, bool)
-        and 1 <= config.throttle_burst_limit <= 5000,
+        _is_int(config.throttle_burst_limit) and 1 <= config.throttle_burst_limit <= 5000,
         "throttle_burst_limit", config.throttle_burst_limit, "an integer from 1 to 5000",
     )
     _require(
-        config.log_retention_days in LOG_RETENTION_DAYS,
+        _is_int(config.log_retention_days) and config.log_retention_days in LOG_RETENTION_DAYS,
         "log_retention_days", config.log_retention_days,
         ", ".join(str(d) for d in LOG_RETENTION_DAYS),
     )
     _require(
-        config.signing_secret_arn == "" or bool(_SECRET_ARN_PATTERN.match(config.signing_secret_arn)),
+        config.signing_secret_arn == "" or _is_str(config.signing_secret_arn, _SECRET_ARN_PATTERN),
         "signing_secret_arn", config.signing_secret_arn,
         "empty (the stack creates the secret) or a Secrets Manager secret ARN",
     )
@@ -146,61 +205,104 @@ def validate(config: EnvironmentConfig) -> None:
         "create_api_gateway_account_role", config.create_api_gateway_account_role, "true or false",
     )
     _require(
-        config.alarm_topic_arn == "" or bool(_TOPIC_ARN_PATTERN.match(config.alarm_topic_arn)),
+        config.alarm_topic_arn == "" or _is_str(config.alarm_topic_arn, _TOPIC_ARN_PATTERN),
         "alarm_topic_arn", config.alarm_topic_arn, "empty (no notifications) or an SNS topic ARN",
     )
+    _require(isinstance(config.production, bool), "production", config.production, "true or false")
+    _require(isinstance(config.tags, Mapping), "tags", config.tags,
+             'a table of KEY = "VALUE" strings, e.g. tags = { Owner = "platform-team" }')
+    for key, value in config.tags.items():
+        validate_tag(key, value)
 
 
 @dataclass(frozen=True)
 class TemplateConfig:
-    """Build-time choices that are the same for every environment of the template."""
+    """Build-time choices that are the same for every environment of the template.
 
-    #: Added to every taggable resource, beside Environment, Team and CostCenter.
-    extra_tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "extra_tags", MappingProxyType(dict(sorted(self.extra_tags.items()))))
-        for key, value in self.extra_tags.items():
-            _require(
-                bool(_TAG_KEY_PATTERN.match(key)) and key not in _RESERVED_TAG_KEYS
-                and not key.lower().startswith("aws:"),
-                "tag key", key,
-                "1-128 letters, digits, spaces and _.:/=+@-, not 'aws:'-prefixed and not "
-                + ", ".join(sorted(_RESERVED_TAG_KEYS)),
-            )
-            _require(
-                isinstance(value, str) and len(value) <= 256,
-                f"tag {key!r} value", value, "a string of at most 256 characters",
-            )
+    Tags are not among them: they are deploy-time stack tags
+    (``EnvironmentConfig.tags`` and ``deploy --tags``), so what ``render``
+    writes and what ``deploy`` sends cannot disagree.
+    """
 
 
-ENVIRONMENTS: Mapping[str, EnvironmentConfig] = MappingProxyType({
-    "dev": EnvironmentConfig(
-        name="dev",
-        throttle_rate_limit=10.0,
-        throttle_burst_limit=20,
-    ),
-    "staging": EnvironmentConfig(
-        name="staging",
-        throttle_rate_limit=25.0,
-        throttle_burst_limit=50,
-        reserved_concurrency=10,
-    ),
-    "prod": EnvironmentConfig(
-        name="prod",
-        memory_mb=512,
-        throttle_rate_limit=100.0,
-        throttle_burst_limit=200,
-        reserved_concurrency=50,
-    ),
-})
+# --- environments.toml -------------------------------------------------------------
+
+def check_environment_name(name: str, flag: str = "--env") -> str:
+    """``name`` if it follows the environment name pattern, else ``ConfigError``."""
+    if not re.match(ENVIRONMENT_NAME_PATTERN, name):
+        raise ConfigError(f"{flag} {name!r} is invalid; accepted: {ENVIRONMENT_NAME_ACCEPTED}")
+    return name
 
 
-def environment(name: str) -> EnvironmentConfig:
-    """Look up a shipped environment by name, or raise ``ConfigError`` listing them."""
+def stack_name_of(name: str) -> str:
+    """The default stack name of environment ``name``, whether or not the file lists it."""
+    return f"webhook-{check_environment_name(name)}"
+
+
+def parse_environments(text: str, source: str = str(DEFAULT_ENVIRONMENTS_FILE)) -> Mapping[str, EnvironmentConfig]:
+    """The environments of an ``environments.toml`` text, in file order; ``ConfigError`` names
+    ``source``, the table, the key, the value and what is accepted."""
     try:
-        return ENVIRONMENTS[name]
-    except KeyError:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: not valid TOML ({error}); accepted: one [name] table per environment") from None
+    if not document:
+        raise ConfigError(f"{source}: no environment; accepted: one [name] table per environment, e.g. [dev]")
+    environments: dict[str, EnvironmentConfig] = {}
+    for name, table in document.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: {name} = {table!r} is not an environment table; accepted: one [name] "
+                              "table per environment")
+        if not re.match(ENVIRONMENT_NAME_PATTERN, name):
+            raise ConfigError(f"{source}: [{name}] is not a valid environment name; accepted: {ENVIRONMENT_NAME_ACCEPTED}")
+        unknown = sorted(set(table) - set(ENVIRONMENT_KEYS))
+        if unknown:
+            raise ConfigError(f"{source} [{name}]: unknown key {unknown[0]!r}; accepted: {', '.join(ENVIRONMENT_KEYS)}")
+        if name == PRODUCTION_NAME and table.get("production") is False:
+            raise ConfigError(f"{source} [{name}]: production=False is invalid; accepted: true or no key "
+                              f"({PRODUCTION_NAME} is always production)")
+        # TOML arrays are lists; the config's sequences are tuples, so it stays frozen and hashable.
+        values = {key: tuple(value) if isinstance(value, list) else value for key, value in table.items()}
+        try:
+            environments[name] = EnvironmentConfig(name=name, **values)
+        except ConfigError as error:
+            raise ConfigError(f"{source} [{name}]: {error}") from None
+    return MappingProxyType(environments)
+
+
+def load_environments(path: Path = DEFAULT_ENVIRONMENTS_FILE) -> Mapping[str, EnvironmentConfig]:
+    """Read and validate ``environments.toml`` (the CLI's edge; nothing else reads it)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; accepted: --environments PATH, or run from the repository "
+                          "root, which holds environments.toml") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot be read ({error}); accepted: a UTF-8 TOML file") from None
+    return parse_environments(text, str(path))
+
+
+def resolve_environment(environments: Mapping[str, EnvironmentConfig], name: str, based_on: str | None = None,
+                        source: str = str(DEFAULT_ENVIRONMENTS_FILE)) -> EnvironmentConfig:
+    """The environment ``name`` from the file, or an ephemeral one ``based_on`` another.
+
+    A name that is not in the file is refused without ``based_on``, so a typo
+    never creates a stack.  An ephemeral environment takes every setting and
+    tag of its base except ``production``: it exists to be destroyed.
+    """
+    check_environment_name(name)
+    if based_on is None:
+        if name in environments:
+            return environments[name]
         raise ConfigError(
-            f"unknown environment {name!r}; accepted: {', '.join(ENVIRONMENTS)}"
-        ) from None
+            f"--env {name!r} is not in {source}; accepted: {', '.join(environments)}, or an ephemeral "
+            f"environment with --based-on ENV (e.g. --env {name} --based-on {next(iter(environments))})"
+        )
+    if name in environments:
+        raise ConfigError(f"--based-on is only for environments not in {source}, and {name!r} is in it; "
+                          f"accepted: --env {name} without --based-on")
+    if name == PRODUCTION_NAME:
+        raise ConfigError(f"--env {name!r} cannot be ephemeral; accepted: any other name ({name} is production)")
+    if based_on not in environments:
+        raise ConfigError(f"--based-on {based_on!r} is not in {source}; accepted: {', '.join(environments)}")
+    return dataclasses.replace(environments[based_on], name=name, production=False)

@@ -19,10 +19,13 @@ EXIT_INTERRUPTED = 130
 
 #: The ``--help`` epilogs of the stack commands.
 DEPLOY_EXIT_CODES = (
-    "exit codes: 0 deployed or already up to date (or --dry-run shown), 1 failed, 2 usage error, "
+    "exit codes: 0 deployed or already up to date (or --dry-run shown, or --no-execute-changeset kept), 1 failed, 2 usage error, "
     "3 refused by the data guard or by you (or no terminal to ask on and no --yes), "
     "4 deployed but protection not restored (stack policy, prod termination protection or outputs file; "
     "the command to restore it is printed), 130 interrupted"
+)
+DIFF_EXIT_CODES = (
+    "exit codes: 0 shown (or up to date), 1 failed, 2 usage error, 3 the data guard would refuse the change set"
 )
 OUTPUTS_EXIT_CODES = "exit codes: 0 printed and written, 1 failed (e.g. no such stack), 2 usage error"
 DESTROY_EXIT_CODES = (

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from troposphere import Template
 
+from support.environments import SHIPPED
 from webhook_templates.handoff.bundle import build_files
 from webhook_templates.handoff.render import RenderedFile, template_dict
 from webhook_templates.config import TemplateConfig
@@ -34,7 +35,7 @@ def commit() -> str:
 @pytest.fixture(scope="session")
 def files() -> dict[str, RenderedFile]:
     """The bundle, rendered once with a fixed commit (no git needed)."""
-    return {f.path: f for f in build_files(commit=COMMIT)}
+    return {f.path: f for f in build_files(SHIPPED, commit=COMMIT)}
 
 
 @pytest.fixture(scope="session")

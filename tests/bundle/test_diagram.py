@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from webhook_templates.handoff import diagram
+from support.environments import SHIPPED
 from webhook_templates.handoff.bundle import build_files
 from webhook_templates.handoff.render import RenderedFile
 
@@ -49,7 +50,7 @@ def test_graph_keeps_only_resource_edges_and_merges_labels() -> None:
 
 def test_without_dot_there_is_no_svg_and_handoff_does_not_link_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(diagram, "dot_available", lambda: False)
-    files = {f.path: f for f in build_files()}
+    files = {f.path: f for f in build_files(SHIPPED)}
     assert "template.svg" not in files
     assert "template.svg" not in files["HANDOFF.md"].content
     assert "template.svg" not in files["manifest.json"].content

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from webhook_templates.config import ENVIRONMENTS
+from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates.handoff import document as handoff_module
 from webhook_templates.handoff.document import (
     ACTION_WORDS,

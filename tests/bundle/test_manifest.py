@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from support.environments import SHIPPED
 from webhook_templates import __version__
 from webhook_templates.handoff import manifest
 from webhook_templates.handoff.bundle import build_files, check_drift, write_bundle
@@ -50,13 +51,13 @@ def test_unreadable_manifest_is_a_problem(tmp_path: Path) -> None:
 
 
 def test_two_renders_of_one_commit_are_byte_identical(files: dict[str, RenderedFile], commit: str) -> None:
-    again = build_files(commit=commit)
+    again = build_files(SHIPPED, commit=commit)
     assert [(f.path, f.content) for f in again] == [(f.path, f.content) for f in files.values()]
 
 
 def test_drift_check_ignores_the_commit_but_not_content(tmp_path: Path, files: dict[str, RenderedFile]) -> None:
     write_bundle(list(files.values()), tmp_path)
-    later = build_files(commit="fedcba9876543210fedcba9876543210fedcba98")
+    later = build_files(SHIPPED, commit="fedcba9876543210fedcba9876543210fedcba98")
     assert check_drift(later, tmp_path) == []
 
     data = json.loads((tmp_path / "manifest.json").read_text())
@@ -89,7 +90,7 @@ def test_a_file_only_an_earlier_bundle_had_is_drift_and_is_removed_on_write(tmp_
     from webhook_templates.handoff.bundle import build_files, check_drift, write_bundle
     from webhook_templates.handoff.render import RenderedFile
 
-    files = build_files(commit="abc")
+    files = build_files(SHIPPED, commit="abc")
     # An earlier render that also wrote a file this one does not (as template.svg is
     # dropped once Graphviz is gone), listed in that render's manifest:
     extra = RenderedFile("dropped.svg", "<svg/>")

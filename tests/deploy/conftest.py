@@ -11,6 +11,7 @@ import pytest
 from deploy_testkit import Result
 
 from support import faults, moto_server
+from support.environments import ENVIRONMENTS_FILE, SHIPPED
 from webhook_templates import cli
 from webhook_templates.deploy import stacks
 from webhook_templates.handoff.bundle import build_files, write_bundle
@@ -44,7 +45,7 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], 
 def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``make template``'s output, rendered once."""
     out = tmp_path_factory.mktemp("build")
-    write_bundle(build_files(), out)
+    write_bundle(build_files(SHIPPED), out)
     return out
 
 
@@ -69,11 +70,13 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp
         if stdin is not None:
             monkeypatch.setattr("sys.stdin", Terminal(answer) if answer is not None else io.StringIO(stdin))
         argv = list(args)
-        if argv[0] in ("deploy", "destroy") and "--poll-interval" not in argv:
+        if not defaults and argv[0] in ("deploy", "diff") and "--environments" not in argv:
+            argv += ["--environments", str(ENVIRONMENTS_FILE)]
+        if argv[0] in ("deploy", "diff", "destroy") and "--poll-interval" not in argv:
             argv += ["--poll-interval", "0"]
-        if not defaults and argv[0] in ("deploy", "outputs", "destroy") and "--outputs-file" not in argv:
+        if not defaults and argv[0] in ("deploy", "diff", "outputs", "destroy") and "--outputs-file" not in argv:
             argv += ["--outputs-file", str(tmp_path / "flat-outputs.json")]
-        if not defaults and argv[0] == "deploy" and "--template" not in argv:
+        if not defaults and argv[0] in ("deploy", "diff") and "--template" not in argv:
             argv += ["--template", str(build_dir / "template.json")]
         capsys.readouterr()
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from deploy_testkit import MOTO_SKIPS_TYPES, Result, template_without_table
 
+from support.environments import ENVIRONMENTS_FILE
 from webhook_templates.deploy import guard
 from webhook_templates.stack import naming
 
@@ -49,6 +51,7 @@ def parameters_with(build_dir: Path, tmp_path: Path, **values: str) -> str:
 def test_first_deploy_renders_the_build_creates_the_stack_and_writes_outputs(
     aws: Clients, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    shutil.copy(ENVIRONMENTS_FILE, tmp_path)  # a fresh clone: the repository's files, no build/
     monkeypatch.chdir(tmp_path)
     result = run("deploy", "--env", "staging", "--yes", defaults=True)
 

@@ -18,7 +18,7 @@ import pytest
 from aws_shapes import CHANGE_SET, STACK_ID, STACK_NAME, change_set, event, events, resource_change, stack
 from botocore.stub import ANY, Stubber
 
-from webhook_templates.config import ENVIRONMENTS
+from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates.deploy import guard
 from webhook_templates.deploy.console import Console
 from webhook_templates.deploy.flow import DeployRequest, deploy
@@ -58,10 +58,11 @@ class Deploy:
     def existing_stack(self, status: str = "UPDATE_COMPLETE") -> None:
         self.expect("describe_stacks", stack(status), StackName=STACK_NAME)
 
-    def change_set_requested(self, kind: str = "UPDATE", status: str = "CREATE_COMPLETE", reason: str = "") -> None:
+    def change_set_requested(self, kind: str = "UPDATE", status: str = "CREATE_COMPLETE", reason: str = "",
+                             **request: Any) -> None:
         self.expect("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID}, StackName=STACK_NAME,
                     ChangeSetName=ANY, ChangeSetType=kind, TemplateBody=ANY, Parameters=[],
-                    Capabilities=["CAPABILITY_NAMED_IAM"], Description=ANY)
+                    Capabilities=["CAPABILITY_NAMED_IAM"], Description=ANY, **{"Tags": [], **request})
         self.expect("describe_change_set", change_set(status, reason), ChangeSetName=CHANGE_SET)  # computed?
 
     def change_set_created(self, kind: str = "UPDATE", *changes: dict[str, Any]) -> None:
@@ -291,3 +292,32 @@ def test_a_stack_no_change_set_can_start_from_fails_before_any_change(
 
     assert stubbed.run(assume_yes=True) == 1
     assert says in stubbed.err.getvalue()
+
+
+def test_role_notification_topics_and_tags_reach_the_change_set(stubbed: Deploy) -> None:
+    role, topic = "arn:aws:iam::123456789012:role/cfn-deployer", "arn:aws:sns:us-east-1:123456789012:stack-events"
+    tags = ({"Key": "Owner", "Value": "platform"},)
+    stubbed.existing_stack()
+    stubbed.change_set_requested("UPDATE", RoleARN=role, NotificationARNs=[topic], Tags=list(tags))
+    stubbed.expect("describe_change_set", change_set(changes=[resource_change("Modify", "WebhookFunction",
+                                                                              "AWS::Lambda::Function", "False")]),
+                   ChangeSetName=CHANGE_SET)
+    stubbed.expect("delete_change_set", {}, ChangeSetName=CHANGE_SET)
+    reports: list[dict[str, Any]] = []
+
+    assert stubbed.run(dry_run=True, role_arn=role, notification_arns=(topic,), tags=tags,
+                       report=reports.append) == 0
+    assert reports == [{"stack": STACK_NAME, "environment": "staging", "changeSetType": "UPDATE", "upToDate": False,
+                        "changes": [{"action": "Modify", "logicalId": "WebhookFunction",
+                                     "resourceType": "AWS::Lambda::Function", "replacement": "False"}],
+                        "refusedByGuard": [], "changeSet": None}]
+
+
+def test_a_refused_dry_run_reports_what_the_guard_refuses(stubbed: Deploy) -> None:
+    stubbed.existing_stack()
+    stubbed.change_set_created("UPDATE", resource_change("Modify", "TransactionsTable", "AWS::DynamoDB::Table", "True"))
+    stubbed.expect("delete_change_set", {}, ChangeSetName=CHANGE_SET)
+    reports: list[dict[str, Any]] = []
+
+    assert stubbed.run(dry_run=True, report=reports.append) == 3
+    assert [r["logicalId"] for r in reports[0]["refusedByGuard"]] == ["TransactionsTable"]

@@ -22,8 +22,8 @@ import pytest
 from deploy_testkit import MOTO_SKIPS_TYPES
 
 from support import moto_server
+from support.environments import ENVIRONMENTS_FILE, SHIPPED
 from webhook_templates import cli
-from webhook_templates.config import environment
 from webhook_templates.deploy import stack_outputs
 from webhook_templates.deploy.session import session
 from webhook_templates.stack.packaging import HANDLER
@@ -73,6 +73,7 @@ def deployed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         for name, value in fake.items():
             env.setenv(name, value)
         code = cli.main(["deploy", "--env", "staging", "--yes", "--poll-interval", "0",
+                         "--environments", str(ENVIRONMENTS_FILE),
                          "--template", str(build_dir / "template.json"), "--outputs-file", str(outputs_file)])
     assert code == 0
 
@@ -98,7 +99,7 @@ def test_function_name_runtime_handler_and_table_name(deployed: Deployed) -> Non
     function = deployed.client("lambda").get_function(FunctionName=deployed.outputs["FunctionName"])["Configuration"]
 
     assert function["FunctionName"] == f"webhook-processor-{deployed.env}"
-    assert function["Runtime"] == environment(deployed.env).runtime
+    assert function["Runtime"] == SHIPPED[deployed.env].runtime
     assert function["Handler"] == HANDLER
     assert function["Environment"]["Variables"]["TABLE_NAME"] == deployed.outputs["TableName"]
 

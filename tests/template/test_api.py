@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from template_helpers import PSEUDO, allowed, of_type, props, resolve
 
-from webhook_templates.config import ENVIRONMENTS
+from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates.stack import api, contract, naming
 from webhook_templates.stack.packaging import HandlerArtifact, HandlerLimits
 from webhook_templates.stack.parameters import parameter_file

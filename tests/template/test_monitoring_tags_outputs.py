@@ -35,15 +35,16 @@ def test_alarms_cover_errors_throttles_5xx_and_latency(resources: dict[str, Any]
             "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
 
 
-def test_every_taggable_resource_is_tagged_including_extra_tags(handler_artifact: HandlerArtifact) -> None:
-    config = TemplateConfig(extra_tags={"Owner": "payments"})
-    resources = template_dict(build_template(config, handler_artifact))["Resources"]
+def test_every_taggable_resource_carries_the_three_parameter_tags_and_no_baked_in_tag(
+    handler_artifact: HandlerArtifact,
+) -> None:
+    resources = template_dict(build_template(TemplateConfig(), handler_artifact))["Resources"]
     tagged = {k: v for k, v in resources.items() if v["Type"] not in UNTAGGABLE}
     assert len(tagged) >= 15
     for logical_id, resource in tagged.items():
         tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
         assert tags == {"Environment": {"Ref": "Environment"}, "Team": {"Ref": "Team"},
-                        "CostCenter": {"Ref": "CostCenter"}, "Owner": "payments"}, logical_id
+                        "CostCenter": {"Ref": "CostCenter"}}, logical_id
 
 
 def test_outputs_keep_old_names_and_are_exported_with_stack_prefix(body: dict[str, Any]) -> None:

@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from troposphere import Template
 
-from webhook_templates.config import ENVIRONMENTS, TemplateConfig
+from support.environments import SHIPPED as ENVIRONMENTS
+from webhook_templates.config import TemplateConfig
 from webhook_templates.handoff import lint
 from webhook_templates.handoff.bundle import build_files, write_bundle
 from webhook_templates.handoff.render import (
@@ -31,6 +32,7 @@ from webhook_templates.handoff.render import (
 )
 from webhook_templates.stack import skips
 from webhook_templates.stack.packaging import HandlerArtifact
+from webhook_templates.stack.parameters import SPECS
 from webhook_templates.stack.template import build_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +42,7 @@ LEGACY = ROOT / "tests" / "fixtures" / "legacy_stack.yaml"
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("build")
-    write_bundle(build_files(), out)
+    write_bundle(build_files(ENVIRONMENTS), out)
     return out
 
 
@@ -72,9 +74,10 @@ def test_yaml_uses_short_form_intrinsics_and_matches_json(template: Template) ->
 
 
 def test_yaml_is_byte_for_byte_what_cfn_flip_writes(template: Template, handler_artifact: HandlerArtifact) -> None:
-    """The faster dumper changes the time, not the file: the tagged variant too (other strings, same rules)."""
-    tagged = build_template(TemplateConfig(extra_tags={"Owner": "payments: core #1", "Note": " padded "}),
-                            handler_artifact)
+    """The faster dumper changes the time, not the file: a variant with awkward strings too (same rules)."""
+    tagged = build_template(TemplateConfig(), handler_artifact)
+    tagged.set_description("payments: core #1")
+    tagged.set_metadata({**tagged.metadata, "Note": " padded ", "Owner": "payments: core #1"})
     for each in (template, tagged):
         compact = to_json(each)
         assert json_to_yaml(compact) == cfn_flip.to_yaml(compact, clean_up=False, long_form=False)
@@ -162,11 +165,14 @@ def test_resources_appear_after_everything_they_depend_on(template: Template) ->
 
 
 def test_parameter_files_cover_every_parameter(template: Template) -> None:
-    declared = set(template_dict(template)["Parameters"])
+    parameters = template_dict(template)["Parameters"]
+    # Omitted at its default (CloudFormation then uses the default): the files stayed as they were.
+    optional = {spec.key for spec in SPECS if spec.omitted_at_default}
+    assert optional == {"Production"} and all("Default" in parameters[key] for key in optional)
     for name, _config in ENVIRONMENTS.items():
-        content = next(f.content for f in build_files() if f.path == f"parameters/{name}.json")
+        content = next(f.content for f in build_files(ENVIRONMENTS) if f.path == f"parameters/{name}.json")
         values = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(content)}
-        assert set(values) == declared
+        assert set(values) == set(parameters) - optional
         assert values["Environment"] == name
         assert all(isinstance(v, str) for v in values.values())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -21,14 +22,38 @@ def test_render_writes_the_bundle_and_check_detects_drift(tmp_path: Path, capsys
     assert "template.yaml" in capsys.readouterr().err
 
 
-def test_render_tags_reach_the_template(tmp_path: Path) -> None:
-    assert main(["render", "--out", str(tmp_path), "--tag", "Owner=payments"]) == 0
-    assert '"Key":"Owner","Value":"payments"' in (tmp_path / "template.json").read_text()
+def test_render_writes_one_parameter_file_per_table_of_the_environments_file(tmp_path: Path) -> None:
+    environments = tmp_path / "environments.toml"
+    environments.write_text("[qa]\nmemory_mb = 1024\n[dev]\n")
+    out = tmp_path / "build"
+
+    assert main(["render", "--out", str(out), "--environments", str(environments)]) == 0
+
+    assert sorted(p.name for p in (out / "parameters").iterdir()) == ["dev.json", "qa.json"]
+    qa = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads((out / "parameters" / "qa.json").read_text())}
+    assert qa["Environment"] == "qa" and qa["LambdaMemorySize"] == "1024"
+    assert "`qa`" in (out / "HANDOFF.md").read_text()
+
+
+def test_render_tag_is_gone_and_says_where_tags_went(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["render", "--out", str(tmp_path), "--tag", "Owner=payments"])
+    assert exit_info.value.code == 2
+    assert "deploy --tags KEY=VALUE" in capsys.readouterr().err
+    assert not (tmp_path / "template.json").exists()
+
+
+def test_render_names_a_bad_environments_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    environments = tmp_path / "environments.toml"
+    environments.write_text("[qa]\nmemory_mb = 64\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["render", "--out", str(tmp_path / "build"), "--environments", str(environments)])
+    assert exit_info.value.code == 2
+    assert f"{environments} [qa]: memory_mb=64 is invalid; accepted: an integer from 128 to 10240" in capsys.readouterr().err
+    assert not (tmp_path / "build").exists()
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["render", "--tag", "no-equals-sign"], "expected KEY=VALUE"),
-    (["render", "--tag", "Environment=x"], "accepted:"),
     (["render", "--bogus"], "unrecognized arguments: --bogus"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
@@ -47,7 +72,7 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_info.value.code == 0
     assert "Exit codes" in capsys.readouterr().out
     subcommands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    assert set(subcommands.choices) == {"render", "lint", "deploy", "outputs", "destroy", "serve", "send"}
+    assert set(subcommands.choices) == {"render", "lint", "deploy", "diff", "outputs", "destroy", "serve", "send"}
     for command, parser in subcommands.choices.items():
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])

@@ -3,24 +3,40 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
+from support.environments import ENVIRONMENTS_FILE, SHIPPED
 from webhook_templates.config import (
     DEFAULT_RUNTIME,
-    ENVIRONMENTS,
+    ENVIRONMENT_KEYS,
     ConfigError,
     EnvironmentConfig,
-    TemplateConfig,
-    environment,
+    load_environments,
+    parse_environments,
+    resolve_environment,
+    validate_tag,
 )
 from webhook_templates.stack.parameters import SPECS, parameter_file
+from webhook_templates.stack.tags import stack_tags
+
+README = (ENVIRONMENTS_FILE.parent / "README.md").read_text(encoding="utf-8")
 
 
 def test_shipped_environments_and_stack_names() -> None:
-    assert list(ENVIRONMENTS) == ["dev", "staging", "prod"]
-    assert environment("staging").stack_name == "webhook-staging"
-    assert environment("prod").is_production and not environment("dev").is_production
+    assert list(SHIPPED) == ["dev", "staging", "prod"]
+    assert SHIPPED["staging"].stack_name == "webhook-staging"
+    assert SHIPPED["prod"].is_production and not SHIPPED["dev"].is_production
+    assert all(not env.tags for env in SHIPPED.values())
+
+
+def test_shipped_values_are_todays() -> None:
+    assert SHIPPED["dev"] == EnvironmentConfig(name="dev", throttle_rate_limit=10, throttle_burst_limit=20)
+    assert SHIPPED["staging"] == EnvironmentConfig(name="staging", throttle_rate_limit=25, throttle_burst_limit=50,
+                                                   reserved_concurrency=10)
+    assert SHIPPED["prod"] == EnvironmentConfig(name="prod", memory_mb=512, throttle_rate_limit=100,
+                                                throttle_burst_limit=200, reserved_concurrency=50)
 
 
 def test_defaults_are_production_safe() -> None:
@@ -32,9 +48,25 @@ def test_defaults_are_production_safe() -> None:
     assert config.signing_secret_arn == ""  # the stack creates (and encrypts) the secret
 
 
+def test_toml_arrays_become_tuples() -> None:
+    envs = parse_environments('[qa]\nsigning_secret_readers = ["arn:aws:iam::123456789012:role/break-glass"]\n')
+    assert envs["qa"].signing_secret_readers == ("arn:aws:iam::123456789012:role/break-glass",)
+
+
+def test_an_empty_table_is_an_environment_with_every_default() -> None:
+    assert parse_environments("[qa]\n")["qa"] == EnvironmentConfig(name="qa")
+
+
 def test_config_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        ENVIRONMENTS["prod"].memory_mb = 1  # type: ignore[misc]
+        SHIPPED["prod"].memory_mb = 1  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        parse_environments('[qa]\ntags = { Owner = "a" }\n')["qa"].tags["Owner"] = "b"  # type: ignore[index]
+
+
+def test_every_key_is_documented_in_the_readme() -> None:
+    for key in ENVIRONMENT_KEYS:
+        assert f"| `{key}` |" in README, key
 
 
 @pytest.mark.parametrize(("setting", "value", "accepted"), [
@@ -49,29 +81,122 @@ def test_config_is_frozen() -> None:
     ("signing_secret_readers", ("arn:aws:s3:::bucket",), "IAM principal ARNs"),
     ("signing_secret_readers", "arn:aws:iam::123456789012:root", "a tuple"),
     ("name", "Prod", "lowercase"),
+    # TOML's true is a Python bool, which is an int: it must not pass as 1.
+    ("reserved_concurrency", True, "an integer from 0"),
+    ("log_retention_days", True, "30, 60"),
+    ("signing_secret_arn", 12, "Secrets Manager secret ARN"),
+    ("production", "yes", "true or false"),
 ])
 def test_invalid_values_name_the_setting_and_what_is_accepted(setting: str, value: object, accepted: str) -> None:
     with pytest.raises(ConfigError) as error:
-        dataclasses.replace(ENVIRONMENTS["dev"], **{setting: value})
+        dataclasses.replace(SHIPPED["dev"], **{setting: value})
     assert f"{setting}={value!r}" in str(error.value)
     assert accepted in str(error.value)
 
 
-def test_unknown_environment_is_rejected_with_the_choices() -> None:
-    with pytest.raises(ConfigError, match="accepted: dev, staging, prod"):
-        environment("production")
+def test_out_of_range_value_names_file_table_key_value_and_accepted() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_environments("[dev]\n[qa]\ntimeout_seconds = 60\n", "envs/environments.toml")
+    assert str(error.value) == ("envs/environments.toml [qa]: timeout_seconds=60 is invalid; accepted: an integer "
+                                "from 1 to 28 (API Gateway stops waiting at 29 s)")
 
 
-def test_template_tags_reject_reserved_and_aws_keys() -> None:
-    with pytest.raises(ConfigError, match="Environment"):
-        TemplateConfig(extra_tags={"Environment": "x"})
-    with pytest.raises(ConfigError, match="aws:"):
-        TemplateConfig(extra_tags={"aws:owner": "x"})
-    assert dict(TemplateConfig(extra_tags={"b": "1", "a": "2"}).extra_tags) == {"a": "2", "b": "1"}
+def test_unknown_key_is_an_error_listing_the_keys() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_environments("[qa]\nmemroy_mb = 512\n")
+    assert "environments.toml [qa]: unknown key 'memroy_mb'; accepted: team, cost_center, runtime, memory_mb" in str(
+        error.value)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[qa\n", "not valid TOML"),
+    ("", "no environment"),
+    ("memory_mb = 1\n", "memory_mb = 1 is not an environment table"),
+    ("[QA]\n", "[QA] is not a valid environment name; accepted: 2-16 lowercase"),
+    ("[qa]\nname = 'other'\n", "unknown key 'name'"),
+    ("[prod]\nproduction = false\n", "prod is always production"),
+    ("[qa]\ntags = 'Owner=me'\n", 'accepted: a table of KEY = "VALUE" strings'),
+    ("[qa]\ntags = { Owner = 'a|b' }\n", "tag 'Owner' value 'a|b' is invalid"),
+    ("[qa]\ntags = { Team = 'x' }\n", "tag key 'Team' is reserved"),
+])
+def test_malformed_files_are_refused_with_what_is_accepted(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match="accepted") as error:
+        parse_environments(text)
+    assert message in str(error.value)
+
+
+def test_a_missing_file_says_how_to_point_at_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--environments PATH"):
+        load_environments(tmp_path / "environments.toml")
+
+
+def test_production_marks_another_environment_but_prod_stays_production() -> None:
+    envs = parse_environments("[live]\nproduction = true\n[prod]\n[dev]\n")
+    assert envs["live"].is_production and envs["prod"].is_production and not envs["dev"].is_production
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in parameter_file(envs["live"])}
+    assert values["Production"] == "true"
+    assert "Production" not in {p["ParameterKey"] for p in parameter_file(envs["prod"])}
+
+
+def test_unknown_environment_is_refused_with_the_choices_and_the_way_out() -> None:
+    with pytest.raises(ConfigError) as error:
+        resolve_environment(SHIPPED, "stagng")
+    assert "--env 'stagng' is not in environments.toml; accepted: dev, staging, prod, or an ephemeral environment " \
+           "with --based-on ENV" in str(error.value)
+
+
+def test_based_on_copies_everything_but_the_name_and_production() -> None:
+    envs = parse_environments('[live]\nproduction = true\nmemory_mb = 1024\ntags = { Owner = "pay" }\n')
+    preview = resolve_environment(envs, "pr-123", based_on="live")
+    assert preview.name == "pr-123" and preview.stack_name == "webhook-pr-123"
+    assert preview.memory_mb == 1024 and dict(preview.tags) == {"Owner": "pay"}
+    assert not preview.is_production
+
+
+@pytest.mark.parametrize(("name", "based_on", "message"), [
+    ("dev", "staging", "'dev' is in it"),
+    ("pr-1", "qa", "--based-on 'qa' is not in environments.toml; accepted: dev, staging, prod"),
+    ("prod", "dev", "cannot be ephemeral"),
+    ("PR_1", "dev", "--env 'PR_1' is invalid; accepted: 2-16 lowercase"),
+])
+def test_based_on_misuse_is_refused(name: str, based_on: str, message: str) -> None:
+    envs = {k: v for k, v in SHIPPED.items() if k != "prod"} if name == "prod" else SHIPPED
+    with pytest.raises(ConfigError, match="accepted") as error:
+        resolve_environment(envs, name, based_on=based_on)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("Owner", "a|b", "value 'a|b' is invalid; accepted: 1-256 letters, digits, spaces and _ . : / = + - @"),
+    ("Owner", "`rm`", "value '`rm`' is invalid"),
+    ("Owner", "<script>", "value '<script>' is invalid"),
+    ("Owner", "two\nlines", "value 'two\\nlines' is invalid"),
+    ("Owner", "", "value '' is invalid"),
+    ("Owner", "x" * 257, "is invalid; accepted: 1-256"),
+    ("Own|er", "x", "key 'Own|er' is invalid; accepted: 1-128"),
+    ("aws:owner", "x", "not starting with 'aws:'"),
+    ("x" * 129, "x", "accepted: 1-128"),
+    ("Environment", "x", "reserved"),
+])
+def test_tags_follow_aws_tag_rules(key: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match="accepted") as error:
+        validate_tag(key, value)
+    assert message in str(error.value)
+
+
+def test_tags_accept_what_aws_accepts() -> None:
+    for key, value in [("Owner", "platform-team"), ("cost:centre", "Zürich 1/2 = +@_."), ("名前", "値")]:
+        validate_tag(key, value)
+
+
+def test_cli_tags_win_over_the_files_and_are_sorted() -> None:
+    env = parse_environments('[qa]\ntags = { Owner = "a", App = "webhooks" }\n')["qa"]
+    assert stack_tags(env, {"Owner": "b", "Ticket": "PAY-1"}) == {"App": "webhooks", "Owner": "b", "Ticket": "PAY-1"}
+    assert list(stack_tags(env)) == ["App", "Owner"]
 
 
 def test_parameter_file_renders_every_setting_as_a_string() -> None:
-    values = {p["ParameterKey"]: p["ParameterValue"] for p in parameter_file(ENVIRONMENTS["prod"])}
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in parameter_file(SHIPPED["prod"])}
     assert values == {
         "Environment": "prod", "Team": "payments-platform", "CostCenter": "fintech-webhooks",
         "LambdaRuntime": "python3.13", "LambdaMemorySize": "512", "LambdaTimeout": "10",
@@ -79,12 +204,10 @@ def test_parameter_file_renders_every_setting_as_a_string() -> None:
         "CreateApiGatewayAccountRole": "false", "LogRetentionDays": "30", "SigningSecretArn": "",
         "SigningSecretReaders": "", "AlarmTopicArn": "",
     }
-    assert [spec.key for spec in SPECS] == list(values)
-
-
+    assert [spec.key for spec in SPECS if not spec.omitted_at_default] == list(values)
 def test_signing_secret_readers_become_one_comma_separated_parameter() -> None:
     readers = ("arn:aws:iam::123456789012:role/break-glass",
                "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Onboarding_*")
-    config = dataclasses.replace(ENVIRONMENTS["dev"], signing_secret_readers=readers)
+    config = dataclasses.replace(SHIPPED["dev"], signing_secret_readers=readers)
     values = {p["ParameterKey"]: p["ParameterValue"] for p in parameter_file(config)}
     assert values["SigningSecretReaders"].split(",") == list(readers)

@@ -55,8 +55,11 @@ def describe_kept(kept: list[dict[str, str]]) -> list[str]:
 
 
 def destroy(cfn: Any, stack_name: str, console: Console, *, assume_yes: bool, poll_seconds: float,
-            outputs_file: Path) -> int:
-    """Delete ``stack_name`` after confirmation; the exit code (0 deleted or absent, 1 failed, 3 refused)."""
+            outputs_file: Path, role_arn: str | None = None) -> int:
+    """Delete ``stack_name`` after confirmation; the exit code (0 deleted or absent, 1 failed, 3 refused).
+
+    ``role_arn`` is the service role CloudFormation deletes with (``--role-arn``).
+    """
     stack = describe_stack(cfn, stack_name)
     if stack is None:
         console.say(f"{stack_name} does not exist: nothing to delete.")
@@ -89,7 +92,8 @@ def destroy(cfn: Any, stack_name: str, console: Console, *, assume_yes: bool, po
             return EXIT_REFUSED
     recorded = stack_outputs.read(outputs_file)
     marker = latest_event_id(cfn, stack_id)
-    retrying(lambda: cfn.delete_stack(StackName=stack_id))  # deleting the same stack again is harmless
+    # Deleting the same stack again is harmless.
+    retrying(lambda: cfn.delete_stack(StackName=stack_id, **({"RoleARN": role_arn} if role_arn else {})))
     feed, progress = EventFeed(cfn, stack_id, marker), Progress(len(resources), stack_id)
     final, _ = follow(cfn, stack_id, feed, progress, console, poll_seconds)
     if final != "DELETE_COMPLETE":

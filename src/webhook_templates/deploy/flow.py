@@ -83,6 +83,17 @@ class DeployRequest:
     assume_yes: bool = False
     outputs_file: Path = stack_outputs.DEFAULT_OUTPUTS_FILE
     poll_seconds: float = 5.0
+    #: Stack tags (``[{"Key", "Value"}]``), always sent: CloudFormation then keeps exactly these.
+    tags: tuple[dict[str, str], ...] = ()
+    #: The service role CloudFormation assumes (``--role-arn``); None: the caller's credentials.
+    role_arn: str | None = None
+    notification_arns: tuple[str, ...] = ()
+    #: ``--no-execute-changeset``: create, show and keep the change set for an approver.
+    no_execute: bool = False
+    #: The region, for the execute command ``--no-execute-changeset`` prints.
+    region: str | None = None
+    #: ``--output json``: receives the machine-readable summary (the change set, the guard's verdict).
+    report: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def again(self) -> str:
@@ -220,6 +231,11 @@ def _request_change_set(cfn: Any, arguments: dict[str, Any]) -> dict[str, Any] |
         attempt += 1
 
 
+def _optional(**values: Any) -> dict[str, Any]:
+    """The keyword arguments that were given (not None, not empty)."""
+    return {key: value for key, value in values.items() if value}
+
+
 def create_change_set(cfn: Any, request: DeployRequest, kind: str, upload: Callable[[TemplateSource], str],
                       console: Console) -> ChangeSetRef | None:
     """Create the change set and wait until it is ready; None when it would change nothing."""
@@ -233,7 +249,11 @@ def create_change_set(cfn: Any, request: DeployRequest, kind: str, upload: Calla
     created = _request_change_set(cfn, dict(
         StackName=request.stack_name, ChangeSetName=change_set_name(), ChangeSetType=kind,
         Parameters=request.parameters, Capabilities=CAPABILITIES,
-        Description=f"webhook-templates {__version__}: {request.environment.name}", **source,
+        Description=f"webhook-templates {__version__}: {request.environment.name}",
+        # Tags always: an empty list removes tags the file no longer has.  Notification
+        # topics only when given: omitted keeps the stack's, as `aws cloudformation deploy` does.
+        Tags=list(request.tags), **_optional(NotificationARNs=list(request.notification_arns),
+                                             RoleARN=request.role_arn), **source,
     ))
     if created is None:
         return None
@@ -470,6 +490,39 @@ def report_failure(status: str, events: list[dict[str, Any]], stack_id: str, sta
         console.warn("The update was rolled back; the stack runs the previous version.")
 
 
+def report(request: DeployRequest, kind: str | None, changes: list[ResourceChange],
+           refused: list[guard.Danger], kept: ChangeSetRef | None = None) -> None:
+    """Hand ``--output json`` its document: what the change set holds and what the guard says."""
+    if request.report is None:
+        return
+    request.report({
+        "stack": request.stack_name,
+        "environment": request.environment.name,
+        "changeSetType": kind,
+        "upToDate": kind is not None and not changes,
+        "changes": [{"action": c.action, "logicalId": c.logical_id, "resourceType": c.resource_type,
+                     "replacement": c.replacement} for c in changes],
+        "refusedByGuard": [{"logicalId": d.logical_id, "reason": d.reason()} for d in refused],
+        "changeSet": kept.arn if kept else None,
+    })
+
+
+def keep_for_review(change_set: ChangeSetRef, request: DeployRequest, console: Console) -> int:
+    """``--no-execute-changeset``: leave the change set in place and say how to execute it."""
+    # arn:aws:cloudformation:<region>:<account>:changeSet/<name>/<id>
+    name = change_set.arn.split(":changeSet/", 1)[-1].split("/", 1)[0]
+    region = f" --region {request.region}" if request.region else ""
+    console.say(f"Kept change set {name} on {request.stack_name} for review; nothing was executed.")
+    console.say("To execute it:")
+    console.say(f"  aws cloudformation execute-change-set --stack-name {request.stack_name} "
+                f"--change-set-name {name}{region}")
+    console.say(f"Then run `webhook-templates deploy --env {request.environment.name} --yes` once: it finds "
+                "nothing to change and sets the stack policy, termination protection and outputs file.")
+    console.say(f"To discard it: aws cloudformation delete-change-set --stack-name {request.stack_name} "
+                f"--change-set-name {name}{region}")
+    return EXIT_OK
+
+
 def deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable[[TemplateSource], str]) -> int:
     """Run one deploy; the exit code (0 deployed or up to date, 1 failed, 3 refused, 4 unprotected, 130)."""
     run = Run()
@@ -494,6 +547,7 @@ def _deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable
     kind = change_set_type(stack["StackStatus"] if stack else None, request.stack_name)
     if kind == "RECREATE" and stack:
         if request.dry_run:
+            report(request, "RECREATE", [], [])
             console.say(f"{request.stack_name} is ROLLBACK_COMPLETE (a failed first deploy, holding no resources): "
                         "a deploy deletes it and creates every resource of the template again.")
             return EXIT_OK
@@ -504,6 +558,7 @@ def _deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable
     change_set = create_change_set(cfn, request, kind, upload, console)
     if change_set is None:
         console.say(console.style(f"{request.stack_name} is up to date: the change set contained no changes.", "green"))
+        report(request, kind, [], [])
         if request.dry_run or not stack or not protect.protectable(stack["StackStatus"]):
             return EXIT_OK
         shortfalls = protect.converge(cfn, stack["StackId"], request.environment, request.outputs_file, console,
@@ -512,15 +567,22 @@ def _deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable
             run.unprotected = True
             protect.report(shortfalls, request.stack_name, console)
         return EXIT_OK
+    kept = False
     try:
         changes = describe_changes(cfn, change_set.arn)
         console.say(table(changes, console))
         console.say(summary(changes))
         if not check_guard(changes, request, console):
+            report(request, kind, changes, guard.refused(changes, request.allow_replacement))
             return EXIT_REFUSED
         if request.dry_run:
+            report(request, kind, changes, [])
             console.say("Dry run: nothing executed; the change set is deleted.")
             return EXIT_OK
+        if request.no_execute:
+            kept = True
+            report(request, kind, changes, [], kept=change_set)
+            return keep_for_review(change_set, request, console)
         try:
             if not confirmed(request, console):
                 return EXIT_REFUSED
@@ -529,5 +591,5 @@ def _deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable
             return EXIT_INTERRUPTED
         return execute(cfn, change_set, changes, request, console, run)
     finally:
-        if not run.executing:
+        if not run.executing and not kept:
             discard(cfn, change_set, console)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..config import ConfigError
+from ..config import ConfigError, EnvironmentConfig
 from ..handoff.bundle import build_files, check_drift, write_bundle
 from ..handoff.render import TEMPLATE_BODY_LIMIT
 
@@ -44,9 +46,9 @@ class TemplateSource:
         return f"{S3_PREFIX}{digest}{suffix}"
 
 
-def render_if_stale(build_dir: Path) -> list[str]:
-    """Re-render ``build_dir`` if it differs from a fresh render; the paths that were stale."""
-    files = build_files()
+def render_if_stale(build_dir: Path, environments: Mapping[str, EnvironmentConfig]) -> list[str]:
+    """Re-render ``build_dir`` for ``environments`` if it differs from a fresh render; the paths that were stale."""
+    files = build_files(environments)
     stale = check_drift(files, build_dir)
     if stale:
         write_bundle(files, build_dir)
@@ -72,8 +74,8 @@ def load_template(path: Path) -> TemplateSource:
                           "accepted: a rendered template (JSON or YAML, UTF-8)") from None
 
 
-def template_parameters(template: TemplateSource) -> set[str] | None:
-    """The names of the template's ``Parameters``; None if the template cannot be parsed here.
+def parameter_definitions(template: TemplateSource) -> dict[str, Any] | None:
+    """The template's ``Parameters`` section (name -> definition); None if the template cannot be parsed here.
 
     An unparseable template is CloudFormation's to reject, with its own message.
     """
@@ -85,7 +87,13 @@ def template_parameters(template: TemplateSource) -> set[str] | None:
         return None
     if not isinstance(parsed, dict) or not isinstance(parsed.get("Parameters", {}), dict):
         return None
-    return set(parsed.get("Parameters", {}))
+    return dict(parsed.get("Parameters", {}))
+
+
+def template_parameters(template: TemplateSource) -> set[str] | None:
+    """The names of the template's ``Parameters``; None if the template cannot be parsed here."""
+    definitions = parameter_definitions(template)
+    return None if definitions is None else set(definitions)
 
 
 def _value(path: Path, key: str, value: Any, accepted: str) -> str:
@@ -185,3 +193,51 @@ def upload_template(s3: Any, template: TemplateSource, bucket: str, region: str,
 def fits_inline(template: TemplateSource) -> bool:
     """Whether CloudFormation accepts the template as ``TemplateBody`` (at most 51,200 bytes)."""
     return template.size <= TEMPLATE_BODY_LIMIT
+
+
+def _constraint_error(value: str, spec: dict[str, Any]) -> str | None:
+    """What ``value`` breaks of a parameter's constraints (CloudFormation's own checks), or None."""
+    allowed = spec.get("AllowedValues")
+    if allowed is not None and value not in [str(a) for a in allowed]:
+        return ", ".join(str(a) for a in allowed)
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            return "a number"
+        low, high = spec.get("MinValue"), spec.get("MaxValue")
+        if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+            return f"a number from {low if low is not None else '-inf'} to {high if high is not None else 'inf'}"
+    low, high = spec.get("MinLength"), spec.get("MaxLength")
+    if (low is not None and len(value) < int(low)) or (high is not None and len(value) > int(high)):
+        return f"{low or 0} to {high if high is not None else 'any number of'} characters"
+    pattern = spec.get("AllowedPattern")
+    if pattern is not None and re.fullmatch(pattern, value) is None:
+        return spec.get("ConstraintDescription") or f"a value matching {pattern}"
+    return None
+
+
+#: Overrides that would make the stack disagree with its own name.
+NOT_OVERRIDABLE = {"Environment": "it is --env's name; deploy another environment with --env"}
+
+
+def apply_overrides(parameters: list[dict[str, str]], overrides: Mapping[str, str],
+                    template: TemplateSource) -> list[dict[str, str]]:
+    """``parameters`` with ``overrides`` (``--parameter-overrides``) applied, each checked against the
+    template's definition of that parameter, so a bad value stops here (exit 2) rather than in CloudFormation."""
+    if not overrides:
+        return parameters
+    known = parameter_definitions(template)
+    for key, value in overrides.items():
+        if key in NOT_OVERRIDABLE:
+            raise ConfigError(f"--parameter-overrides {key}={value} is refused: {NOT_OVERRIDABLE[key]}")
+        if known is None:
+            continue  # a template this tool cannot parse: CloudFormation judges the values
+        if key not in known:
+            raise ConfigError(f"--parameter-overrides {key!r} is not a parameter of {template.path}; accepted: "
+                              + ", ".join(k for k in known if k not in NOT_OVERRIDABLE))
+        problem = _constraint_error(value, known[key])
+        if problem:
+            raise ConfigError(f"--parameter-overrides {key}={value!r} is invalid; accepted: {problem}")
+    result = [p for p in parameters if p["ParameterKey"] not in overrides]
+    return result + [{"ParameterKey": key, "ParameterValue": value} for key, value in overrides.items()]

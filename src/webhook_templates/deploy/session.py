@@ -34,8 +34,10 @@ def check(pattern: re.Pattern[str], flag: str, value: str | None, accepted: str)
         raise ConfigError(f"{flag} {value!r} is invalid; accepted: {accepted}")
 
 
-def session(region: str | None) -> Any:
+def session(region: str | None, profile: str | None = None) -> Any:
     """A boto3 session from the standard chain; the region is ``--region``, else ``AWS_REGION``.
+
+    ``profile`` (``--profile``) picks a profile of the AWS config, as ``AWS_PROFILE`` does.
 
     boto3 itself reads only ``AWS_DEFAULT_REGION`` and the profile; the AWS CLI
     v2 and the other SDKs also honour ``AWS_REGION``, so this does too.
@@ -45,9 +47,9 @@ def session(region: str | None) -> Any:
 
     check(_REGION, "--region", region, "an AWS region name such as eu-west-1")
     try:
-        aws = boto3.Session(region_name=region or os.environ.get("AWS_REGION") or None)
+        aws = boto3.Session(profile_name=profile or None, region_name=region or os.environ.get("AWS_REGION") or None)
     except ProfileNotFound as error:
-        raise ConfigError(f"{error}; accepted: a profile of your AWS config, or no AWS_PROFILE") from None
+        raise ConfigError(f"{error}; accepted: a profile of your AWS config, or no --profile/AWS_PROFILE") from None
     if not aws.region_name:
         raise ConfigError("no AWS region; accepted: --region REGION, AWS_REGION, or a region in your AWS profile")
     return aws

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..config import TemplateConfig
+from ..config import EnvironmentConfig, TemplateConfig
 from ..stack.packaging import CHECKOUT_HANDLER_PATH, HandlerArtifact
 from ..stack.template import build_template
 from . import diagram, document, manifest
@@ -40,9 +41,10 @@ def load_handler() -> HandlerArtifact:
 
 
 def build_files(
-    config: TemplateConfig | None = None, handler: HandlerArtifact | None = None, *, commit: str | None = None,
+    environments: Mapping[str, EnvironmentConfig], config: TemplateConfig | None = None,
+    handler: HandlerArtifact | None = None, *, commit: str | None = None,
 ) -> list[RenderedFile]:
-    """Every file of the bundle, rendered in memory.
+    """Every file of the bundle for ``environments`` (``environments.toml``), rendered in memory.
 
     ``handler`` defaults to ``load_handler()``, ``commit`` to this checkout's
     git commit (``manifest.git_commit``).  The two child processes a render
@@ -56,12 +58,12 @@ def build_files(
         if diagram.dot_available():
             graph = diagram.resource_graph(template_dict(template)["Resources"])
             svg_job = pool.submit(diagram.to_svg, diagram.to_dot(graph))
-        files = render_files(template)
+        files = render_files(template, environments)
         names = [f.path for f in files] + [document.NAME] + ([SVG_NAME] if svg_job else []) + [manifest.NAME]
         deployed = next(f for f in files if f.path == document.DEPLOY_TEMPLATE)
         files.append(RenderedFile(document.NAME, document.handoff_markdown(
             template, names, template_bytes=len(deployed.content.encode()), limits=handler.limits,
-            svg_name=SVG_NAME if svg_job else None,
+            svg_name=SVG_NAME if svg_job else None, environments=environments,
         )))
         if svg_job:
             files.append(RenderedFile(SVG_NAME, svg_job.result()))

@@ -10,18 +10,20 @@ stack; the prose is about how to read and use it.
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any, Iterable, Mapping, Sequence
 
 from awacs import awsencode
 from troposphere import Template
 
 from .. import __version__
-from ..config import ENVIRONMENTS, EnvironmentConfig
+from ..config import EnvironmentConfig
 from ..stack import naming
 from ..stack.encryption import KEY_SERVICES
 from ..stack.packaging import HandlerLimits
 from ..stack.policies import decrypt_through_service
 from ..stack.secrets import reader_policy
+from ..stack.tags import stack_tags
 from . import diagram
 from .render import TEMPLATE_BODY_LIMIT, template_dict
 
@@ -221,6 +223,10 @@ def deploy_command(config: EnvironmentConfig, capabilities: Sequence[str], templ
         f"--parameter-overrides file://parameters/{config.name}.json",
         "--capabilities " + " ".join(capabilities),
     ]
+    tags = stack_tags(config)
+    if tags:
+        # The same stack tags `webhook-templates deploy` sends (CloudFormation propagates them).
+        parts.append("--tags " + " ".join(shlex.quote(f"{key}={value}") for key, value in tags.items()))
     if template_bytes > TEMPLATE_BODY_LIMIT:
         parts.append("--s3-bucket <artifact-bucket>")
     return " ".join(parts)
@@ -286,8 +292,8 @@ def _parameters(body: Mapping[str, Any], environments: Mapping[str, EnvironmentC
     lines += ["Values in each environment's parameter file (`parameters/<env>.json`):", ""]
     lines += table(
         ["Parameter", *[f"`{name}`" for name in environments]],
-        [(code(key), *[code(short_form(values[name].get(key, ""))) for name in environments])
-         for key in body["Parameters"]],
+        [(code(key), *[code(short_form(values[name].get(key, p.get("Default", "")))) for name in environments])
+         for key, p in body["Parameters"].items()],
     )
     if body.get("Conditions"):
         lines += ["Conditions derived from the parameters:", ""]
@@ -528,7 +534,7 @@ def handoff_markdown(
     template_bytes: int,
     limits: HandlerLimits,
     svg_name: str | None = None,
-    environments: Mapping[str, EnvironmentConfig] = ENVIRONMENTS,
+    environments: Mapping[str, EnvironmentConfig],
 ) -> str:
     """The handoff document for ``template``.
 

@@ -21,7 +21,7 @@ from cfn_tools.literal import LiteralString
 from troposphere import Template
 from yaml.emitter import ScalarAnalysis
 
-from ..config import ENVIRONMENTS, EnvironmentConfig
+from ..config import EnvironmentConfig
 from ..stack.parameters import parameter_file
 
 #: CloudFormation's conventional section order, which troposphere does not keep.
@@ -146,9 +146,10 @@ class RenderedFile:
 
 
 def render_files(
-    template: Template, environments: Mapping[str, EnvironmentConfig] = ENVIRONMENTS
+    template: Template, environments: Mapping[str, EnvironmentConfig]
 ) -> list[RenderedFile]:
-    """Every file ``make template`` writes, in a fixed order."""
+    """Every file ``make template`` writes, in a fixed order: the template, then one parameter file
+    per environment of ``environments`` (``environments.toml``)."""
     compact = to_json(template)
     files = [
         RenderedFile("template.json", compact),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError, environment
+from ..config import ConfigError, stack_name_of
 from ..deploy import stack_outputs, stacks
 from ..deploy.session import run_aws, session
 from ..exit_codes import EXIT_FAILED, EXIT_OK
@@ -125,7 +125,7 @@ def deployed_outputs(env: str, aws: Any, flat_outputs: Path = stack_outputs.DEFA
     outputs = stack_outputs.read(flat_outputs)
     if _stage_of(str(outputs.get("ApiEndpoint", ""))) == env:
         return outputs
-    name = environment(env).stack_name
+    name = stack_name_of(env)
     stack = stacks.describe_stack(aws.client("cloudformation"), name)
     if stack is None:
         raise StackNotReady(f"there is no stack {name}; deploy it first (make deploy ENV={env})")
@@ -137,7 +137,7 @@ def deployed_target(env: str, aws: Any) -> Target:
     outputs = deployed_outputs(env, aws)
     missing = {"ApiEndpoint", "SigningSecretArn"} - set(outputs)
     if missing:
-        raise StackNotReady(f"stack {environment(env).stack_name} has no output(s) {', '.join(sorted(missing))}")
+        raise StackNotReady(f"stack {stack_name_of(env)} has no output(s) {', '.join(sorted(missing))}")
     secret = aws.client("secretsmanager").get_secret_value(SecretId=outputs["SigningSecretArn"])
     try:
         return Target(outputs["ApiEndpoint"], signing.with_prefix(secret["SecretString"]))
@@ -234,7 +234,7 @@ def cmd_send(args: argparse.Namespace) -> int:
         raise ConfigError("--env reads the endpoint and secret from the stack; accepted: --env alone, "
                           "or --endpoint with --secret")
     if args.env:
-        environment(args.env)
+        stack_name_of(args.env)
         body = read_payload(args.payload)
         return run_aws(lambda: _send_to_environment(args, body))  # AWS errors: one line, exit 1
     target = target_from_flags(args)

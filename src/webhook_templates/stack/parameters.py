@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from troposphere import Condition, Equals, Join, Not, Parameter, Ref
+from troposphere import Condition, Equals, Join, Not, Or, Parameter, Ref
 
 from ..config import (
     ENVIRONMENT_NAME_PATTERN,
     LOG_RETENTION_DAYS,
     PRINCIPAL_ARN_PATTERN,
+    PRODUCTION_NAME,
     RUNTIMES,
     EnvironmentConfig,
 )
@@ -42,6 +43,9 @@ class ParameterSpec:
     description: str
     type: str = "String"
     constraints: tuple[tuple[str, Any], ...] = ()
+    #: Written to a parameter file only when it differs from the default (CloudFormation
+    #: then uses the default), so adding it left the existing files byte for byte unchanged.
+    omitted_at_default: bool = False
 
     def default(self) -> str | int | float | None:
         """The production-safe default, taken from ``EnvironmentConfig``'s field."""
@@ -116,11 +120,16 @@ SPECS: tuple[ParameterSpec, ...] = (
                   "SNS topic that receives alarm notifications; empty for none.",
                   constraints=(("AllowedPattern", r"^$|^arn:aws[a-z-]*:sns:.+$"),
                                ("ConstraintDescription", "empty or an SNS topic ARN"))),
+    ParameterSpec("Production", "production", "Environment", "Production",
+                  f"true: production, with table deletion protection ({PRODUCTION_NAME} always is).",
+                  constraints=_BOOL, omitted_at_default=True),
 )
 
+#: Settings that are deploy-time data, not template parameters: stack tags.
+NOT_PARAMETERS = frozenset({"tags"})
 _SPEC_SETTINGS = {spec.setting for spec in SPECS}
-assert _SPEC_SETTINGS == {f.name for f in fields(EnvironmentConfig)}, (
-    "every EnvironmentConfig setting must be a template parameter"
+assert _SPEC_SETTINGS == {f.name for f in fields(EnvironmentConfig)} - NOT_PARAMETERS, (
+    "every EnvironmentConfig setting except the stack tags must be a template parameter"
 )
 
 
@@ -140,7 +149,7 @@ def parameters() -> list[Parameter]:
 def conditions() -> dict[str, Condition | Any]:
     """Conditions derived from the parameters."""
     return {
-        IS_PRODUCTION: Equals(Ref("Environment"), "prod"),
+        IS_PRODUCTION: Or(Equals(Ref("Environment"), PRODUCTION_NAME), Equals(Ref("Production"), "true")),
         CREATE_SIGNING_SECRET: Equals(Ref("SigningSecretArn"), ""),
         CREATE_ACCOUNT_ROLE: Equals(Ref("CreateApiGatewayAccountRole"), "true"),
         HAS_ALARM_TOPIC: Not(Equals(Ref("AlarmTopicArn"), "")),
@@ -164,7 +173,9 @@ def interface_metadata() -> dict[str, Any]:
 
 def parameter_file(config: EnvironmentConfig) -> list[dict[str, str]]:
     """One environment's CloudFormation parameter file (``aws cloudformation`` format)."""
+    entries = [(spec, str(_as_parameter_value(getattr(config, spec.setting)))) for spec in SPECS]
     return [
-        {"ParameterKey": spec.key, "ParameterValue": str(_as_parameter_value(getattr(config, spec.setting)))}
-        for spec in SPECS
+        {"ParameterKey": spec.key, "ParameterValue": value}
+        for spec, value in entries
+        if not (spec.omitted_at_default and value == str(spec.default()))
     ]
