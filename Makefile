@@ -12,9 +12,15 @@ CHECKOV_VERSION := checkov~=3.3.30
 BUILD := build
 ENV ?= staging
 PORT ?= 3000
+SANDBOX_PORT ?= 4566
+# Extra flags for diff/deploy/outputs/destroy: make deploy ENV=pr-7 ARGS="--based-on dev --tags PullRequest=7"
+ARGS ?=
+# make exits 2 whenever a recipe fails, whatever the CLI's code was (make prints it as "Error N").
+# EXIT_CODE_FILE=path makes the stack targets write the CLI's own code (0, 1, 2, 3) there as well.
+EXIT_CODE_FILE ?=
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: help template test test-runtimes lint bench deploy diff outputs destroy integration serve clean
+.PHONY: help template test test-runtimes lint bench deploy diff outputs destroy integration serve sandbox clean
 
 help:
 	@echo "make template          render build/ (template, parameter files, handoff bundle)"
@@ -26,6 +32,8 @@ help:
 	@echo "make deploy ENV=staging"
 	@echo "make integration ENV=staging  old integration checks against a real deployed stack"
 	@echo "make serve [PORT=3000] run the handler locally behind http://127.0.0.1:PORT/webhook"
+	@echo "make sandbox [SANDBOX_PORT=4566]  emulated AWS (moto) on 127.0.0.1 to try diff/deploy/outputs/destroy"
+	@echo "  stack targets take ARGS=\"--flags\" and EXIT_CODE_FILE=path (the CLI's exit code; make's is 2)"
 	@echo "make clean"
 
 $(INSTALLED): setup.cfg pyproject.toml
@@ -73,17 +81,21 @@ test-runtimes: $(INSTALLED)
 bench: template
 	$(BIN)/python benchmarks/run.py
 
+# Run webhook-templates with $(1); keep its exit code in $(EXIT_CODE_FILE) when set, and exit with it.
+cli = echo "$(BIN)/webhook-templates $(1) $(ARGS)"; $(BIN)/webhook-templates $(1) $(ARGS); status=$$?; \
+	if [ -n "$(EXIT_CODE_FILE)" ]; then echo $$status > "$(EXIT_CODE_FILE)"; fi; exit $$status
+
 diff: template
-	$(BIN)/webhook-templates deploy --env $(ENV) --dry-run
+	@$(call cli,diff --env $(ENV))
 
 deploy: template
-	$(BIN)/webhook-templates deploy --env $(ENV)
+	@$(call cli,deploy --env $(ENV))
 
 outputs: $(INSTALLED)
-	$(BIN)/webhook-templates outputs --env $(ENV)
+	@$(call cli,outputs --env $(ENV))
 
 destroy: $(INSTALLED)
-	$(BIN)/webhook-templates destroy --env $(ENV)
+	@$(call cli,destroy --env $(ENV))
 
 # Refresh cfn-outputs/ from the real stack first: the checks start from its outputs.
 integration: $(INSTALLED)
@@ -92,6 +104,10 @@ integration: $(INSTALLED)
 
 serve: template
 	$(BIN)/webhook-templates serve --port $(PORT)
+
+# The patched moto server the deploy tests use (tests/support/sandbox.py), until Ctrl-C.
+sandbox: $(INSTALLED)
+	PYTHONPATH=tests $(BIN)/python -m support.sandbox --port $(SANDBOX_PORT)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .venv-py3.* $(BUILD)/* cfn-outputs .pytest_cache .hypothesis src/*.egg-info

@@ -25,14 +25,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def running() -> Iterator[str]:
-    """Run a patched moto server; yields its endpoint URL."""
+def running(port: int | None = None) -> Iterator[str]:
+    """Run a patched moto server on 127.0.0.1 (``port``, else a free one); yields its endpoint URL.
+
+    The deploy tests and ``make sandbox`` (``support.sandbox``) both start it here.
+    """
     moto_patches.apply()
     # One line per request, and a warning per resource type moto skips, would
     # bury the output of the command under test.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     logging.getLogger("moto").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port or free_port(), verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     try:
