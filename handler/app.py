@@ -36,7 +36,13 @@ METADATA_MAX_BYTES = 8192
 MAX_AMOUNT = Decimal("1e15")
 MAX_JSON_DEPTH = 8
 TOLERANCE_SECONDS = 300
+# Cached signing keys are re-read after at most KEY_TTL_SECONDS, whatever the signatures say, so a
+# key removed from the secret stops working within 5 minutes. A mismatch re-reads sooner, once the
+# keys are SECRET_REFRESH_SECONDS old (rotation). A failed read is kept SECRET_RETRY_SECONDS, so a
+# broken secret costs one GetSecretValue per container every few seconds, not one per request.
+KEY_TTL_SECONDS = 300
 SECRET_REFRESH_SECONDS = 60
+SECRET_RETRY_SECONDS = 5
 # Active ISO 4217 codes with a defined minor unit. Left out: N.A. minor unit (XAU XAG
 # XPT XPD XDR XSU XUA XBA-XBD XTS XXX), funds (BOV CHE CHW COU MXV USN UYI), withdrawn
 # (ANG BGN CUC HRK SLL ZWL). CLF and UYW stay: units of account used for pricing.
@@ -59,6 +65,10 @@ CURRENCY_MINOR_UNITS: dict[str, int] = {
 LOG = logging.getLogger("webhook")
 # Set on the logger itself so the per-request line survives a stricter function log level.
 LOG.setLevel(logging.INFO)
+# At DEBUG, botocore logs whole requests and responses (bodies, the secret's value) and urllib3
+# logs its connections: pinned at WARNING, so no application log level can put them in the logs.
+for _library in ("botocore", "urllib3"):
+    logging.getLogger(_library).setLevel(logging.WARNING)
 
 _TRANSACTION_ID = re.compile(TRANSACTION_ID_PATTERN)
 _WEBHOOK_ID = re.compile(r"[!-~]{1,256}")  # printable ASCII: safe as a key and in logs
@@ -77,9 +87,16 @@ _SERVER_ERRORS = {
     "internal_error": (500, "Internal error"),
 }
 RETRY_AFTER_SECONDS = 5
-# Worst case ~6 s a call, inside the function's 10 s timeout; the sender retries anyway.
+# Every AWS call is bounded: 2 attempts of at most 1 s to connect plus 1 s to read, and standard
+# mode's first retry waits at most 1 s: 5 s. A call starts only if that much of the invocation's
+# time is left, plus a margin to answer, so Lambda's timeout never cuts a request off unanswered:
+# the sender gets 503 and Retry-After instead.
+_CONNECT_SECONDS, _READ_SECONDS, _ATTEMPTS = 1, 1, 2
 _CLIENT_CONFIG = Config(
-    connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"})
+    connect_timeout=_CONNECT_SECONDS, read_timeout=_READ_SECONDS,
+    retries={"total_max_attempts": _ATTEMPTS, "mode": "standard"})
+_CALL_WORST_MS = 1000 * (_ATTEMPTS * (_CONNECT_SECONDS + _READ_SECONDS) + _ATTEMPTS - 1)
+_ANSWER_MARGIN_MS = 250
 # The marker read after a cancelled write: a concurrent copy may still be committing.
 _MARKER_READ_PAUSES = (0.05, 0.2)
 _KEY_TRIES = 3  # transactionId collisions in one millisecond: try the next millisecond
@@ -97,6 +114,21 @@ class Reject(Exception):
         self.message = message
 
 
+class Deadline:
+    """The invocation's time limit, from Lambda's context (none without one, e.g. in a script)."""
+
+    def __init__(self, context: Any) -> None:
+        self._remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+
+    def check(self, call: str, pause: float = 0.0) -> None:
+        """503 now unless `call`, after a `pause` in seconds, can end before the timeout."""
+        if self._remaining_ms is None:
+            return
+        needed = pause * 1000 + _CALL_WORST_MS + _ANSWER_MARGIN_MS
+        if self._remaining_ms() < needed:
+            raise _server_error("service_unavailable", "no time left for " + call)
+
+
 class Container:
     """What one Lambda container keeps between requests: settings, clients, cached keys.
 
@@ -112,6 +144,8 @@ class Container:
         self.sm: Any = None  # botocore Secrets Manager client, when verifying
         self.keys: list[bytes] | None = None  # the decoded signing keys, once read
         self.keys_at = 0.0  # when they were read (time.time())
+        self.key_failure: Reject | None = None  # why the last read failed, if it did
+        self.key_failure_at = 0.0
 
 
 _CONTAINER: Container | None = None  # None until the first request: a cold container
@@ -196,8 +230,9 @@ def _parse_secret(raw: str) -> list[bytes]:
         return []
 
 
-def _load_keys(container: Container) -> list[bytes]:
+def _load_keys(container: Container, deadline: Deadline) -> list[bytes]:
     """Read and decode the signing secret."""
+    deadline.check("secretsmanager")
     try:
         answer = container.sm.get_secret_value(SecretId=container.secret_arn)
     except _AWS_ERRORS as error:
@@ -242,21 +277,43 @@ def _any_key_matches(keys: list[bytes], signed: bytes, signatures: list[bytes]) 
     return False
 
 
-def _check_signature(container: Container, signed: bytes, signatures: list[bytes]) -> None:
+def _read_keys(container: Container, deadline: Deadline) -> list[bytes]:
+    """Fresh keys from the secret, or the failure of a read less than SECRET_RETRY_SECONDS ago."""
+    now = time.time()
+    failure = container.key_failure
+    if failure and now - container.key_failure_at < SECRET_RETRY_SECONDS:
+        raise Reject(failure.status, failure.code, failure.message)
+    container.keys = None  # no stale key outlives a failed read
+    try:
+        keys = _load_keys(container, deadline)
+    except Reject as error:
+        container.key_failure, container.key_failure_at = error, now
+        raise
+    container.keys, container.keys_at, container.key_failure = keys, now, None
+    return keys
+
+
+def _cached_keys(container: Container, deadline: Deadline) -> list[bytes]:
+    """The keys, re-read once they are KEY_TTL_SECONDS old."""
+    if container.keys is not None and time.time() - container.keys_at < KEY_TTL_SECONDS:
+        return container.keys
+    return _read_keys(container, deadline)
+
+
+def _check_signature(
+    container: Container, deadline: Deadline, signed: bytes, signatures: list[bytes],
+) -> None:
     """401 unless a signature matches a cached key. On a mismatch, keys read at least
     SECRET_REFRESH_SECONDS ago are re-read once: the secret may have been rotated."""
-    if container.keys is None:
-        container.keys, container.keys_at = _load_keys(container), time.time()
-    if _any_key_matches(container.keys, signed, signatures):
+    if _any_key_matches(_cached_keys(container, deadline), signed, signatures):
         return
     if time.time() - container.keys_at >= SECRET_REFRESH_SECONDS:
-        container.keys, container.keys_at = _load_keys(container), time.time()
-        if _any_key_matches(container.keys, signed, signatures):
+        if _any_key_matches(_read_keys(container, deadline), signed, signatures):
             return
     raise Reject(401, "signature_mismatch", "No matching signature")
 
 
-def _verify(container: Container, headers: dict[str, set[str]], body: bytes) -> str:
+def _verify(container: Container, deadline: Deadline, headers: dict[str, set[str]], body: bytes) -> str:
     """Standard Webhooks check; returns the webhook-id."""
     ids = headers.get("webhook-id")
     timestamps = headers.get("webhook-timestamp")
@@ -278,7 +335,7 @@ def _verify(container: Container, headers: dict[str, set[str]], body: bytes) -> 
         message = "webhook-timestamp is more than 5 minutes off"
         raise Reject(401, "timestamp_out_of_tolerance", message)
     signed = b"%s.%s." % (webhook_id.encode(), timestamp.encode()) + body
-    _check_signature(container, signed, signatures)
+    _check_signature(container, deadline, signed, signatures)
     return webhook_id
 
 
@@ -411,9 +468,10 @@ def _iso_ms(ms: int) -> str:
 
 
 def _delivery_items(
-    marker_key: _Item, transaction: _Item, delivery_id: str, ms: int,
+    marker_key: _Item, transaction: _Item, delivery_id: str, body_hash: str, ms: int,
 ) -> tuple[_Item, _Item, str]:
-    """Marker, transaction and response body (which the marker keeps for duplicates)."""
+    """Marker, transaction and response body (which the marker keeps for duplicates, with the
+    hash of the body it answered, so a webhook-id reused for another body is recognised)."""
     received_at = {"S": _iso_ms(ms)}
     # The id's pattern keeps it JSON-safe without escaping.
     body = '{"message":"Transaction processed successfully","transactionId":"%s","timestamp":%d}' % (
@@ -422,6 +480,7 @@ def _delivery_items(
         **marker_key,
         "recordType": {"S": "delivery"},
         "response": {"S": body},
+        "bodyHash": {"S": body_hash},
         "receivedAt": received_at,
     }
     record = {
@@ -433,9 +492,12 @@ def _delivery_items(
     return marker, record, body
 
 
-def _write_if_new(container: Container, marker: _Item, record: _Item) -> list[str] | None:
+def _write_if_new(
+    container: Container, deadline: Deadline, marker: _Item, record: _Item,
+) -> list[str] | None:
     """Put both if new, atomically: None if committed, else the cancellation reasons,
     the marker's first ("None" for an item that passed)."""
+    deadline.check("dynamodb write")
     puts = [{"Put": {
         "TableName": container.table,
         "Item": item,
@@ -455,40 +517,55 @@ def _read_marker(container: Container, marker_key: _Item) -> _Item | None:
     return answer.get("Item")
 
 
-def _stored_response(container: Container, marker_key: _Item) -> str:
-    """The response a committed (or committing) copy of this delivery stored, or 503."""
-    for attempt in range(len(_MARKER_READ_PAUSES) + 1):
-        if attempt:  # pauses only between reads, none after the last
-            time.sleep(_MARKER_READ_PAUSES[attempt - 1])
+def _stored_marker(container: Container, deadline: Deadline, marker_key: _Item) -> _Item:
+    """The marker a committed (or committing) copy of this delivery stored, or 503."""
+    for pause in (0.0, *_MARKER_READ_PAUSES):  # pauses only between reads, none after the last
+        deadline.check("dynamodb marker read", pause)
+        if pause:
+            time.sleep(pause)
         marker = _read_marker(container, marker_key)
         if marker:
-            return marker["response"]["S"]
+            return marker
     raise _server_error("service_unavailable", "delivery in flight")
 
 
+def _original_response(marker: _Item, body_hash: str, delivery_id: str) -> str:
+    """The stored response, if the marker answered this same body; 422 if another."""
+    stored_hash = marker.get("bodyHash", {}).get("S")
+    if stored_hash is not None and not hmac.compare_digest(stored_hash, body_hash):
+        # markers written before bodyHash existed have none: they keep answering as before
+        LOG.warning("idempotency_key_reused: webhook-id %s came with another body", delivery_id)
+        raise Reject(422, "idempotency_key_reused", "webhook-id was already used for a different body")
+    return marker["response"]["S"]
+
+
 def _resolve_cancelled_write(
-    container: Container, marker_key: _Item, reasons: list[str],
+    container: Container, deadline: Deadline, marker_key: _Item, body_hash: str, reasons: list[str],
 ) -> tuple[str, str] | None:
     """("duplicate", stored body); None if only the transaction's key was taken; or 5xx."""
     marker_reason, record_reason = (reasons + ["", ""])[:2]
     if marker_reason == "ConditionalCheckFailed" or "TransactionConflict" in reasons:
-        return "duplicate", _stored_response(container, marker_key)
+        marker = _stored_marker(container, deadline, marker_key)
+        delivery_id = marker_key["transactionId"]["S"].removeprefix("delivery#")
+        return "duplicate", _original_response(marker, body_hash, delivery_id)
     if record_reason != "ConditionalCheckFailed":
         code = "service_unavailable" if _TRANSIENT_CODES.intersection(reasons) else "internal_error"
         raise _server_error(code, "cancelled %s" % reasons)
     return None  # another delivery stored this transactionId in the same millisecond
 
 
-def _store(container: Container, transaction: _Item, delivery_id: str) -> tuple[str, str]:
+def _store(
+    container: Container, deadline: Deadline, transaction: _Item, delivery_id: str, body_hash: str,
+) -> tuple[str, str]:
     """Store marker + transaction exactly once; return (outcome, response body)."""
     marker_key = {"transactionId": {"S": "delivery#" + delivery_id}, "timestamp": {"N": "0"}}
     received_ms = int(time.time() * 1000)
     for _ in range(_KEY_TRIES):
-        marker, record, body = _delivery_items(marker_key, transaction, delivery_id, received_ms)
-        reasons = _write_if_new(container, marker, record)
+        marker, record, body = _delivery_items(marker_key, transaction, delivery_id, body_hash, received_ms)
+        reasons = _write_if_new(container, deadline, marker, record)
         if reasons is None:
             return "processed", body
-        duplicate = _resolve_cancelled_write(container, marker_key, reasons)
+        duplicate = _resolve_cancelled_write(container, deadline, marker_key, body_hash, reasons)
         if duplicate:
             return duplicate
         received_ms += 1  # the key is (transactionId, timestamp): try the next ms
@@ -524,7 +601,7 @@ def _unverified_delivery_id(headers: dict[str, set[str]], body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def _handle(event: dict[str, Any], log: dict[str, Any]) -> tuple[str, str]:
+def _handle(event: dict[str, Any], deadline: Deadline, log: dict[str, Any]) -> tuple[str, str]:
     """The checks, in the documented order; (outcome, response body) or Reject."""
     container = _container()
     if container.problem:
@@ -534,14 +611,15 @@ def _handle(event: dict[str, Any], log: dict[str, Any]) -> tuple[str, str]:
     body = _request_body(event)
     headers = _headers(event)
     if container.verify:
-        delivery_id = _verify(container, headers, body)
+        delivery_id = _verify(container, deadline, headers, body)
     else:
         delivery_id = _unverified_delivery_id(headers, body)
     log["deliveryId"] = delivery_id
     transaction = _validate(_parse(body))
     log["transactionId"] = transaction["transactionId"]["S"]
+    body_hash = hashlib.sha256(body).hexdigest()  # of the signed bytes: what the id was used for
     try:
-        return _store(container, transaction, delivery_id)
+        return _store(container, deadline, transaction, delivery_id, body_hash)
     except _AWS_ERRORS as error:
         raise _dependency_error(error, "dynamodb", "internal_error") from None
 
@@ -558,7 +636,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     log: dict[str, Any] = {"transactionId": None, "deliveryId": None}
     status, headers = 200, {"Content-Type": "application/json"}
     try:
-        outcome, body = _handle(event if isinstance(event, dict) else {}, log)
+        outcome, body = _handle(event if isinstance(event, dict) else {}, Deadline(context), log)
     except Exception as error:
         rejection = error if isinstance(error, Reject) else _unexpected(error)
         status, outcome = rejection.status, rejection.code

@@ -1,6 +1,7 @@
 """Exactly-once storage: the delivery marker transaction, duplicates, concurrency, failures."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -27,11 +28,14 @@ def _cancelled(stub: Stubber, *codes: str) -> None:
                           modeled_fields={"CancellationReasons": reasons} if reasons else None)
 
 
-def _marker_read(stub: Stubber, key: str, response: str | None) -> None:
+def _marker_read(stub: Stubber, key: str, response: str | None, body_hash: str | None = None) -> None:
+    """A marker read; without body_hash the marker is one written before markers kept it."""
     item = {"transactionId": {"S": "delivery#" + key}, "timestamp": {"N": "0"}, "recordType": {"S": "delivery"},
             "receivedAt": {"S": "2024-01-01T00:00:00.000Z"}}
     if response is not None:
         item["response"] = {"S": response}
+    if body_hash is not None:
+        item["bodyHash"] = {"S": body_hash}
     stub.add_response(
         "get_item", {"Item": item} if response is not None else {},
         expected_params={"TableName": TABLE, "ConsistentRead": True,
@@ -61,11 +65,52 @@ def test_retry_with_a_new_timestamp_and_signature_is_still_a_duplicate(invoke, s
     assert len(aws.transactions()) == 1
 
 
-def test_same_webhook_id_with_a_different_body_returns_the_original(invoke, sender, aws):
-    first = invoke(sender.event(payload(transactionId="orig"), msg_id="msg_same"))
-    second = invoke(sender.event(payload(transactionId="other"), msg_id="msg_same"))
-    assert second["body"] == first["body"]
+def test_same_webhook_id_with_a_different_body_is_refused_and_stores_nothing(invoke, sender, aws, request_logs):
+    original = payload(transactionId="orig")
+    first = invoke(sender.event(original, msg_id="msg_same"))
+    stored = aws.items()
+    reused = invoke(sender.event(payload(transactionId="other"), msg_id="msg_same"))
+    assert reused["statusCode"] == 422
+    assert reused["json"] == {"error": "idempotency_key_reused",
+                              "message": "webhook-id was already used for a different body"}
+    assert aws.items() == stored  # nothing new, nothing changed
     assert [t["transactionId"] for t in aws.transactions()] == ["orig"]
+    assert [(r.outcome, r.statusCode, r.deliveryId) for r in request_logs()][-1] == (
+        "idempotency_key_reused", 422, "msg_same")
+    # the same body, re-signed later as a retry, still gets the original answer
+    assert invoke(sender.event(original, msg_id="msg_same"))["body"] == first["body"]
+
+
+def test_marker_keeps_the_sha256_of_the_signed_body(invoke, sender, aws):
+    body = json.dumps(payload(transactionId="hashed"))
+    invoke(sender.event(body, msg_id="msg_hash"))
+    [marker] = aws.markers()
+    assert marker["bodyHash"] == hashlib.sha256(body.encode()).hexdigest()
+
+
+def test_concurrent_copy_with_another_body_is_refused(invoke, app, sender, clock):
+    app._container()
+    stored = '{"message":"Transaction processed successfully","transactionId":"c","timestamp":1}'
+    with Stubber(app._container().ddb) as stub:
+        _cancelled(stub, "TransactionConflict", "None")
+        _marker_read(stub, "msg_other", stored, body_hash="0" * 64)
+        resp = invoke(sender.event(payload(transactionId="c"), msg_id="msg_other", ts=int(clock.now)))
+        stub.assert_no_pending_responses()
+    assert resp["statusCode"] == 422
+    assert resp["json"]["error"] == "idempotency_key_reused"
+
+
+def test_marker_from_before_body_hashes_still_answers_the_original(invoke, app, sender):
+    """Markers written by the previous handler version have no bodyHash: a retry after the
+    deploy must still get its original response, not a 422."""
+    app._container()
+    stored = '{"message":"Transaction processed successfully","transactionId":"old","timestamp":1}'
+    with Stubber(app._container().ddb) as stub:
+        _cancelled(stub, "ConditionalCheckFailed", "None")
+        _marker_read(stub, "msg_legacy", stored)
+        resp = invoke(sender.event(payload(transactionId="old"), msg_id="msg_legacy"))
+        stub.assert_no_pending_responses()
+    assert (resp["statusCode"], resp["body"]) == (200, stored)
 
 
 def test_distinct_deliveries_with_the_same_transaction_id_store_two_items(invoke, sender, aws):
@@ -308,18 +353,19 @@ def test_only_transact_write_items_and_get_item_are_called(invoke, app, sender, 
 
 def test_transaction_request_shape(invoke, app, sender):
     app._container()
+    body = '{"transactionId": "t-shape", "amount": 0.10, "currency": "USD"}'
     with Stubber(app._container().ddb) as stub:
         cond = "attribute_not_exists(transactionId)"
         stub.add_response("transact_write_items", {}, expected_params={"TransactItems": [
             {"Put": {"TableName": TABLE, "ConditionExpression": cond, "Item": {
                 "transactionId": {"S": "delivery#msg_shape"}, "timestamp": {"N": "0"},
-                "recordType": {"S": "delivery"}, "response": {"S": ANY}, "receivedAt": {"S": ANY}}}},
+                "recordType": {"S": "delivery"}, "response": {"S": ANY}, "receivedAt": {"S": ANY},
+                "bodyHash": {"S": hashlib.sha256(body.encode()).hexdigest()}}}},
             {"Put": {"TableName": TABLE, "ConditionExpression": cond, "Item": {
                 "transactionId": {"S": "t-shape"}, "timestamp": {"N": ANY}, "recordType": {"S": "transaction"},
                 "amount": {"N": "0.10"}, "currency": {"S": "USD"}, "status": {"S": "pending"},
                 "metadata": {"S": "{}"}, "receivedAt": {"S": ANY}, "deliveryId": {"S": "msg_shape"}}}},
         ]})
-        body = '{"transactionId": "t-shape", "amount": 0.10, "currency": "USD"}'
         assert invoke(sender.event(body, msg_id="msg_shape"))["statusCode"] == 200
         stub.assert_no_pending_responses()
 

@@ -105,6 +105,46 @@ def test_logs_never_contain_body_headers_signature_or_secret(invoke, app, aws, c
         assert needle not in text
 
 
+def test_debug_level_logs_carry_no_request_data_or_secret(invoke, app, aws, caplog, clock):
+    """At DEBUG on the root logger, botocore would log every request and response: the
+    amount, the metadata, the signature's inputs and the secret's value. The handler pins
+    botocore and urllib3 at WARNING, so nothing of them reaches any log record."""
+    caplog.set_level(logging.DEBUG)
+    amount, card, email = "987654.32", "PII-4111111111111111", "someone@example.com"
+    doc = payload(transactionId="debug-pii", amount=float(amount), metadata={"card": card, "email": email})
+    sender = Sender()
+    event = sender.event(doc, msg_id="msg_debug", ts=int(clock.now))
+    signature = event["headers"]["webhook-signature"]
+    assert invoke(event)["statusCode"] == 200  # secret read, transaction written
+    assert invoke(event)["statusCode"] == 200  # duplicate: the marker read back
+    reused = sender.event(payload(amount=float(amount), metadata={"card": card}), msg_id="msg_debug")
+    assert invoke(reused)["statusCode"] == 422
+    clock.now += app.KEY_TTL_SECONDS  # the keys expire: the secret is read again
+    assert invoke(sender.event(doc, ts=int(clock.now)))["statusCode"] == 200
+    # moto stands in for AWS (it is not in the function) and logs what it receives: left out
+    records = [r for r in caplog.records if not r.name.startswith("moto")]
+    assert any(r.name == "webhook" for r in records)  # the capture works at all
+    text = _all_log_text(records)
+    for needle in (amount, card, email, signature, signature.split(",")[1], SECRET, '"card"'):
+        assert needle not in text
+    assert logging.getLogger("botocore").level == logging.WARNING
+    assert logging.getLogger("urllib3").level == logging.WARNING
+
+
+def test_without_the_pin_botocore_would_log_the_secret(app, aws, caplog):
+    """The control for the test above: at DEBUG, botocore really does log the secret's value,
+    so the pin is what keeps it out."""
+    caplog.set_level(logging.DEBUG)
+    app._container()  # the handler's import pinned botocore at WARNING
+    botocore_logger = logging.getLogger("botocore")
+    botocore_logger.setLevel(logging.DEBUG)
+    try:
+        app._container().sm.get_secret_value(SecretId=aws.secret_arn)
+    finally:
+        botocore_logger.setLevel(logging.WARNING)
+    assert SECRET in _all_log_text([r for r in caplog.records if r.name.startswith("botocore")])
+
+
 def test_none_mode_warning_has_no_request_data(invoke, app, caplog, monkeypatch):
     monkeypatch.setenv("SIGNATURE_MODE", "none")
     caplog.set_level(logging.INFO)

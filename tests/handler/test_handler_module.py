@@ -17,10 +17,11 @@ SOURCE = APP_PATH.read_text(encoding="utf-8")
 def test_inlined_code_fits_the_template_budget():
     # The template inlines this file with comments and docstrings stripped (ZipFile) and must
     # stay under CloudFormation's 51,200-byte template body limit; the rest of the template is
-    # ~25 KB, so 20 KB of inlined code leaves room. Comments cost nothing here: write them.
+    # ~25 KB and the code grows ~5 % when JSON-escaped, so 23 KiB of inlined code leaves ~2.5 KB.
+    # Comments and docstrings cost nothing here: write them; keep the code lean.
     from webhook_templates.stack.packaging import inline_source
 
-    assert len(inline_source(SOURCE).encode()) <= 20 * 1024  # 20,480 bytes
+    assert len(inline_source(SOURCE).encode()) <= 23 * 1024  # 23,552 bytes
 
 
 def test_public_constants_are_the_contract():

@@ -364,25 +364,74 @@ def test_binary_secret_is_a_configuration_error(invoke, aws):
     assert invoke(Sender().event(payload()))["json"]["error"] == "configuration_error"
 
 
-def test_configuration_error_from_secret_is_not_cached(invoke, aws):
+def test_configuration_error_from_secret_is_cached_only_briefly(invoke, app, aws, clock):
     aws.set_secret("garbage!")
-    assert invoke(Sender().event(payload()))["statusCode"] == 500
+    assert invoke(Sender().event(payload(), ts=int(clock.now)))["statusCode"] == 500
     aws.set_secret(json.dumps({"current": SECRET}))
-    assert invoke(Sender().event(payload()))["statusCode"] == 200
+    clock.now += app.SECRET_RETRY_SECONDS - 1  # still the cached failure
+    assert invoke(Sender().event(payload(), ts=int(clock.now)))["json"]["error"] == "configuration_error"
+    clock.now += 1  # fixed secret, retry interval over: read again
+    assert invoke(Sender().event(payload(), ts=int(clock.now)))["statusCode"] == 200
+
+
+def test_malformed_secret_is_read_once_per_retry_interval_not_per_request(invoke, app, aws, clock):
+    aws.set_secret("garbage!")
+    app._container()
+    sm_calls = record_calls(app._container().sm, "secrets-manager")
+    for _ in range(50):
+        assert invoke(Sender().event(payload(), ts=int(clock.now)))["json"]["error"] == "configuration_error"
+        clock.now += 0.05  # 50 requests in 2.5 s
+    assert sm_calls == ["GetSecretValue"]
+    clock.now += app.SECRET_RETRY_SECONDS
+    for _ in range(10):
+        invoke(Sender().event(payload(), ts=int(clock.now)))
+    assert sm_calls == ["GetSecretValue"] * 2
+    assert aws.items() == []
+
+
+def test_revoked_key_is_refused_once_the_cached_keys_expire(invoke, app, aws, clock):
+    """Matching signatures never re-read the secret, so only the keys' TTL ends an old key."""
+    old = Sender(SECRET)
+    assert invoke(old.event(payload(), ts=int(clock.now)))["statusCode"] == 200
+    sm_calls = record_calls(app._container().sm, "secrets-manager")
+    aws.set_secret(json.dumps({"current": UNKNOWN_SECRET}))  # SECRET revoked: no "previous"
+    assert app.KEY_TTL_SECONDS <= 300  # the issue's bound: revocation within 5 minutes
+    clock.now += app.KEY_TTL_SECONDS - 1
+    assert invoke(old.event(payload(), ts=int(clock.now)))["statusCode"] == 200  # still cached
+    assert sm_calls == []
+    clock.now += 1
+    resp = invoke(old.event(payload(), ts=int(clock.now)))
+    assert resp["json"] == {"error": "signature_mismatch", "message": "No matching signature"}
+    assert sm_calls == ["GetSecretValue"]  # one read, not one more for the mismatch
+    assert invoke(Sender(UNKNOWN_SECRET).event(payload(), ts=int(clock.now)))["statusCode"] == 200
+    assert sm_calls == ["GetSecretValue"]
+    assert len(aws.transactions()) == 3
+
+
+def test_rotation_keeps_working_across_the_key_ttl(invoke, app, aws, clock):
+    aws.set_secret(json.dumps({"current": UNKNOWN_SECRET, "previous": SECRET}))
+    for _ in range(3):
+        for secret in (SECRET, UNKNOWN_SECRET):
+            assert invoke(Sender(secret).event(payload(), ts=int(clock.now)))["statusCode"] == 200
+        clock.now += app.KEY_TTL_SECONDS
 
 
 @pytest.mark.parametrize("code", ["InternalServiceError", "ThrottlingException", "ServiceUnavailable"])
-def test_secrets_manager_unavailable_is_503(invoke, app, aws, code):
+def test_secrets_manager_unavailable_is_503(invoke, app, aws, clock, code):
     app._container()
     with Stubber(app._container().sm) as stub:
         stub.add_client_error("get_secret_value", service_error_code=code, http_status_code=500)
-        resp = invoke(Sender().event(payload()))
-    assert resp["statusCode"] == 503
+        resp = invoke(Sender().event(payload(), ts=int(clock.now)))
+        # cached briefly: a throttled Secrets Manager is not asked again at once (the stub
+        # would fail the call, having no second answer)
+        again = invoke(Sender().event(payload(), ts=int(clock.now)))
+    assert resp["statusCode"] == again["statusCode"] == 503
     assert resp["json"]["error"] == "service_unavailable"
-    assert resp["headers"]["Retry-After"] == "5"
+    assert resp["headers"]["Retry-After"] == again["headers"]["Retry-After"] == "5"
     assert aws.items() == []
-    # not cached: the next request fetches again and succeeds
-    assert invoke(Sender().event(payload()))["statusCode"] == 200
+    # then the next request fetches again and succeeds
+    clock.now += app.SECRET_RETRY_SECONDS
+    assert invoke(Sender().event(payload(), ts=int(clock.now)))["statusCode"] == 200
 
 
 @pytest.mark.parametrize("exc", [
@@ -437,12 +486,16 @@ def test_signature_mode_none_accepts_unsigned_and_warns_at_every_cold_start(invo
 
 def test_signature_mode_none_ignores_bad_signatures_and_uses_the_webhook_id(invoke, app, aws, monkeypatch):
     _none_mode(monkeypatch, app)
-    event = make_event(json.dumps(payload()), {"webhook-id": "msg_dev", "webhook-signature": "v1,garbage"})
+    body = json.dumps(payload())
+    event = make_event(body, {"webhook-id": "msg_dev", "webhook-signature": "v1,garbage"})
     first = invoke(event)
     assert first["statusCode"] == 200
     assert aws.transactions()[0]["deliveryId"] == "msg_dev"
-    second = invoke(make_event(json.dumps(payload()), {"Webhook-Id": "msg_dev"}))
+    second = invoke(make_event(body, {"Webhook-Id": "msg_dev"}))
     assert second["body"] == first["body"]
+    # the id is bound to its body here too
+    assert invoke(make_event(json.dumps(payload()), {"webhook-id": "msg_dev"}))["statusCode"] == 422
+    assert len(aws.transactions()) == 1
 
 
 def test_signature_mode_none_without_webhook_id_is_idempotent_on_the_body_hash(invoke, app, aws, monkeypatch):
