@@ -447,7 +447,7 @@ def report_detached(what: str, why: str, request: DeployRequest, cfn: Any, conso
     where = f" --region {cfn.meta.region_name}" if cfn.meta.region_name else ""
     console.warn(console.style(f"{what} on {request.stack_name}: {why}.", "red", "bold"))
     console.warn(
-        "This is not a deploy failure: CloudFormation carries on with the change set (or has finished it). "
+        "This is not a deploy failure: CloudFormation may be running the change set, or have finished it. "
         "Check where it is with:\n"
         f"  aws cloudformation describe-stacks --stack-name {request.stack_name}{where} "
         "--query 'Stacks[0].StackStatus'\n"
