@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,11 +74,51 @@ def test_inline_source_drops_comments_and_docstrings_only() -> None:
     )
     source += "\"-\".join(['a', 'b'])  # not a docstring: more follows the string\n"
     inlined = inline_source(source)
-    assert inlined.splitlines() == ['""', "import json", "def f(x):", '    ""', "", "    return json.dumps({'#': x})",
+    assert inlined.splitlines() == ['""', "import json", "def f(x):", ' ""', "", " return json.dumps({'#': x})",
                                     "\"-\".join(['a', 'b'])"]
     namespace: dict[str, Any] = {}
     exec(compile(inlined, "index.py", "exec"), namespace)
     assert namespace["f"](1) == '{"#": 1}'
+
+
+def test_inline_source_reindents_blocks_but_keeps_strings_and_behaviour() -> None:
+    source = (
+        "def f(x):\n"
+        "    if x:\n"
+        '        y = f"""a\n    {x}\n  b"""\n'
+        "        z = (1,\n"
+        "                2)\n"
+        "        w = 1 + \\\n"
+        "            2\n"
+        "        return y, z, w\n"
+        '    return f"{x!r:>{3}}"\n'
+    )
+    inlined = inline_source(source)
+    assert inlined.splitlines() == [
+        "def f(x):", " if x:", '  y = f"""a', "    {x}", '  b"""', "  z = (1,", " 2)", "  w = 1 + \\", " 2",
+        "  return y, z, w", ' return f"{x!r:>{3}}"',
+    ]
+    original: dict[str, Any] = {}
+    exec(compile(source, "a.py", "exec"), original)
+    namespace: dict[str, Any] = {}
+    exec(compile(inlined, "index.py", "exec"), namespace)
+    assert namespace["f"](7) == original["f"](7) and namespace["f"](0) == original["f"](0)
+
+
+def test_inlined_handler_is_the_same_program(handler_artifact: HandlerArtifact) -> None:
+    """Stripping may only empty docstrings: the syntax tree is otherwise the handler's own."""
+
+    def tree(text: str) -> str:
+        module = ast.parse(text)
+        for node in ast.walk(module):
+            body = getattr(node, "body", None)
+            if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                    and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                body[0].value.value = ""
+        return ast.dump(module)
+
+    assert tree(inline_source(handler_artifact.source)) == tree(handler_artifact.source)
 
 
 def _role_statements(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:

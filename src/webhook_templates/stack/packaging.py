@@ -164,12 +164,12 @@ class HandlerArtifact:
 
 
 def inline_source(source: str) -> str:
-    """``source`` without comments and docstrings, on the same line numbers.
+    """``source`` without comments and docstrings, indented one space a level, on the same line numbers.
 
     CloudFormation takes at most 51,200 bytes of template body, and the
-    handler's documentation is for its readers, not for Lambda.  Every
-    remaining line keeps its number, so a traceback from the deployed function
-    points at the right line of ``handler/app.py``.
+    handler's documentation and four-space indentation are for its readers,
+    not for Lambda.  Every remaining line keeps its number, so a traceback from
+    the deployed function points at the right line of ``handler/app.py``.
     """
     lines = source.splitlines(keepends=True)
     edits: list[tuple[int, int, int, int, str]] = []  # (row, col, end_row, end_col, text)
@@ -193,4 +193,53 @@ def inline_source(source: str) -> str:
         head = lines[row - 1][:col]
         tail = lines[end_row - 1][end_col:]
         lines[row - 1:end_row] = [head + text + tail]
-    return "".join(line.rstrip() + "\n" for line in "".join(lines).splitlines())
+    return _reindent("".join(line.rstrip() + "\n" for line in "".join(lines).splitlines()))
+
+
+def _reindent(source: str) -> str:
+    """``source`` with one space per block level and no indentation on continuation lines.
+
+    Only a logical line's first physical line carries meaning in its
+    indentation; lines continued inside brackets (or after a backslash) keep a
+    single space, and lines inside a multi-line string are content, untouched.
+    """
+    lines = source.splitlines(keepends=True)
+    depth_of_start: dict[int, int] = {}  # row -> block depth, for rows that start a logical line
+    inside_string: set[int] = set()
+    depth = 0
+    at_line_start = True
+    string_starts: list[int] = []  # rows where an f-string opened (3.12+ tokenizes them in parts)
+    fstring_start = getattr(tokenize, "FSTRING_START", None)
+    fstring_end = getattr(tokenize, "FSTRING_END", None)
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        kind = token.type
+        if kind == tokenize.INDENT:
+            depth += 1
+            continue
+        if kind == tokenize.DEDENT:
+            depth -= 1
+            continue
+        if kind in (tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER):
+            continue
+        if kind == tokenize.NEWLINE:
+            at_line_start = True
+            continue
+        if at_line_start:
+            depth_of_start[token.start[0]] = depth
+            at_line_start = False
+        if kind == fstring_start:
+            string_starts.append(token.start[0])
+        elif kind == fstring_end:
+            inside_string.update(range(string_starts.pop() + 1, token.end[0] + 1))
+        elif kind == tokenize.STRING:
+            inside_string.update(range(token.start[0] + 1, token.end[0] + 1))
+    out = []
+    for row, line in enumerate(lines, start=1):
+        stripped = line.lstrip(" \t")
+        if row in inside_string or stripped in ("\n", ""):
+            out.append(line)
+        elif row in depth_of_start:
+            out.append(" " * depth_of_start[row] + stripped)
+        else:
+            out.append(" " + stripped if stripped != line else line)
+    return "".join(out)
