@@ -53,6 +53,11 @@ PRINCIPAL_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)/[A-Za-z0
 _TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
 
+#: The handler starts an AWS call only with 5.25 s left (two bounded attempts and an answer),
+#: so a shorter function timeout would answer every verified delivery 503.
+MIN_TIMEOUT_SECONDS = 6
+
+
 class ConfigError(ValueError):
     """A configuration value is invalid; the message names it and what is accepted."""
 
@@ -165,9 +170,10 @@ def validate(config: EnvironmentConfig) -> None:
         "memory_mb", config.memory_mb, "an integer from 128 to 10240",
     )
     _require(
-        _is_int(config.timeout_seconds) and 1 <= config.timeout_seconds <= 28,
+        _is_int(config.timeout_seconds) and MIN_TIMEOUT_SECONDS <= config.timeout_seconds <= 28,
         "timeout_seconds", config.timeout_seconds,
-        "an integer from 1 to 28 (API Gateway stops waiting at 29 s)",
+        f"an integer from {MIN_TIMEOUT_SECONDS} (the handler's time for one AWS call and its answer) to 28 "
+        "(API Gateway stops waiting at 29 s)",
     )
     _require(
         _is_int(config.reserved_concurrency) and 0 <= config.reserved_concurrency <= 1000,

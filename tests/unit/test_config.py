@@ -98,7 +98,8 @@ def test_out_of_range_value_names_file_table_key_value_and_accepted() -> None:
     with pytest.raises(ConfigError) as error:
         parse_environments("[dev]\n[qa]\ntimeout_seconds = 60\n", "envs/environments.toml")
     assert str(error.value) == ("envs/environments.toml [qa]: timeout_seconds=60 is invalid; accepted: an integer "
-                                "from 1 to 28 (API Gateway stops waiting at 29 s)")
+                                "from 6 (the handler's time for one AWS call and its answer) to 28 "
+                                "(API Gateway stops waiting at 29 s)")
 
 
 def test_unknown_key_is_an_error_listing_the_keys() -> None:
@@ -211,3 +212,26 @@ def test_signing_secret_readers_become_one_comma_separated_parameter() -> None:
     config = dataclasses.replace(SHIPPED["dev"], signing_secret_readers=readers)
     values = {p["ParameterKey"]: p["ParameterValue"] for p in parameter_file(config)}
     assert values["SigningSecretReaders"].split(",") == list(readers)
+
+
+def test_minimum_timeout_leaves_the_handler_time_for_an_aws_call() -> None:
+    """Below the minimum, the handler's deadline check would answer every verified delivery 503."""
+    import ast
+
+    from webhook_templates.config import MIN_TIMEOUT_SECONDS
+    from webhook_templates.stack.packaging import CHECKOUT_HANDLER_PATH
+
+    source = CHECKOUT_HANDLER_PATH.read_text(encoding="utf-8")
+    names: dict[str, object] = {}
+    for statement in ast.parse(source).body:
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], (ast.Name, ast.Tuple)):
+            code = compile(ast.Module(body=[statement], type_ignores=[]), "app.py", "exec")
+            try:
+                exec(code, {}, names)  # only the constant arithmetic below is needed
+            except Exception:  # noqa: BLE001 - statements that need imports are not constants
+                continue
+    needed_ms = int(names["_CALL_WORST_MS"]) + int(names["_ANSWER_MARGIN_MS"])  # type: ignore[call-overload]
+    assert needed_ms < MIN_TIMEOUT_SECONDS * 1000 <= needed_ms + 1000
+    with pytest.raises(ConfigError, match=f"from {MIN_TIMEOUT_SECONDS}"):
+        EnvironmentConfig(name="qa", timeout_seconds=MIN_TIMEOUT_SECONDS - 1)
+    assert EnvironmentConfig(name="qa", timeout_seconds=MIN_TIMEOUT_SECONDS).timeout_seconds == MIN_TIMEOUT_SECONDS

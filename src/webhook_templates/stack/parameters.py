@@ -15,6 +15,7 @@ from troposphere import Condition, Equals, Join, Not, Or, Parameter, Ref
 from ..config import (
     ENVIRONMENT_NAME_PATTERN,
     LOG_RETENTION_DAYS,
+    MIN_TIMEOUT_SECONDS,
     PRINCIPAL_ARN_PATTERN,
     PRODUCTION_NAME,
     RUNTIMES,
@@ -86,7 +87,7 @@ SPECS: tuple[ParameterSpec, ...] = (
                   (("MinValue", 128), ("MaxValue", 10240))),
     ParameterSpec("LambdaTimeout", "timeout_seconds", "Function", "Timeout (s)",
                   "Lambda timeout in seconds; below API Gateway's 29 s integration limit.", "Number",
-                  (("MinValue", 1), ("MaxValue", 28))),
+                  (("MinValue", MIN_TIMEOUT_SECONDS), ("MaxValue", 28))),
     ParameterSpec("ReservedConcurrency", "reserved_concurrency", "Function", "Reserved concurrency",
                   "Concurrent executions reserved for (and capped at) this function; 0 for none.",
                   "Number", (("MinValue", 0), ("MaxValue", 1000))),
