@@ -16,7 +16,7 @@ SANDBOX_PORT ?= 4566
 # Extra flags for diff/deploy/outputs/destroy: make deploy ENV=pr-7 ARGS="--based-on dev --tags PullRequest=7"
 ARGS ?=
 # make exits 2 whenever a recipe fails, whatever the CLI's code was (make prints it as "Error N").
-# EXIT_CODE_FILE=path makes the stack targets write the CLI's own code (0, 1, 2, 3) there as well.
+# EXIT_CODE_FILE=path makes the stack targets write the CLI's own code (0-4, 130: README "Exit codes") there too.
 EXIT_CODE_FILE ?=
 PIP_FLAGS := --quiet --disable-pip-version-check
 
