@@ -20,13 +20,13 @@ ARGS ?=
 EXIT_CODE_FILE ?=
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: help template test test-runtimes lint bench deploy diff outputs destroy integration serve sandbox clean
+.PHONY: help template test test-runtimes lint static bench deploy diff outputs destroy integration serve sandbox clean
 
 help:
 	@echo "make template          render build/ (template, parameter files, handoff bundle)"
 	@echo "make test              lint + unit, deploy and end-to-end tests (moto, no AWS account)"
 	@echo "make test-runtimes     the handler's tests on every other Python runtime the template allows"
-	@echo "make lint              cfn-lint and checkov on the rendered templates"
+	@echo "make lint              ruff, mypy --strict, then cfn-lint and checkov on the rendered templates"
 	@echo "make bench             print render, lint, handler and load figures"
 	@echo "make diff ENV=staging  show the change set a deploy would execute"
 	@echo "make deploy ENV=staging"
@@ -38,7 +38,7 @@ help:
 
 $(INSTALLED): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install $(PIP_FLAGS) --editable '.[test,serve]'
+	$(BIN)/pip install $(PIP_FLAGS) --editable '.[test,serve,lint]'
 	@touch $@
 
 $(CHECKOV):
@@ -48,11 +48,17 @@ $(CHECKOV):
 template: $(INSTALLED)
 	$(BIN)/webhook-templates render --out $(BUILD)
 
-lint: template $(CHECKOV)
+# The code's own checks: ruff on everything, mypy strict on the package (config in pyproject.toml).
+static: $(INSTALLED)
+	$(BIN)/ruff check src tests benchmarks handler
+	$(BIN)/mypy src/webhook_templates
+
+lint: static template $(CHECKOV)
 	CHECKOV=$(CHECKOV) $(BIN)/webhook-templates lint --out $(BUILD)
 
+# The tests lint the rendered templates themselves (tests/template/test_render_and_lint.py).
 # -n auto: one worker per core halves the run; every test owns its ports and folders.
-test: $(INSTALLED) $(CHECKOV) test-runtimes
+test: static $(CHECKOV) test-runtimes
 	CHECKOV=$(CHECKOV) $(BIN)/python -m pytest -n auto
 
 # The handler's own tests on every runtime config.RUNTIMES allows other than .venv's (which runs
@@ -110,5 +116,5 @@ sandbox: $(INSTALLED)
 	PYTHONPATH=tests $(BIN)/python -m support.sandbox --port $(SANDBOX_PORT)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .venv-py3.* $(BUILD)/* cfn-outputs .pytest_cache .hypothesis src/*.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) .venv-py3.* $(BUILD)/* cfn-outputs .pytest_cache .hypothesis .mypy_cache .ruff_cache src/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

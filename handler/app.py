@@ -172,7 +172,7 @@ def _dependency_error(error: Exception, service: str, otherwise: str) -> Reject:
 def _configuration_problem(mode: str | None, table: str | None, secret_arn: str | None) -> str | None:
     """Why the environment cannot work, or None."""
     if mode not in (None, "", "standard-webhooks", "none"):
-        return "SIGNATURE_MODE must be standard-webhooks or none, not %.40r" % mode
+        return f"SIGNATURE_MODE must be standard-webhooks or none, not {mode!r:.40}"
     if not table or not (secret_arn or mode == "none"):
         return "TABLE_NAME and SIGNING_SECRET_ARN must be set"
     return None
@@ -370,7 +370,7 @@ def _check_depth(document: Any) -> None:
             value = list(value.values())
         if isinstance(value, list):
             if depth > MAX_JSON_DEPTH:
-                raise Reject(400, "invalid_json", "JSON nested deeper than %d" % MAX_JSON_DEPTH)
+                raise Reject(400, "invalid_json", f"JSON nested deeper than {MAX_JSON_DEPTH}")
             stack += [(child, depth + 1) for child in value]
 
 
@@ -395,7 +395,7 @@ def _valid_transaction_id(document: dict[str, Any]) -> str:
     value = document.get("transactionId")
     if (not isinstance(value, str) or len(value) > TRANSACTION_ID_MAX_LENGTH
             or not _TRANSACTION_ID.fullmatch(value)):
-        rule = "must match %s, <= %d chars" % (TRANSACTION_ID_PATTERN, TRANSACTION_ID_MAX_LENGTH)
+        rule = f"must match {TRANSACTION_ID_PATTERN}, <= {TRANSACTION_ID_MAX_LENGTH} chars"
         raise _invalid("transactionId", rule)
     return value
 
@@ -415,12 +415,12 @@ def _valid_amount(document: dict[str, Any], currency: str) -> str:
     if amount <= 0:
         raise _invalid("amount", "must be greater than 0")
     if amount > MAX_AMOUNT:
-        raise _invalid("amount", "must be at most %d" % MAX_AMOUNT)
+        raise _invalid("amount", f"must be at most {int(MAX_AMOUNT)}")
     digits = CURRENCY_MINOR_UNITS[currency]
     # Exact, local context: 1.50 USD passes, 1.5 JPY fails.
     if amount != amount.quantize(Decimal(1).scaleb(-digits), context=Context(prec=60)):
-        raise _invalid("amount", "%s allows at most %d decimal places" % (currency, digits))
-    return format(amount, ".%df" % digits)
+        raise _invalid("amount", f"{currency} allows at most {digits} decimal places")
+    return format(amount, f".{digits}f")
 
 
 def _valid_status(document: dict[str, Any]) -> str:
@@ -441,7 +441,7 @@ def _valid_metadata(document: dict[str, Any]) -> str:
     except UnicodeEncodeError:
         raise _invalid("metadata", "contains an unpaired surrogate") from None
     if size > METADATA_MAX_BYTES:
-        raise _invalid("metadata", "must serialize to at most %d bytes" % METADATA_MAX_BYTES)
+        raise _invalid("metadata", f"must serialize to at most {METADATA_MAX_BYTES} bytes")
     return text
 
 
@@ -464,7 +464,7 @@ def _validate(document: dict[str, Any]) -> _Item:
 
 def _iso_ms(ms: int) -> str:
     """Epoch milliseconds as ISO 8601 UTC with milliseconds: 2024-01-01T00:00:00.000Z."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ms // 1000)) + "%03dZ" % (ms % 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ms // 1000)) + f"{ms % 1000:03d}Z"
 
 
 def _delivery_items(
@@ -474,8 +474,8 @@ def _delivery_items(
     hash of the body it answered, so a webhook-id reused for another body is recognised)."""
     received_at = {"S": _iso_ms(ms)}
     # The id's pattern keeps it JSON-safe without escaping.
-    body = '{"message":"Transaction processed successfully","transactionId":"%s","timestamp":%d}' % (
-        transaction["transactionId"]["S"], ms)
+    transaction_id = transaction["transactionId"]["S"]
+    body = f'{{"message":"Transaction processed successfully","transactionId":"{transaction_id}","timestamp":{ms}}}'
     marker = {
         **marker_key,
         "recordType": {"S": "delivery"},
@@ -550,7 +550,7 @@ def _resolve_cancelled_write(
         return "duplicate", _original_response(marker, body_hash, delivery_id)
     if record_reason != "ConditionalCheckFailed":
         code = "service_unavailable" if _TRANSIENT_CODES.intersection(reasons) else "internal_error"
-        raise _server_error(code, "cancelled %s" % reasons)
+        raise _server_error(code, f"cancelled {reasons}")
     return None  # another delivery stored this transactionId in the same millisecond
 
 
@@ -577,7 +577,7 @@ def _request_body(event: dict[str, Any]) -> bytes:
     raw = event.get("body")
     if not isinstance(raw, str):
         raw = ""
-    too_large = Reject(413, "payload_too_large", "Body exceeds %d bytes" % MAX_BODY_BYTES)
+    too_large = Reject(413, "payload_too_large", f"Body exceeds {MAX_BODY_BYTES} bytes")
     if len(raw) > (MAX_BODY_BYTES + 2) // 3 * 4:  # bound the work before decoding anything
         raise too_large
     if event.get("isBase64Encoded"):
@@ -627,7 +627,7 @@ def _handle(event: dict[str, Any], deadline: Deadline, log: dict[str, Any]) -> t
 def _unexpected(error: Exception) -> Reject:
     """500 for a bug; the log has the type and line only: the text may hold request data."""
     line = traceback.extract_tb(error.__traceback__)[-1].lineno
-    return _server_error("internal_error", "%s at line %s" % (type(error).__name__, line))
+    return _server_error("internal_error", f"{type(error).__name__} at line {line}")
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

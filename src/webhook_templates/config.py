@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 #: Lambda runtimes the template accepts: only those `make test` runs the handler suite on (test-runtimes).
 RUNTIMES: tuple[str, ...] = ("python3.11", "python3.12", "python3.13")
@@ -260,7 +261,8 @@ def parse_environments(text: str, source: str = str(DEFAULT_ENVIRONMENTS_FILE)) 
             raise ConfigError(f"{source}: {name} = {table!r} is not an environment table; accepted: one [name] "
                               "table per environment")
         if not re.match(ENVIRONMENT_NAME_PATTERN, name):
-            raise ConfigError(f"{source}: [{name}] is not a valid environment name; accepted: {ENVIRONMENT_NAME_ACCEPTED}")
+            raise ConfigError(f"{source}: [{name}] is not a valid environment name; "
+                              f"accepted: {ENVIRONMENT_NAME_ACCEPTED}")
         unknown = sorted(set(table) - set(ENVIRONMENT_KEYS))
         if unknown:
             raise ConfigError(f"{source} [{name}]: unknown key {unknown[0]!r}; accepted: {', '.join(ENVIRONMENT_KEYS)}")
@@ -268,7 +270,8 @@ def parse_environments(text: str, source: str = str(DEFAULT_ENVIRONMENTS_FILE)) 
             raise ConfigError(f"{source} [{name}]: production=False is invalid; accepted: true or no key "
                               f"({PRODUCTION_NAME} is always production)")
         # TOML arrays are lists; the config's sequences are tuples, so it stays frozen and hashable.
-        values = {key: tuple(value) if isinstance(value, list) else value for key, value in table.items()}
+        values: dict[str, Any] = {key: tuple(value) if isinstance(value, list) else value
+                                  for key, value in table.items()}
         try:
             environments[name] = EnvironmentConfig(name=name, **values)
         except ConfigError as error:

@@ -19,7 +19,8 @@ EXIT_INTERRUPTED = 130
 
 #: The ``--help`` epilogs of the stack commands.
 DEPLOY_EXIT_CODES = (
-    "exit codes: 0 deployed or already up to date (or --dry-run shown, or --no-execute-changeset kept), 1 failed, 2 usage error, "
+    "exit codes: 0 deployed or already up to date (or --dry-run shown, or --no-execute-changeset kept), "
+    "1 failed, 2 usage error, "
     "3 refused by the data guard or by you (or no terminal to ask on and no --yes), "
     "4 deployed but protection not restored (stack policy, prod termination protection or outputs file; "
     "the command to restore it is printed), 130 interrupted"

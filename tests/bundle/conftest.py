@@ -6,9 +6,9 @@ import pytest
 from troposphere import Template
 
 from support.environments import SHIPPED
+from webhook_templates.config import TemplateConfig
 from webhook_templates.handoff.bundle import build_files
 from webhook_templates.handoff.render import RenderedFile, template_dict
-from webhook_templates.config import TemplateConfig
 from webhook_templates.stack.packaging import HandlerArtifact
 from webhook_templates.stack.template import build_template
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from webhook_templates.handoff import diagram
 from support.environments import SHIPPED
+from webhook_templates.handoff import diagram
 from webhook_templates.handoff.bundle import build_files
 from webhook_templates.handoff.render import RenderedFile
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 STACK_NAME = "webhook-staging"
 STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/webhook-staging/6f1c2a40-0000-4000-8000-000000000001"
 CHANGE_SET = ("arn:aws:cloudformation:us-east-1:123456789012:changeSet/"
               "webhook-templates-20250101-000000-abcdef/0e4f8c1a-0000-4000-8000-000000000002")
-WHEN = datetime(2025, 1, 1, tzinfo=timezone.utc)
+WHEN = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def stack(status: str, stack_id: str = STACK_ID, **extra: Any) -> dict[str, Any]:

@@ -9,8 +9,9 @@ resource.  AWS faults proper are in ``test_faults.py``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError

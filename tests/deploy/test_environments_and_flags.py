@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -74,7 +74,8 @@ def test_based_on_deploys_an_ephemeral_environment_and_destroy_removes_it(aws: C
     assert created and created["StackStatus"] == "CREATE_COMPLETE"
     values = parameters_of(created)
     assert values["Environment"] == "pr-123" and values["ThrottleRateLimit"] == "10"  # dev's
-    assert aws("dynamodb").describe_table(TableName="transactions-pr-123")["Table"]["TableName"] == "transactions-pr-123"
+    table = aws("dynamodb").describe_table(TableName="transactions-pr-123")["Table"]
+    assert table["TableName"] == "transactions-pr-123"
 
     destroyed = run("destroy", "--env", "pr-123", "--yes", "--role-arn", ROLE)
 
@@ -132,7 +133,8 @@ def test_no_execute_changeset_keeps_exactly_one_change_set_and_prints_how_to_run
 def test_no_execute_changeset_on_an_update_changes_nothing(aws: Clients, run: Run) -> None:
     assert run("deploy", "--env", "staging", "--yes").code == 0
 
-    result = run("deploy", "--env", "staging", "--no-execute-changeset", "--parameter-overrides", "LambdaMemorySize=512")
+    result = run("deploy", "--env", "staging", "--no-execute-changeset",
+                 "--parameter-overrides", "LambdaMemorySize=512")
 
     assert result.code == 0, result.err
     assert len(aws("cloudformation").list_change_sets(StackName="webhook-staging")["Summaries"]) == 1

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import io
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -54,8 +55,9 @@ def test_follow_polls_until_the_stack_stops_moving_and_counts_progress(stubbed: 
     out, sleeps = io.StringIO(), []
     progress = Progress(total=1, stack_id=STACK_ID)
 
+    clock = iter([0.0, 1.0, 2.0, 65.0, 66.0]).__next__  # start, event, deadline check, 2 events
     status, seen = follow(cfn, STACK_ID, EventFeed(cfn, STACK_ID, "e0"), progress, Console(out=out),
-                          poll_seconds=7, sleep=sleeps.append, clock=iter([0.0, 1.0, 2.0, 65.0, 66.0]).__next__)  # start, event, deadline check, 2 events
+                          poll_seconds=7, sleep=sleeps.append, clock=clock)
 
     assert status == "UPDATE_COMPLETE"
     assert [e["EventId"] for e in seen] == ["e1", "e2", "e3"]
@@ -70,7 +72,8 @@ def test_follow_gives_up_past_the_deadline_with_lost_track(stubbed: tuple[Any, S
 
     cfn, stubber = stubbed
     stubber.add_response("describe_stacks", stack("UPDATE_IN_PROGRESS"), {"StackName": STACK_ID})
-    stubber.add_response("describe_stack_events", events(event(0, "Before", "UPDATE_COMPLETE")), {"StackName": STACK_ID})
+    stubber.add_response("describe_stack_events", events(event(0, "Before", "UPDATE_COMPLETE")),
+                         {"StackName": STACK_ID})
 
     with pytest.raises(LostTrack, match="still UPDATE_IN_PROGRESS after 60 minutes"):
         follow(cfn, STACK_ID, EventFeed(cfn, STACK_ID, "e0"), Progress(total=1, stack_id=STACK_ID),

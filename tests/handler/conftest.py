@@ -13,13 +13,15 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import boto3
 import botocore.session
 import pytest
 from moto import mock_aws
+
 from support.handler_loader import REGION, TABLE, Aws, FakeClock, Sender, create_table, load_app
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 import base64
 import json
 import re
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 from unittest import mock
 
 import pytest
+
 from support.handler_loader import APP, MISSING, Sender, make_event, payload
 
 SUCCESS_MESSAGE = "Transaction processed successfully"
@@ -47,7 +49,7 @@ def test_stored_transaction_item(invoke, sender, aws):
     }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", item["receivedAt"])
     ms = resp["json"]["timestamp"]
-    assert item["receivedAt"].endswith(".%03dZ" % (ms % 1000))
+    assert item["receivedAt"].endswith(f".{ms % 1000:03d}Z")
 
 
 def test_marker_item_holds_the_exact_response(invoke, sender, aws):
@@ -95,7 +97,7 @@ def test_amount_is_stored_as_an_exact_number_never_a_float(invoke, sender, aws):
     ],
 )
 def test_valid_amounts_are_stored_exactly(invoke, sender, aws, literal, currency, stored):
-    body = '{"transactionId": "t1", "amount": %s, "currency": "%s"}' % (literal, currency)
+    body = f'{{"transactionId": "t1", "amount": {literal}, "currency": "{currency}"}}'
     resp = invoke(sender.event(body))
     assert resp["statusCode"] == 200, resp["body"]
     [raw] = [i for i in aws.raw_items() if i["transactionId"]["S"] == "t1"]
@@ -125,7 +127,7 @@ def test_valid_amounts_are_stored_exactly(invoke, sender, aws, literal, currency
     ],
 )
 def test_invalid_amounts_are_rejected_naming_the_field(invoke, sender, aws, literal, currency, message):
-    body = '{"transactionId": "t1", "amount": %s, "currency": "%s"}' % (literal, currency)
+    body = f'{{"transactionId": "t1", "amount": {literal}, "currency": "{currency}"}}'
     resp = invoke(sender.event(body))
     assert resp["statusCode"] == 400
     assert resp["json"] == {"error": "validation_failed", "message": message}
@@ -134,7 +136,7 @@ def test_invalid_amounts_are_rejected_naming_the_field(invoke, sender, aws, lite
 
 def test_amount_with_many_trailing_zeros_beyond_the_decimal_context(invoke, sender, aws):
     literal = "1." + "0" * 90  # 91 significant digits: more than any decimal context here
-    body = '{"transactionId": "t1", "amount": %s, "currency": "USD"}' % literal
+    body = f'{{"transactionId": "t1", "amount": {literal}, "currency": "USD"}}'
     assert invoke(sender.event(body))["statusCode"] == 200
     [raw] = [i for i in aws.raw_items() if i["transactionId"]["S"] == "t1"]
     assert raw["amount"] == {"N": "1.00"}
@@ -164,7 +166,7 @@ def test_every_listed_currency_accepts_an_amount_with_its_minor_units(invoke, se
     expected = {}
     for currency, digits in APP.CURRENCY_MINOR_UNITS.items():
         literal = "7" if digits == 0 else "7." + "1" * digits
-        body = '{"transactionId": "t-%s", "amount": %s, "currency": "%s"}' % (currency, literal, currency)
+        body = f'{{"transactionId": "t-{currency}", "amount": {literal}, "currency": "{currency}"}}'
         assert invoke(sender.event(body))["statusCode"] == 200, currency
         expected["t-" + currency] = literal
     stored = {i["transactionId"]["S"]: i["amount"]["N"] for i in aws.raw_items() if "amount" in i}
@@ -357,10 +359,10 @@ def test_methods_other_than_post_are_405(invoke, method):
 def test_error_bodies_never_carry_request_data(invoke, sender):
     secret_word = "SENSITIVE_VALUE_42"
     for body in (
-        '{"transactionId": "%s!", "amount": 1, "currency": "USD"}' % secret_word,
-        '{"transactionId": "t", "amount": 1, "currency": "%s"}' % secret_word,
-        '{"%s": 1, "%s": 2}' % (secret_word, secret_word),
-        '{"transactionId": "%s"' % secret_word,
+        f'{{"transactionId": "{secret_word}!", "amount": 1, "currency": "USD"}}',
+        f'{{"transactionId": "t", "amount": 1, "currency": "{secret_word}"}}',
+        f'{{"{secret_word}": 1, "{secret_word}": 2}}',
+        f'{{"transactionId": "{secret_word}"',
     ):
         resp = invoke(sender.event(body))
         assert resp["statusCode"] == 400
@@ -381,7 +383,7 @@ def test_sender_class_signs_with_standardwebhooks(sender: Sender):
     event = sender.event('{"a": 1}', msg_id="msg_x", ts=1_700_000_000)
     headers = {k.lower(): v for k, v in event["headers"].items()}
     wh = Webhook("whsec_" + sender.secret)
-    from datetime import datetime, timezone
-    expected = wh.sign("msg_x", datetime.fromtimestamp(1_700_000_000, tz=timezone.utc), '{"a": 1}')
+    from datetime import datetime
+    expected = wh.sign("msg_x", datetime.fromtimestamp(1_700_000_000, tz=UTC), '{"a": 1}')
     assert headers["webhook-signature"] == expected
     assert base64.b64decode(expected.split(",")[1])

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from botocore.stub import Stubber
+
 from support.handler_loader import payload, record_calls
 
 

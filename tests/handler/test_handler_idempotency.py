@@ -12,6 +12,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import ANY, Stubber
+
 from support.handler_loader import TABLE, payload, record_calls
 
 REAL_CANCEL_MESSAGE = ("Transaction cancelled, please refer cancellation reasons for specific reasons "

@@ -5,6 +5,7 @@ import json
 import time
 
 import pytest
+
 from support.handler_loader import APP, SECRET, make_event, sign
 
 BASE = '{"transactionId": "t1", "amount": %s, "currency": "USD"%s}'
@@ -21,7 +22,7 @@ def _invalid_json(resp):
 ])
 def test_numbers_that_would_blow_up_are_rejected_quickly(invoke, sender, aws, number):
     _invalid_json(invoke(sender.event(BASE % (number, ""))))
-    _invalid_json(invoke(sender.event(BASE % ("1", ', "metadata": {"n": %s}' % number))))
+    _invalid_json(invoke(sender.event(BASE % ("1", f', "metadata": {{"n": {number}}}'))))
     assert aws.items() == []
 
 
@@ -41,7 +42,7 @@ def test_big_exponent_in_metadata_is_stored_as_an_integer(invoke, sender, aws):
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_non_finite_literals_are_not_json(invoke, sender, aws, literal):
     _invalid_json(invoke(sender.event(BASE % (literal, ""))))
-    _invalid_json(invoke(sender.event(BASE % ("1", ', "metadata": {"x": [%s]}' % literal))))
+    _invalid_json(invoke(sender.event(BASE % ("1", f', "metadata": {{"x": [{literal}]}}'))))
     assert aws.items() == []
 
 
@@ -61,7 +62,7 @@ def _nested(depth: int) -> str:
     inner = "1"
     for i in range(depth - 2):
         inner = ('{"k": %s}' if i % 2 else "[%s]") % inner
-    return BASE % ("1", ', "metadata": {"m": %s}' % inner)
+    return BASE % ("1", f', "metadata": {{"m": {inner}}}')
 
 
 def test_nesting_up_to_the_limit_is_accepted(invoke, sender):

@@ -7,6 +7,7 @@ from unittest import mock
 
 import pytest
 from botocore.stub import Stubber
+
 from support.handler_loader import SECRET, Sender, load_app, make_event, payload
 
 FIELDS = ("outcome", "statusCode", "transactionId", "deliveryId", "latencyMs")

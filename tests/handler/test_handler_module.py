@@ -8,7 +8,6 @@ import sys
 import warnings
 from decimal import Decimal
 
-import pytest
 from support.handler_loader import APP, APP_PATH
 
 SOURCE = APP_PATH.read_text(encoding="utf-8")

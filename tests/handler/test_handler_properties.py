@@ -7,9 +7,10 @@ import uuid
 from typing import Any
 
 import pytest
-from support.handler_loader import APP, SECRET, make_event, sign
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+
+from support.handler_loader import APP, SECRET, make_event, sign
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -88,11 +89,12 @@ def test_arbitrary_json_documents(app, value):
 
 
 @SETTINGS
-@given(tx=st.from_regex(APP.TRANSACTION_ID_PATTERN, fullmatch=True) | json_values | st.text(max_size=140), amount=amount_literals, currency=currencies,
-       status=st.sampled_from(APP.STATUSES) | json_values, metadata=json_values)
+@given(tx=st.from_regex(APP.TRANSACTION_ID_PATTERN, fullmatch=True) | json_values | st.text(max_size=140),
+       amount=amount_literals, currency=currencies, status=st.sampled_from(APP.STATUSES) | json_values,
+       metadata=json_values)
 def test_arbitrary_field_values(app, tx, amount, currency, status, metadata):
-    body = '{"transactionId": %s, "amount": %s, "currency": %s, "status": %s, "metadata": %s}' % (
-        json.dumps(tx), amount, json.dumps(currency), json.dumps(status), json.dumps(metadata))
+    body = (f'{{"transactionId": {json.dumps(tx)}, "amount": {amount}, "currency": {json.dumps(currency)}, '
+            f'"status": {json.dumps(status)}, "metadata": {json.dumps(metadata)}}}')
     resp = _check_signed(app, _signed(body))
     event(f"status {resp['statusCode']}")
     if resp["statusCode"] == 200:
@@ -104,7 +106,7 @@ def test_arbitrary_field_values(app, tx, amount, currency, status, metadata):
 def test_valid_amounts_are_accepted_and_stored_exactly(app, aws, amount):
     aws.clear_table()  # each example on an empty table: moto copies the whole table per write
     tx = "p" + uuid.uuid4().hex
-    body = '{"transactionId": "%s", "amount": %s, "currency": "USD"}' % (tx, amount)
+    body = f'{{"transactionId": "{tx}", "amount": {amount}, "currency": "USD"}}'
     assert _check(app, _signed(body))["statusCode"] == 200
     item = aws.ddb.query(TableName="webhook-transactions-test", KeyConditionExpression="transactionId = :t",
                          ExpressionAttributeValues={":t": {"S": tx}})["Items"][0]

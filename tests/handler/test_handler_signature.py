@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from unittest import mock
 
@@ -15,6 +15,8 @@ import botocore.session
 import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
+from standardwebhooks.webhooks import Webhook
+
 from support.handler_loader import (
     PREVIOUS_SECRET,
     SECRET,
@@ -27,7 +29,6 @@ from support.handler_loader import (
     record_calls,
     sign,
 )
-from standardwebhooks.webhooks import Webhook
 
 
 def _headers(event: dict[str, Any]) -> dict[str, str]:
@@ -40,7 +41,7 @@ def _with_headers(body: str, headers: dict[str, str]) -> dict[str, Any]:
 
 def test_request_signed_by_standardwebhooks_is_accepted(invoke, aws):
     body = json.dumps(payload(transactionId="interop"))
-    msg_id, now = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", datetime.now(tz=timezone.utc)
+    msg_id, now = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", datetime.now(tz=UTC)
     signature = Webhook("whsec_" + SECRET).sign(msg_id, now, body)
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())), "webhook-signature": signature}
     # the reference verifier agrees with the request we are about to send
@@ -68,7 +69,7 @@ def test_headers_only_in_single_value_headers(invoke, sender):
 
 
 def test_repeated_signature_headers_any_may_match(invoke):
-    body, ts = json.dumps(payload()), str(int(datetime.now(tz=timezone.utc).timestamp()))
+    body, ts = json.dumps(payload()), str(int(datetime.now(tz=UTC).timestamp()))
     good = sign(SECRET, "msg_rep", int(ts), body)
     bogus = sign(UNKNOWN_SECRET, "msg_rep", int(ts), body)
     event = make_event(body, {"webhook-id": "msg_rep", "webhook-timestamp": ts},
@@ -81,7 +82,7 @@ def test_repeated_signature_headers_any_may_match(invoke):
     "{bogus}  {good} v1,AAAA",
 ])
 def test_signature_header_with_several_entries(invoke, template):
-    body, ts = json.dumps(payload()), int(datetime.now(tz=timezone.utc).timestamp())
+    body, ts = json.dumps(payload()), int(datetime.now(tz=UTC).timestamp())
     good, bogus = sign(SECRET, "msg_multi", ts, body), sign(UNKNOWN_SECRET, "msg_multi", ts, body)
     sig = template.format(good=good, bogus=bogus)
     event = _with_headers(body, {"webhook-id": "msg_multi", "webhook-timestamp": str(ts), "webhook-signature": sig})
@@ -89,7 +90,7 @@ def test_signature_header_with_several_entries(invoke, template):
 
 
 def test_only_other_signature_versions_is_a_mismatch(invoke):
-    body, ts = json.dumps(payload()), int(datetime.now(tz=timezone.utc).timestamp())
+    body, ts = json.dumps(payload()), int(datetime.now(tz=UTC).timestamp())
     good = sign(SECRET, "msg_v", ts, body)
     sig = "v1a," + good.split(",")[1] + " v2," + good.split(",")[1]
     event = _with_headers(body, {"webhook-id": "msg_v", "webhook-timestamp": str(ts), "webhook-signature": sig})
@@ -170,7 +171,7 @@ def test_longest_allowed_webhook_id(invoke, sender, aws):
 
 @pytest.mark.parametrize("tamper", ["body", "id", "timestamp", "secret"])
 def test_signature_mismatch(invoke, aws, tamper):
-    body, ts, msg_id = json.dumps(payload()), int(datetime.now(tz=timezone.utc).timestamp()), "msg_t"
+    body, ts, msg_id = json.dumps(payload()), int(datetime.now(tz=UTC).timestamp()), "msg_t"
     signature = sign(UNKNOWN_SECRET if tamper == "secret" else SECRET, msg_id, ts, body)
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(ts), "webhook-signature": signature}
     if tamper == "body":
@@ -186,7 +187,7 @@ def test_signature_mismatch(invoke, aws, tamper):
 
 
 def test_signature_covers_the_raw_bytes_not_reparsed_json(invoke):
-    body, ts = '{"transactionId": "raw",  "amount": 1, "currency": "USD"}', int(datetime.now(tz=timezone.utc).timestamp())
+    body, ts = '{"transactionId": "raw",  "amount": 1, "currency": "USD"}', int(datetime.now(tz=UTC).timestamp())
     signature = sign(SECRET, "msg_raw", ts, json.dumps(json.loads(body)))  # whitespace differs
     event = _with_headers(body, {"webhook-id": "msg_raw", "webhook-timestamp": str(ts), "webhook-signature": signature})
     assert invoke(event)["json"]["error"] == "signature_mismatch"
@@ -240,7 +241,7 @@ def test_rotation_accepts_current_and_previous_rejects_unknown(invoke, aws):
 def test_rotation_with_prefixed_secrets_and_standardwebhooks_sender(invoke, aws):
     aws.set_secret(json.dumps({"current": "whsec_" + SECRET, "previous": "whsec_" + PREVIOUS_SECRET}))
     body = json.dumps(payload())
-    now = datetime.now(tz=timezone.utc)
+    now = datetime.now(tz=UTC)
     sig = Webhook("whsec_" + PREVIOUS_SECRET).sign("msg_prev", now, body)
     event = _with_headers(body, {"webhook-id": "msg_prev", "webhook-timestamp": str(int(now.timestamp())),
                                  "webhook-signature": sig})

@@ -126,7 +126,8 @@ def test_other_hosts_are_refused(host: str) -> None:
 
 def test_the_local_table_has_the_templates_key_schema(handler_artifact: HandlerArtifact) -> None:
     """The table ``serve`` creates, read back from the emulated DynamoDB, against the template's."""
-    template = template_dict(build_template(TemplateConfig(), handler_artifact))["Resources"][naming.TABLE_ID]["Properties"]
+    resources = template_dict(build_template(TemplateConfig(), handler_artifact))["Resources"]
+    template = resources[naming.TABLE_ID]["Properties"]
     with serve.local_aws(signing.generate_secret()) as aws:
         table = aws.dynamodb.describe_table(TableName=aws.table_name)["Table"]
     assert table["KeySchema"] == template["KeySchema"]  # order matters: HASH, then RANGE

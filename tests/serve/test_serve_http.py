@@ -49,7 +49,7 @@ def test_delivery_signed_by_the_standardwebhooks_package_is_accepted(served: Ser
     msg_id = signing.new_message_id()
     import datetime
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())),
                "webhook-signature": Webhook(served.secret).sign(msg_id, now, body),
                "Content-Type": "application/json"}

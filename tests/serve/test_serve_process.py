@@ -50,7 +50,8 @@ def test_a_server_that_is_not_ready_in_time_is_killed(started: list[subprocess.P
 
 def test_stop_ends_the_process_and_closes_its_output(started: list[subprocess.Popen[str]]) -> None:
     server = serve.start_process("--quiet", "--concurrency", "1", "--secret", SECRET, env=server_environment())
-    assert server.banner.startswith("webhook-templates local endpoint") and server.banner.rstrip().endswith("Ctrl-C stops it.")
+    assert server.banner.startswith("webhook-templates local endpoint")
+    assert server.banner.rstrip().endswith("Ctrl-C stops it.")
     server.stop()
     (process,) = started
     assert process.returncode == 0  # SIGTERM is a clean stop

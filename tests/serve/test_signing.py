@@ -17,7 +17,7 @@ from webhook_templates.local import signing
 def test_signature_matches_the_reference_implementation() -> None:
     secret = signing.generate_secret()
     body = '{"transactionId":"t1","amount":1,"currency":"USD"}'
-    moment = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    moment = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
     ours = signing.signature(secret, "msg_1", int(moment.timestamp()), body.encode())
     assert ours == Webhook(secret).sign("msg_1", moment, body)
 

@@ -20,15 +20,16 @@ that ``ExecuteChangeSet`` was sent exactly once.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import boto3
 import botocore.session
 from botocore.awsrequest import AWSResponse
-from botocore.loaders import Loader, create_loader
 from botocore.exceptions import ConnectionClosedError, EndpointConnectionError
 from botocore.httpsession import URLLib3Session
+from botocore.loaders import Loader, create_loader
 
 #: What a proxy in front of the endpoint answers: HTML, which is not even well-formed XML (``<hr>``).
 HTML_PAGE = (b"<!DOCTYPE html>\r\n<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -57,7 +58,7 @@ def _response(request: Any, status: int, body: bytes, content_type: str = "text/
 
 
 def _lost(request: Any) -> None:
-    URLLib3Session().send(request).content  # the server receives and acts on it ...
+    _ = URLLib3Session().send(request).content  # the server receives and acts on it ...
     raise ConnectionClosedError(endpoint_url=request.url)  # ... and its answer never arrives
 
 
@@ -103,7 +104,7 @@ class Faults:
     plan: list[Fault] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
 
-    def add(self, operation: str, kind: str, *, times: int = 1, skip: int = 0) -> "Faults":
+    def add(self, operation: str, kind: str, *, times: int = 1, skip: int = 0) -> Faults:
         """Fail ``times`` calls of ``operation`` (a CloudFormation API name) with ``kind``, after ``skip``."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(KINDS)}")

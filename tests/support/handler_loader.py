@@ -17,10 +17,11 @@ import sys
 import time
 import types
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 from standardwebhooks.webhooks import Webhook
@@ -65,7 +66,7 @@ def sign(secret: str, msg_id: str, ts: int, body: str | bytes) -> str:
     """A ``v1,<b64>`` signature. Text bodies go through the standardwebhooks package;
     bytes that are not UTF-8 can't (its API takes str), so they use the same HMAC."""
     if isinstance(body, str):
-        return webhook_for(secret).sign(msg_id, datetime.fromtimestamp(ts, tz=timezone.utc), body)
+        return webhook_for(secret).sign(msg_id, datetime.fromtimestamp(ts, tz=UTC), body)
     key = base64.b64decode(secret)
     mac = hmac.new(key, f"{msg_id}.{ts}.".encode() + body, hashlib.sha256).digest()
     return "v1," + base64.b64encode(mac).decode()

@@ -20,7 +20,8 @@ them are skipped under moto and run against a real account.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from moto.cloudformation import parsing
 from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Stack, cloudformation_backends

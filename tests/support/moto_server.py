@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import socket
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from moto.server import ThreadedMotoServer
 

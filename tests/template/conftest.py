@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from troposphere import Template
 
-from webhook_templates.handoff.render import template_dict
 from webhook_templates.config import TemplateConfig
+from webhook_templates.handoff.render import template_dict
 from webhook_templates.stack.packaging import HandlerArtifact
 from webhook_templates.stack.template import build_template
 

@@ -104,8 +104,8 @@ def _pyyaml_analysis(dumper: Any, scalar: str) -> dict[str, Any]:
 
 
 #: Strings from the characters PyYAML's scalar analysis tells apart.
-_TRICKY = st.text(alphabet=st.sampled_from(list(" \t\n\r\x00\x85\u2028\u2029\ufeff\ud800\xa0\x7f\x1b-:#?,[]{}&*!|>'\"%@`.aZ0é😀")),
-                  min_size=1, max_size=12)
+_TRICKY_CHARACTERS = " \t\n\r\x00\x85\u2028\u2029\ufeff\ud800\xa0\x7f\x1b-:#?,[]{}&*!|>'\"%@`.aZ0é😀"
+_TRICKY = st.text(alphabet=st.sampled_from(list(_TRICKY_CHARACTERS)), min_size=1, max_size=12)
 
 
 @pytest.mark.parametrize("allow_unicode", [True, False])

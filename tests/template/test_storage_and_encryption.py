@@ -113,7 +113,8 @@ def test_grants_only_for_aws_resources(resources: dict[str, Any]) -> None:
 def test_use_goes_through_the_three_services_of_this_region(resources: dict[str, Any]) -> None:
     for sid in ("AccountUsesKeyThroughServices", "AccountGrantsKeyToServiceResources"):
         services = [s["Fn::Sub"] for s in _statements(resources)[sid]["Condition"]["StringEquals"]["kms:ViaService"]]
-        assert services == [f"{name}.${{AWS::Region}}.amazonaws.com" for name in ("dynamodb", "secretsmanager", "lambda")]
+        expected = [f"{name}.${{AWS::Region}}.amazonaws.com" for name in ("dynamodb", "secretsmanager", "lambda")]
+        assert services == expected
 
 
 def _key_allows(resources: dict[str, Any], action: str, principal: tuple[str, str], **context: Any) -> bool:
@@ -125,7 +126,8 @@ def test_the_functions_role_decrypts_only_through_its_services(resources: dict[s
     """The role's IAM policy grants kms:Decrypt on the key; the key policy must allow it only via services."""
     mine = {"kms:CallerAccount": ACCOUNT}
     for service in ("secretsmanager", "lambda", "dynamodb"):
-        assert _key_allows(resources, "kms:Decrypt", ROOT, **mine, **{"kms:ViaService": f"{service}.{REGION}.amazonaws.com"})
+        via = {"kms:ViaService": f"{service}.{REGION}.amazonaws.com"}
+        assert _key_allows(resources, "kms:Decrypt", ROOT, **mine, **via)
     assert _key_allows(resources, "kms:GenerateDataKey", ROOT, **mine,
                        **{"kms:ViaService": f"dynamodb.{REGION}.amazonaws.com"})
     # Called directly, through another service, from another region or by another account: no.

@@ -49,7 +49,8 @@ def test_render_names_a_bad_environments_file(tmp_path: Path, capsys: pytest.Cap
     with pytest.raises(SystemExit) as exit_info:
         main(["render", "--out", str(tmp_path / "build"), "--environments", str(environments)])
     assert exit_info.value.code == 2
-    assert f"{environments} [qa]: memory_mb=64 is invalid; accepted: an integer from 128 to 10240" in capsys.readouterr().err
+    expected = f"{environments} [qa]: memory_mb=64 is invalid; accepted: an integer from 128 to 10240"
+    assert expected in capsys.readouterr().err
     assert not (tmp_path / "build").exists()
 
 

@@ -6,8 +6,9 @@ real-AWS-shaped data without any AWS.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .console import Console
 
@@ -81,11 +82,11 @@ def table(changes: list[ResourceChange], console: Console) -> str:
     def line(cells: tuple[str, ...], styles: tuple[tuple[str, ...], ...]) -> str:
         # Pad before styling (escape codes would count towards the width), all
         # but the last cell, so lines carry no trailing blanks.
-        padded = [cell.ljust(width) for cell, width in zip(cells[:-1], widths)] + [cells[-1]]
-        return "  ".join(console.style(cell, *style) for cell, style in zip(padded, styles))
+        padded = [cell.ljust(width) for cell, width in zip(cells[:-1], widths, strict=False)] + [cells[-1]]
+        return "  ".join(console.style(cell, *style) for cell, style in zip(padded, styles, strict=False))
 
     lines = [line(_HEADERS, (("bold",),) * len(_HEADERS))]
-    for change, row in zip(changes, rows):
+    for change, row in zip(changes, rows, strict=False):
         replacement_style = ("red", "bold") if change.replacement in ("True", "Conditional") else ()
         action_style = (_ACTION_STYLE[change.action],) if change.action in _ACTION_STYLE else ()
         lines.append(line(row, (action_style, (), (), replacement_style)))

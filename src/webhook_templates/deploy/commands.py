@@ -182,7 +182,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         stack_name=name, environment=env, template=template, parameters=parameters,
         allow_replacement=frozenset(args.allow_replacement), dry_run=args.dry_run, assume_yes=args.yes,
         outputs_file=args.outputs_file, poll_seconds=args.poll_interval,
-        tags=as_cloudformation(tags), role_arn=args.role_arn,
+        tags=tuple(as_cloudformation(tags)), role_arn=args.role_arn,
         notification_arns=tuple(dict.fromkeys(args.notification_arns)),
         no_execute=args.no_execute_changeset, region=aws.region_name, report=report if json_output else None,
     )
@@ -284,7 +284,7 @@ def _change_set_flags(parser: argparse.ArgumentParser) -> None:
                         help="let this deploy remove or replace this data resource (repeatable)")
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``deploy``, ``diff``, ``outputs`` and ``destroy`` to the CLI."""
     deploy = commands.add_parser(
         "deploy", help="deploy a stack through a change set (guarded, confirmed, followed)",

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping, TextIO
+from typing import TextIO
 
 _CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
@@ -42,7 +43,7 @@ class Console:
     colour: bool = False
 
     @classmethod
-    def for_terminal(cls) -> "Console":
+    def for_terminal(cls) -> Console:
         """The process's own streams, coloured if stdout is a terminal."""
         return cls(colour=colour_wanted(sys.stdout))
 

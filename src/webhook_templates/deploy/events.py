@@ -12,8 +12,9 @@ marker only moves once a whole poll has succeeded.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .console import Console
 from .stacks import WAIT_LIMIT_SECONDS, LostTrack, in_progress, retrying, stack_status

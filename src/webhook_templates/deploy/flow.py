@@ -20,13 +20,14 @@ check.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from datetime import datetime, timezone
 import json
 import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -39,7 +40,7 @@ from .changeset import ResourceChange, is_no_changes, resource_changes, summary,
 from .console import Console
 from .events import EventFeed, Progress, elapsed, follow, in_progress, latest_event_id, recovery_advice, root_cause
 from .inputs import TemplateSource, fits_inline
-from .session import aws_errors, describe_error, transient
+from .session import aws_errors, aws_errors_or_interrupt, describe_error, transient
 from .stacks import LostTrack, describe_change_set, describe_stack, is_missing, retrying
 
 #: The template creates IAM roles with fixed names.
@@ -135,7 +136,7 @@ def change_set_type(status: str | None, stack_name: str) -> str:
 
 def change_set_name() -> str:
     """A unique, sortable change set name."""
-    return f"webhook-templates-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+    return f"webhook-templates-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
 def _delete_change_set(cfn: Any, arn: str) -> None:
@@ -181,7 +182,7 @@ def discard(cfn: Any, change_set: ChangeSetRef, console: Console) -> None:
         retrying(lambda: _delete_change_set(cfn, change_set.arn))
         if change_set.type == "CREATE":
             delete_review_stack(cfn, change_set.stack_id, console)
-    except (*aws_errors(), KeyboardInterrupt) as error:
+    except aws_errors_or_interrupt() as error:
         why = "interrupted" if isinstance(error, KeyboardInterrupt) else describe_error(error)
         console.warn(f"Could not delete the change set ({why}). It was not executed; delete it with:\n"
                      f"  aws cloudformation delete-change-set --change-set-name {change_set.arn}")
@@ -214,10 +215,12 @@ def _request_change_set(cfn: Any, arguments: dict[str, Any]) -> dict[str, Any] |
     started, attempt = time.monotonic(), 0
     while True:
         try:
-            return cfn.create_change_set(**arguments)
+            created: dict[str, Any] = cfn.create_change_set(**arguments)
+            return created
         except aws_errors() as error:
-            code = error.response["Error"].get("Code") if isinstance(error, ClientError) else None
-            if code == "ValidationError" and is_no_changes(error.response["Error"].get("Message")):
+            details = error.response["Error"] if isinstance(error, ClientError) else {}
+            code = details.get("Code")
+            if code == "ValidationError" and is_no_changes(details.get("Message")):
                 return None
             if code != "AlreadyExistsException" and not transient(error):
                 raise
@@ -386,8 +389,8 @@ def execute(cfn: Any, change_set: ChangeSetRef, changes: list[ResourceChange], r
     began = time.monotonic()
     marker = latest_event_id(cfn, change_set.stack_id)
     lifted = change_set.type == "UPDATE" and bool(request.allow_replacement)
-    interrupted, lost = False, None
-    status, events = "", []
+    interrupted, lost = False, None  # type: bool, Exception | None
+    status, events = "", []  # type: str, list[dict[str, Any]]
     policy_failure: protect.Shortfall | None = None
     try:
         if change_set.type == "UPDATE":
@@ -408,7 +411,9 @@ def execute(cfn: Any, change_set: ChangeSetRef, changes: list[ResourceChange], r
                                     Progress(len(changes), change_set.stack_id), console, request.poll_seconds)
         except KeyboardInterrupt:
             interrupted = True
-        except (LostTrack, *aws_errors()) as error:
+        except LostTrack as error:
+            lost = error
+        except aws_errors() as error:
             lost = error
     except LostTrack as error:
         lost = error

@@ -20,8 +20,9 @@ the handoff bundle's copy of it does; the lists come from ``stack/naming.py``.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Collection, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..stack.naming import DATA_RESOURCES, DATA_TYPES
 
@@ -39,7 +40,7 @@ LOSING_ACTIONS = ["Update:Replace", "Update:Delete"]
 class Danger:
     """A change that would (or might) lose a data resource, and why."""
 
-    change: "ResourceChange"
+    change: ResourceChange
 
     @property
     def logical_id(self) -> str:
@@ -80,7 +81,7 @@ def keeps_resource(action: str, replacement: str) -> bool:
     return action == "Add" or (action == "Modify" and replacement == "False")
 
 
-def dangers(changes: Iterable["ResourceChange"]) -> list[Danger]:
+def dangers(changes: Iterable[ResourceChange]) -> list[Danger]:
     """Every change on a data resource not known to keep it."""
     return [
         Danger(change) for change in changes
@@ -89,7 +90,7 @@ def dangers(changes: Iterable["ResourceChange"]) -> list[Danger]:
     ]
 
 
-def refused(changes: Iterable["ResourceChange"], allowed: Collection[str]) -> list[Danger]:
+def refused(changes: Iterable[ResourceChange], allowed: Collection[str]) -> list[Danger]:
     """The dangers not named in ``allowed``: any of them stops the deploy."""
     return [danger for danger in dangers(changes) if danger.logical_id not in allowed]
 

@@ -142,7 +142,7 @@ def load_parameters(path: Path, template: TemplateSource | None = None,
                    "ParameterValue": _value(path, item["ParameterKey"], item["ParameterValue"], accepted)}
                   for item in data]
     declared = template_parameters(template) if template is not None else None
-    if declared is not None:
+    if template is not None and declared is not None:
         unknown = sorted({p["ParameterKey"] for p in parameters} - declared)
         if unknown:
             raise ConfigError(f"--parameters {str(path)!r}: {', '.join(unknown)} not declared by {template.path}; "

@@ -23,8 +23,9 @@ from botocore.exceptions import ClientError
 from ..config import EnvironmentConfig
 from . import guard, stack_outputs
 from .console import Console
-from .session import aws_errors, describe_error
+from .session import aws_errors_or_interrupt, describe_error
 from .stacks import describe_stack, retrying
+
 
 def protectable(status: str) -> bool:
     """Whether a stack in ``status`` has resources to protect (not ``ROLLBACK_COMPLETE``: it holds none)."""
@@ -56,7 +57,7 @@ def set_full_policy(cfn: Any, stack_id: str, stack_name: str) -> Shortfall | Non
     """Put the full stack policy in place (retried); a ``Shortfall`` if it could not be."""
     try:
         retrying(lambda: cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=full_policy_body()))
-    except (*aws_errors(), KeyboardInterrupt) as error:
+    except aws_errors_or_interrupt() as error:
         why = "interrupted" if isinstance(error, KeyboardInterrupt) else describe_error(error)
         return Shortfall("the full stack policy", why, policy_command(stack_name, cfn.meta.region_name))
     return None
@@ -96,7 +97,7 @@ def converge(cfn: Any, stack_id: str, environment: EnvironmentConfig, outputs_fi
                                                                    EnableTerminationProtection=True))
                 if not created:
                     console.warn(console.style("Termination protection was off: turned it on.", "yellow"))
-            except (*aws_errors(), KeyboardInterrupt) as error:
+            except aws_errors_or_interrupt() as error:
                 protected = "termination protection NOT on"
                 where = f" --region {cfn.meta.region_name}" if cfn.meta.region_name else ""
                 shortfalls.append(Shortfall(

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..config import ConfigError
 from ..exit_codes import EXIT_FAILED
@@ -102,6 +103,11 @@ def aws_errors() -> tuple[type[Exception], ...]:
     return (ClientError, BotoCoreError, ResponseParserError)
 
 
+def aws_errors_or_interrupt() -> tuple[type[BaseException], ...]:
+    """``aws_errors()`` and Ctrl-C: what a clean-up step catches so that it can report what it left."""
+    return (*aws_errors(), KeyboardInterrupt)
+
+
 def describe_error(error: BaseException) -> str:
     """One line for an AWS failure: the service's code and message, or what went wrong on the way."""
     from botocore.exceptions import ClientError, NoCredentialsError
@@ -116,7 +122,8 @@ def describe_error(error: BaseException) -> str:
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         if status >= 500 and (code in ("?", "Unknown") or code.isdigit()):
             # No AWS error in the body: an HTML page botocore read leniently.
-            return f"AWS answered HTTP {status} without an AWS error (a proxy's error page?): {details.get('Message', '')}"
+            return (f"AWS answered HTTP {status} without an AWS error (a proxy's error page?): "
+                    f"{details.get('Message', '')}")
         line = f"AWS error {code}: {details.get('Message') or error}"
         if code in _CREDENTIAL_CODES:
             line += " (refresh your credentials, e.g. `aws sso login`, and run the command again)"

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -82,7 +83,8 @@ def is_missing(error: ClientError, *codes: str) -> bool:
 def describe_stack(cfn: Any, stack_name: str) -> dict[str, Any] | None:
     """The stack called (or with ID) ``stack_name``, or None if there is none."""
     try:
-        return retrying(lambda: cfn.describe_stacks(StackName=stack_name)["Stacks"][0])
+        stack: dict[str, Any] = retrying(lambda: cfn.describe_stacks(StackName=stack_name)["Stacks"][0])
+        return stack
     except ClientError as error:
         if is_missing(error):
             return None
@@ -91,7 +93,8 @@ def describe_stack(cfn: Any, stack_name: str) -> dict[str, Any] | None:
 
 def stack_status(cfn: Any, stack_id: str) -> str:
     """The stack's current status (by stack ID, which also finds deleted stacks)."""
-    return retrying(lambda: cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"])
+    status: str = retrying(lambda: cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"])
+    return status
 
 
 def describe_change_set(cfn: Any, change_set: str, stack_name: str | None = None,
@@ -103,7 +106,8 @@ def describe_change_set(cfn: Any, change_set: str, stack_name: str | None = None
     if next_token:
         arguments["NextToken"] = next_token
     try:
-        return retrying(lambda: cfn.describe_change_set(**arguments))
+        change_set_description: dict[str, Any] = retrying(lambda: cfn.describe_change_set(**arguments))
+        return change_set_description
     except ClientError as error:
         if is_missing(error, "ChangeSetNotFound", "ChangeSetNotFoundException"):
             return None

@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .. import __version__
 from .render import RenderedFile
@@ -68,7 +69,7 @@ def to_json(data: dict[str, Any]) -> str:
 
 def comparable(text: str) -> dict[str, Any]:
     """A manifest's content without its ``commit``: what the drift check compares."""
-    data = json.loads(text)
+    data: dict[str, Any] = json.loads(text)
     data.pop("commit", None)
     return data
 

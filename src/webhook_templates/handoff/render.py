@@ -77,7 +77,8 @@ class _YamlDumper(Dumper):  # type: ignore[misc]  # PyYAML and cfn-flip ship no 
     def analyze_scalar(self, scalar: str) -> ScalarAnalysis:
         """PyYAML's ``Emitter.analyze_scalar``, the same flags from regular expressions."""
         if not scalar or isinstance(scalar, LiteralString) or not scalar.isascii():
-            return super().analyze_scalar(scalar)  # cfn-flip's own early answer, or PyYAML's unicode rules
+            analysis: ScalarAnalysis = super().analyze_scalar(scalar)
+            return analysis  # cfn-flip's own early answer, or PyYAML's unicode rules
         first, last = scalar[0], scalar[-1]
         followed_by_whitespace = len(scalar) == 1 or scalar[1] in _WHITESPACE
         document_indicator = scalar.startswith(("---", "..."))
@@ -108,13 +109,15 @@ class _YamlDumper(Dumper):  # type: ignore[misc]  # PyYAML and cfn-flip ship no 
 
 def _mapping(dumper: _YamlDumper, value: dict[str, Any]) -> yaml.Node:
     """cfn-flip's ``map_representer`` for plain dicts: a one-key ``Ref``/``Fn::`` mapping is a short-form tag."""
-    if len(value) == 1:
-        key = next(iter(value))
-        if key in CONVERTED_SUFFIXES:
-            return fn_representer(dumper, key, value[key])
-        if key.startswith(FN_PREFIX):
-            return fn_representer(dumper, key[len(FN_PREFIX):], value[key])
-    return dumper.represent_mapping(TAG_MAP, value, flow_style=False)
+    node: yaml.Node
+    key = next(iter(value)) if len(value) == 1 else ""
+    if key in CONVERTED_SUFFIXES:
+        node = fn_representer(dumper, key, value[key])
+    elif key.startswith(FN_PREFIX):
+        node = fn_representer(dumper, key[len(FN_PREFIX):], value[key])
+    else:
+        node = dumper.represent_mapping(TAG_MAP, value, flow_style=False)
+    return node
 
 
 _YamlDumper.add_representer(dict, _mapping)

@@ -18,9 +18,10 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any, Mapping, Sequence
+from functools import cache
+from typing import Any
 from urllib.parse import parse_qs
 
 from ..stack import api
@@ -87,7 +88,7 @@ class Request:
         return values[-1] if values else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _response_templates() -> dict[str, str]:
     """``ResponseType`` -> the ``application/json`` template the stack gives it."""
     return {
@@ -114,7 +115,7 @@ def gateway_response(response_type: str, message: str, request_id: str = "") -> 
     }, body.encode())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(limits: HandlerLimits) -> Any:
     # Imported here: rendering the template (every ``make template``) never needs it.
     from jsonschema import Draft4Validator

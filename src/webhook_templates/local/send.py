@@ -241,7 +241,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     return send_to(target, read_payload(args.payload), args)
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``send`` to the CLI."""
     parser = commands.add_parser(
         "send", help="post a signed sample (or given) transaction to a deployed or local endpoint",

@@ -28,11 +28,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
-from typing import IO, Any, Iterator, Mapping
+from typing import IO, Any
 from unittest import mock
 
 from ..config import ConfigError
@@ -154,7 +155,8 @@ class Containers:
         module = self._idle.get()
         try:
             context = LambdaContext(request_id, int(time.time() * 1000) + TIMEOUT_MS)
-            return module.lambda_handler(event, context)
+            response: dict[str, Any] = module.lambda_handler(event, context)
+            return response
         finally:
             self._idle.put(module)
 
@@ -538,7 +540,7 @@ def start_process(
     return ServeProcess(process, url, banner, output)
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``serve`` to the CLI."""
     parser = commands.add_parser(
         "serve", help="run the handler locally behind http://127.0.0.1:PORT/webhook (moto, no AWS)",

@@ -14,7 +14,7 @@ from .storage import table_arn, table_name
 from .tags import resource_tags
 
 
-class LoggingConfig(awslambda.LoggingConfig):
+class LoggingConfig(awslambda.LoggingConfig):  # type: ignore[misc]  # troposphere is untyped
     """troposphere 4.x omits ``LogFormat``, which CloudFormation supports; JSON needs it."""
 
     props = {**awslambda.LoggingConfig.props, "LogFormat": (str, False)}

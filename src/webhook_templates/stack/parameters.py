@@ -55,14 +55,16 @@ class ParameterSpec:
         return _as_parameter_value(getattr(_DEFAULTS, self.setting))
 
 
-def _as_parameter_value(value: object) -> Any:
+def _as_parameter_value(value: object) -> str | int | float | None:
     if isinstance(value, tuple):  # a CommaDelimitedList
         return ",".join(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    return value
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    raise TypeError(f"{value!r} cannot be a parameter value")
 
 
 _BOOL = (("AllowedValues", ["true", "false"]),)
