@@ -9,6 +9,11 @@ INSTALLED := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CHECKOV_VERSION := checkov~=3.3.30
+# AWS CLI v1 from PyPI runs the handoff bundle's change-set blocks in the tests, as a platform
+# team would; it pins its own botocore, so it gets its own venv too.
+AWSCLI_VENV := .venv-awscli
+AWSCLI := $(AWSCLI_VENV)/bin/aws
+AWSCLI_VERSION := awscli~=1.40
 BUILD := build
 ENV ?= staging
 PORT ?= 3000
@@ -45,6 +50,10 @@ $(CHECKOV):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install $(PIP_FLAGS) '$(CHECKOV_VERSION)'
 
+$(AWSCLI):
+	$(PYTHON) -m venv $(AWSCLI_VENV)
+	$(AWSCLI_VENV)/bin/pip install $(PIP_FLAGS) '$(AWSCLI_VERSION)'
+
 template: $(INSTALLED)
 	$(BIN)/webhook-templates render --out $(BUILD)
 
@@ -58,8 +67,8 @@ lint: static template $(CHECKOV)
 
 # The tests lint the rendered templates themselves (tests/template/test_render_and_lint.py).
 # -n auto: one worker per core halves the run; every test owns its ports and folders.
-test: static $(CHECKOV) test-runtimes
-	CHECKOV=$(CHECKOV) $(BIN)/python -m pytest -n auto
+test: static $(CHECKOV) $(AWSCLI) test-runtimes
+	CHECKOV=$(CHECKOV) AWS_CLI=$(AWSCLI) $(BIN)/python -m pytest -n auto
 
 # The handler's own tests on every runtime config.RUNTIMES allows other than .venv's (which runs
 # them with everything else), each in a small virtualenv of its own (.venv-pyX.Y, made on first
@@ -116,5 +125,5 @@ sandbox: $(INSTALLED)
 	PYTHONPATH=tests $(BIN)/python -m support.sandbox --port $(SANDBOX_PORT)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .venv-py3.* $(BUILD)/* cfn-outputs .pytest_cache .hypothesis .mypy_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) $(AWSCLI_VENV) .venv-py3.* $(BUILD)/* cfn-outputs .pytest_cache .hypothesis .mypy_cache .ruff_cache src/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -70,6 +70,20 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return lint.main(args.out)
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check a handoff bundle against its manifest.json: every file present, unchanged, none added."""
+    from .handoff import manifest
+
+    problems = manifest.verify(args.dir)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{args.dir}: does not match its {manifest.NAME} ({len(problems)} problems)", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{args.dir}: every file matches {manifest.NAME}")
+    return EXIT_OK
+
+
 #: Subcommands defined beside the code they drive: the module whose ``register``
 #: adds each one's parser (and sets ``func``), imported only when it is needed.
 _EXTRA_COMMANDS: dict[str, str] = {
@@ -80,7 +94,7 @@ _EXTRA_COMMANDS: dict[str, str] = {
     "serve": "webhook_templates.local.serve",
     "send": "webhook_templates.local.send",
 }
-_OWN_COMMANDS = ("render", "lint")
+_OWN_COMMANDS = ("render", "lint", "verify")
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
@@ -118,6 +132,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                       description=cmd_lint.__doc__)
     lint_parser.add_argument("--out", type=Path, default=DEFAULT_BUILD_DIR, help="build folder (default: build)")
     lint_parser.set_defaults(func=cmd_lint)
+
+    verify = commands.add_parser("verify", help="check a handoff bundle against its manifest",
+                                 description=cmd_verify.__doc__,
+                                 epilog="exit codes: 0 the bundle matches, 1 a file differs, is missing or was added")
+    verify.add_argument("dir", type=Path, metavar="DIR", help="the bundle folder (the one holding manifest.json)")
+    verify.set_defaults(func=cmd_verify)
 
     if command in _OWN_COMMANDS:
         modules: list[str] = []

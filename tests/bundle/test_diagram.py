@@ -51,9 +51,10 @@ def test_graph_keeps_only_resource_edges_and_merges_labels() -> None:
 def test_without_dot_there_is_no_svg_and_handoff_does_not_link_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(diagram, "dot_available", lambda: False)
     files = {f.path: f for f in build_files(SHIPPED)}
-    assert "template.svg" not in files
-    assert "template.svg" not in files["HANDOFF.md"].content
-    assert "template.svg" not in files["manifest.json"].content
+    for svg in ("template.svg", "request-path.svg"):
+        assert svg not in files
+        assert svg not in files["HANDOFF.md"].content
+        assert svg not in files["manifest.json"].content
 
 
 @pytest.mark.skipif(not diagram.dot_available(), reason="Graphviz's dot is not installed (.ci/run installs it)")
@@ -62,4 +63,4 @@ def test_with_dot_the_svg_draws_every_resource(files: dict[str, RenderedFile], b
     assert "<svg" in svg
     for logical_id in body["Resources"]:
         assert f"<title>{logical_id}</title>" in svg
-    assert "![Architecture](template.svg)" in files["HANDOFF.md"].content
+    assert "[template.svg](template.svg)" in files["HANDOFF.md"].content

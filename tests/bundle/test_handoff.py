@@ -12,20 +12,20 @@ from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates.handoff import document as handoff_module
 from webhook_templates.handoff.document import (
     ACTION_WORDS,
-    deploy_command,
     iam_actions,
     in_words,
     required_capabilities,
     short_form,
 )
+from webhook_templates.handoff.procedure import change_set_block
 from webhook_templates.handoff.render import TEMPLATE_BODY_LIMIT
 from webhook_templates.stack import naming
 from webhook_templates.stack.packaging import HandlerArtifact
 
 
 def mermaid_block(document: str) -> str:
-    match = re.search(r"```mermaid\n(.*?)```", document, re.S)
-    assert match, "HANDOFF.md has no Mermaid block"
+    match = re.search(r"### Every resource\n.*?```mermaid\n(.*?)```", document, re.S)
+    assert match, "HANDOFF.md has no Mermaid block of every resource"
     return match.group(1)
 
 
@@ -69,20 +69,21 @@ def test_mermaid_graph_names_every_resource_and_its_references(handoff: str, bod
     assert {source for source, _ in edges} | {target for _, target in edges} <= set(body["Resources"])
 
 
-def test_deploy_command_per_environment(handoff: str) -> None:
+def test_block_per_environment_uses_the_bundle_files(handoff: str) -> None:
     for name, config in ENVIRONMENTS.items():
-        assert (
-            f"aws cloudformation deploy --template-file template.json --stack-name {config.stack_name} "
-            f"--parameter-overrides file://parameters/{name}.json --capabilities CAPABILITY_NAMED_IAM\n"
-        ) in handoff
+        block = change_set_block(config, ["CAPABILITY_NAMED_IAM"], 42_000)
+        assert f"### {name}\n\n```sh\n{block}```" in handoff
+        assert ("--template-body file://template.json --parameters file://parameters/"
+                f"{name}.json --capabilities CAPABILITY_NAMED_IAM") in block
 
 
-def test_deploy_command_goes_through_s3_for_a_large_template() -> None:
+def test_block_goes_through_s3_for_a_large_template() -> None:
     config = ENVIRONMENTS["prod"]
-    assert "--s3-bucket" not in deploy_command(config, ["CAPABILITY_IAM"], TEMPLATE_BODY_LIMIT)
-    assert deploy_command(config, ["CAPABILITY_IAM"], TEMPLATE_BODY_LIMIT + 1).endswith(
-        "--capabilities CAPABILITY_IAM --s3-bucket <artifact-bucket>"
-    )
+    assert "TEMPLATE_BUCKET" not in change_set_block(config, ["CAPABILITY_IAM"], TEMPLATE_BODY_LIMIT)
+    large = change_set_block(config, ["CAPABILITY_IAM"], TEMPLATE_BODY_LIMIT + 1)
+    assert '--template-url "https://$TEMPLATE_BUCKET.s3.amazonaws.com/$KEY"' in large
+    assert "--template-body" not in large
+    assert 'aws s3 cp template.json "s3://$TEMPLATE_BUCKET/$KEY"' in large
 
 
 def test_capabilities_follow_the_iam_resources(body: dict[str, Any]) -> None:
@@ -122,7 +123,7 @@ def test_retained_resources_are_listed(handoff: str, body: dict[str, Any]) -> No
 
 
 def test_request_contract_is_the_models_schema(handoff: str, handler_artifact: HandlerArtifact) -> None:
-    assert f"Bodies above {handler_artifact.limits.max_body_bytes:,} bytes" in handoff
+    assert f"| the whole body | at most {handler_artifact.limits.max_body_bytes:,} bytes;" in handoff
     assert '"required": [\n    "transactionId",' in handoff
     assert "`BAD_REQUEST_BODY`" in handoff
 
@@ -155,7 +156,7 @@ def test_the_yaml_is_presented_as_the_readable_copy_not_an_alternative(
     assert "either file can be used" not in handoff
     assert (
         "`template.yaml` is the same template in YAML, for reading and review. It is larger, closer "
-        f"to CloudFormation's {TEMPLATE_BODY_LIMIT:,}-byte limit on a template body, so the commands "
+        f"to CloudFormation's {TEMPLATE_BODY_LIMIT:,}-byte limit on a template body, so the blocks "
         f"above deploy `{handoff_module.DEPLOY_TEMPLATE}`."
     ) in handoff
     # What the sentence claims about the two files.

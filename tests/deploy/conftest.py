@@ -36,6 +36,7 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], 
     """An empty moto account that ``AWS_ENDPOINT_URL`` points at; returns a client factory."""
     moto_server.reset(moto_endpoint)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    moto_server.with_api_gateway_role(moto_endpoint)  # a first deploy checks for it
     # A session of the test's own, made before any fault is installed: the
     # checks read the account as it is, never through injected faults.
     own = boto3.Session(botocore_session=faults.shared_core())

@@ -66,6 +66,7 @@ def deployed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         return
     endpoint = request.getfixturevalue("moto_endpoint")
     moto_server.reset(endpoint)
+    moto_server.with_api_gateway_role(endpoint)  # a first deploy checks for it
     outputs_file = tmp_path_factory.mktemp("cfn-outputs") / "flat-outputs.json"
     fake = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
             "AWS_ENDPOINT_URL": endpoint, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}

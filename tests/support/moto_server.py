@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import boto3
 from moto.server import ThreadedMotoServer
 
 from . import moto_patches
@@ -47,3 +48,15 @@ def running(port: int | None = None) -> Iterator[str]:
 def reset(endpoint: str) -> None:
     """Forget every resource: the next test starts from an empty account."""
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+
+
+#: The API Gateway CloudWatch role ``with_api_gateway_role`` gives the emulated account.
+API_GATEWAY_LOGGING_ROLE = "arn:aws:iam::123456789012:role/apigateway-cloudwatch"
+
+
+def with_api_gateway_role(endpoint: str) -> None:
+    """Give the emulated account API Gateway's CloudWatch role, which a first deploy checks for
+    (a real account has it once any stack or person has set it)."""
+    boto3.client("apigateway", endpoint_url=endpoint, region_name="us-east-1",
+                 aws_access_key_id="testing", aws_secret_access_key="testing").update_account(
+        patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": API_GATEWAY_LOGGING_ROLE}])

@@ -6,11 +6,10 @@ real-AWS-shaped data without any AWS.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
-
+from ..handoff.guard_check import ResourceChange, resource_changes
 from .console import Console
+
+__all__ = ["NO_CHANGES_MARKERS", "ResourceChange", "is_no_changes", "resource_changes", "summary", "table"]
 
 #: How CloudFormation says a change set is empty: a ``FAILED`` change set whose
 #: reason says it "didn't contain changes"; some emulators (and ``UpdateStack``)
@@ -21,45 +20,9 @@ _ACTION_STYLE = {"Add": "green", "Modify": "yellow", "Remove": "red", "Import": 
 _HEADERS = ("Action", "Logical ID", "Resource type", "Replacement")
 
 
-@dataclass(frozen=True)
-class ResourceChange:
-    """One row of a change set."""
-
-    action: str
-    logical_id: str
-    resource_type: str
-    #: "True", "False" or "Conditional" for ``Modify``; empty for other actions.
-    replacement: str = ""
-    #: Properties whose change requires (or may require) recreating the resource.
-    recreation_causes: tuple[str, ...] = ()
-
-
 def is_no_changes(reason: str | None) -> bool:
     """Whether a failed change set (or a ValidationError) only means "nothing to change"."""
     return any(marker in (reason or "") for marker in NO_CHANGES_MARKERS)
-
-
-def resource_changes(descriptions: Iterable[dict[str, Any]]) -> list[ResourceChange]:
-    """The resource changes of every ``DescribeChangeSet`` page, in CloudFormation's order."""
-    changes = []
-    for page in descriptions:
-        for change in page.get("Changes", []):
-            if change.get("Type", "Resource") != "Resource":
-                continue
-            resource = change["ResourceChange"]
-            causes = tuple(dict.fromkeys(
-                detail["Target"].get("Name") or detail["Target"].get("Attribute", "")
-                for detail in resource.get("Details", [])
-                if detail.get("Target", {}).get("RequiresRecreation") in ("Always", "Conditionally")
-            ))
-            changes.append(ResourceChange(
-                action=resource.get("Action", ""),
-                logical_id=resource["LogicalResourceId"],
-                resource_type=resource.get("ResourceType", ""),
-                replacement=resource.get("Replacement", "") if resource.get("Action") == "Modify" else "",
-                recreation_causes=causes,
-            ))
-    return changes
 
 
 def summary(changes: list[ResourceChange]) -> str:

@@ -136,6 +136,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         render_if_stale,
         upload_template,
     )
+    from .prerequisites import missing_api_gateway_role
 
     json_output = getattr(args, "output", "text") == "json"
     env, listed = deploy_environment(args)
@@ -186,7 +187,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         notification_arns=tuple(dict.fromkeys(args.notification_arns)),
         no_execute=args.no_execute_changeset, region=aws.region_name, report=report if json_output else None,
     )
-    return run_aws(lambda: deploy(request, cloudformation(aws), console, upload))
+    return run_aws(lambda: deploy(
+        request, cloudformation(aws), console, upload,
+        lambda: missing_api_gateway_role(aws.client("apigateway"), parameters, str(args.parameters or beside)),
+    ))
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -289,22 +289,20 @@ def describe_changes(cfn: Any, change_set_arn: str) -> list[ResourceChange]:
 
 
 def check_guard(changes: list[ResourceChange], request: DeployRequest, console: Console) -> bool:
-    """Apply the data guard: True to go on, False (after saying why) to refuse."""
-    dangers = guard.dangers(changes)
-    unused = request.allow_replacement - {danger.logical_id for danger in dangers}
-    if unused:
-        console.warn(f"note: --allow-replacement {', '.join(sorted(unused))}: this change set does not "
-                     "remove or replace it; nothing to allow")
-    refused = guard.refused(changes, request.allow_replacement)
-    for danger in dangers:
-        if danger not in refused:
-            console.warn(console.style(f"allowed by --allow-replacement: {danger.reason()}", "yellow"))
-    if not refused:
+    """Apply the data guard: True to go on, False (after saying why) to refuse.
+
+    The lines come from ``guard.verdict``, which the bundle's ``guard-check.py`` prints too.
+    """
+    notes, refusal = guard.verdict(changes, request.allow_replacement)
+    for note in notes:
+        console.warn(console.style(note, "yellow") if note.startswith("allowed") else note)
+    if not refusal:
         return True
-    console.warn(console.style("Refused by the data guard: this change set would lose data.", "red", "bold"))
-    for danger in refused:
-        console.warn(f"  {danger.reason()}")
-    flags = " ".join(f"--allow-replacement {danger.logical_id}" for danger in refused)
+    headline, *reasons = refusal
+    console.warn(console.style(headline, "red", "bold"))
+    for reason in reasons:
+        console.warn(reason)
+    flags = guard.allow_flags(guard.refused(changes, request.allow_replacement))
     console.warn(f"Nothing was executed and the change set was deleted. If losing them is intended "
                  f"(back the data up first), deploy again with: {flags}")
     return False
@@ -528,11 +526,16 @@ def keep_for_review(change_set: ChangeSetRef, request: DeployRequest, console: C
     return EXIT_OK
 
 
-def deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable[[TemplateSource], str]) -> int:
-    """Run one deploy; the exit code (0 deployed or up to date, 1 failed, 3 refused, 4 unprotected, 130)."""
+def deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable[[TemplateSource], str],
+           first_deploy_problem: Callable[[], str | None] | None = None) -> int:
+    """Run one deploy; the exit code (0 deployed or up to date, 1 failed, 3 refused, 4 unprotected, 130).
+
+    ``first_deploy_problem`` says what the account lacks for a stack to be created
+    (``prerequisites.missing_api_gateway_role``); it runs only when there is no stack yet.
+    """
     run = Run()
     try:
-        code = _deploy(request, cfn, console, upload, run)
+        code = _deploy(request, cfn, console, upload, run, first_deploy_problem)
     except DeployError as error:
         console.warn(f"Deploy failed: {error}")
         code = EXIT_FAILED
@@ -547,9 +550,12 @@ def deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable[
 
 
 def _deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable[[TemplateSource], str],
-            run: Run) -> int:
+            run: Run, first_deploy_problem: Callable[[], str | None] | None = None) -> int:
     stack = describe_stack(cfn, request.stack_name)
     kind = change_set_type(stack["StackStatus"] if stack else None, request.stack_name)
+    problem = first_deploy_problem() if first_deploy_problem and kind != "UPDATE" else None
+    if problem:
+        raise DeployError(f"{problem}. Nothing was created.")
     if kind == "RECREATE" and stack:
         if request.dry_run:
             report(request, "RECREATE", [], [])

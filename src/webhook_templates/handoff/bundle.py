@@ -2,8 +2,9 @@
 
 ``build_files`` is the single list of everything in it, so rendering, the
 drift check and the tests agree on what the bundle is: the template (JSON and
-YAML), one parameter file per environment, ``HANDOFF.md``, the architecture
-SVG when Graphviz is installed, and last ``manifest.json`` over all the others.
+YAML), one parameter file per environment, the stack policy and the data
+guard's standalone script, ``HANDOFF.md``, the architecture
+SVGs (request path, full graph) when Graphviz is installed, and last ``manifest.json`` over all the others.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from pathlib import Path
 from ..config import EnvironmentConfig, TemplateConfig
 from ..stack.packaging import CHECKOUT_HANDLER_PATH, HandlerArtifact
 from ..stack.template import build_template
-from . import diagram, document, manifest
+from . import deploy_role, diagram, document, guard_script, manifest, sender_contract
 from .render import RenderedFile, render_files, template_dict, write_files
 
 SVG_NAME = "template.svg"
+#: The request path and its supports, drawn first in HANDOFF.md.
+PATH_SVG_NAME = "request-path.svg"
 #: Names another handler file to ship instead of this checkout's ``handler/app.py``.
 HANDLER_PATH_VARIABLE = "WEBHOOK_HANDLER_PATH"
 
@@ -52,21 +55,29 @@ def build_files(
     """
     handler = handler or load_handler()
     template = build_template(config or TemplateConfig(), handler)
+    resources = template_dict(template)["Resources"]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="render") as pool:
         head = pool.submit(manifest.git_commit) if commit is None else None
-        svg_job = None
+        svg_jobs = []
         if diagram.dot_available():
-            graph = diagram.resource_graph(template_dict(template)["Resources"])
-            svg_job = pool.submit(diagram.to_svg, diagram.to_dot(graph))
+            svg_jobs = [
+                (PATH_SVG_NAME, pool.submit(diagram.to_svg, diagram.overview_to_dot(diagram.request_path(resources)))),
+                (SVG_NAME, pool.submit(diagram.to_svg, diagram.to_dot(diagram.resource_graph(resources)))),
+            ]
         files = render_files(template, environments)
-        names = [f.path for f in files] + [document.NAME] + ([SVG_NAME] if svg_job else []) + [manifest.NAME]
+        # The guard's two forms for a pipeline without this repository, and the deploy role.
+        files += [RenderedFile(guard_script.POLICY_NAME, guard_script.stack_policy_json()),
+                  RenderedFile(guard_script.SCRIPT_NAME, guard_script.guard_script()),
+                  RenderedFile(deploy_role.NAME, deploy_role.to_json(deploy_role.deploy_role_policy(
+                      {"Resources": resources})))]
+        names = [f.path for f in files] + [document.NAME] + [name for name, _ in svg_jobs] + [manifest.NAME]
         deployed = next(f for f in files if f.path == document.DEPLOY_TEMPLATE)
         files.append(RenderedFile(document.NAME, document.handoff_markdown(
             template, names, template_bytes=len(deployed.content.encode()), limits=handler.limits,
-            svg_name=SVG_NAME if svg_job else None, environments=environments,
+            errors=sender_contract.handler_errors(handler.source),
+            svg_name=SVG_NAME if svg_jobs else None, path_svg_name=PATH_SVG_NAME if svg_jobs else None, environments=environments,
         )))
-        if svg_job:
-            files.append(RenderedFile(SVG_NAME, svg_job.result()))
+        files += [RenderedFile(name, job.result()) for name, job in svg_jobs]
         inventory = manifest.manifest(files, head.result() if head else str(commit))
     return files + [RenderedFile(manifest.NAME, manifest.to_json(inventory))]
 

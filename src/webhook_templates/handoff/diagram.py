@@ -191,3 +191,136 @@ def to_svg(dot_source: str) -> str:
         ["dot", "-Tsvg"], input=dot_source, capture_output=True, text=True, check=True, timeout=60
     )
     return result.stdout
+
+
+# --- the request path: the picture a person reads first ------------------------------
+
+@dataclass(frozen=True)
+class Box:
+    """One box of the request-path picture: a role, and the resources that play it."""
+
+    key: str
+    lines: tuple[str, ...]
+    members: tuple[str, ...]
+    #: On the request's way (sender -> stage -> method -> function -> table), or beside it.
+    on_path: bool
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The request path and what supports it, at most ``MAX_BOXES`` boxes."""
+
+    boxes: tuple[Box, ...]
+    edges: tuple[Edge, ...]
+
+
+#: A picture of more boxes than this is not read at a glance (nor at 980 px).
+MAX_BOXES = 15
+SENDER = "sender"
+
+#: (box, title, types whose resources it stands for, on the path, what it does).
+_ROLES: tuple[tuple[str, str, tuple[str, ...], bool, str], ...] = (
+    ("stage", "API Gateway stage", ("AWS::ApiGateway::Stage", "AWS::ApiGateway::RestApi",
+                                    "AWS::ApiGateway::Deployment", "AWS::ApiGateway::UsagePlan"), True,
+     "throttled per stage (rate, burst)"),
+    ("method", "POST /webhook", ("AWS::ApiGateway::Method", "AWS::ApiGateway::Resource", "AWS::ApiGateway::Model",
+                                 "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::GatewayResponse"), True,
+     "body validated against the model"),
+    ("function", "Lambda function", ("AWS::Lambda::Function", "AWS::Lambda::Permission"), True,
+     "checks signature, stores once"),
+    ("table", "DynamoDB table", ("AWS::DynamoDB::Table",), True, "transactions, retained"),
+    ("secret", "Signing secret", ("AWS::SecretsManager::Secret",), False, "Secrets Manager"),
+    ("key", "KMS key", ("AWS::KMS::Key", "AWS::KMS::Alias"), False, "encrypts data and logs"),
+    ("role", "Function role", ("AWS::IAM::Role",), False, "least privilege"),
+    ("function_logs", "Function logs", (), False, "CloudWatch Logs"),
+    ("access_logs", "Access logs", (), False, "CloudWatch Logs"),
+    ("alarms", "alarms", ("AWS::CloudWatch::Alarm",), False, "CloudWatch"),
+)
+#: (from, to, label): drawn when the template relates the two boxes' resources (either way).
+_RELATIONS: tuple[tuple[str, str, str], ...] = (
+    ("stage", "method", "serves"),
+    ("method", "function", "invokes"),
+    ("function", "table", "writes"),
+    ("function", "secret", "reads"),
+    ("function", "role", "runs as"),
+    ("function", "function_logs", "logs to"),
+    ("stage", "access_logs", "logs to"),
+    ("key", "table", "encrypts"),
+    ("key", "secret", "encrypts"),
+    ("key", "function_logs", "encrypts"),
+    ("key", "access_logs", "encrypts"),
+    ("alarms", "function", "watch"),
+    ("alarms", "stage", "watch"),
+)
+
+
+def _members(resources: Mapping[str, Mapping[str, Any]], key: str, types: tuple[str, ...]) -> tuple[str, ...]:
+    # The two log groups share a type; the function's is the one its role writes to, told apart by
+    # logical ID, as the deploy guard knows them.
+    from ..stack import naming  # the logical IDs (a lower layer)
+
+    by_id = {"function_logs": naming.FUNCTION_LOG_GROUP_ID, "access_logs": naming.ACCESS_LOG_GROUP_ID}
+    if key in by_id:
+        return (by_id[key],) if by_id[key] in resources else ()
+    # Ordered by role: the type named first (the stage, the method) leads the box.
+    found = tuple(name for kind in types for name, body in resources.items() if body["Type"] == kind)
+    if key == "role":  # the function's role, not the optional API Gateway logging role
+        return tuple(name for name in found if name == naming.ROLE_ID)
+    return found
+
+
+def request_path(resources: Mapping[str, Mapping[str, Any]]) -> Overview:
+    """The request path and its supports, from a template's ``Resources`` (plain data).
+
+    Each box stands for the resources of its role (named in it), and an arrow is
+    drawn only where the full graph relates them, so the picture cannot show a
+    relation the template does not have.
+    """
+    graph = resource_graph(resources)
+    related = {(edge.source, edge.target) for edge in graph.edges}
+    boxes = [Box(SENDER, ("Webhook sender", "signed POST (Standard Webhooks)"), (), True)]
+    for key, title, types, on_path, does in _ROLES:
+        members = _members(resources, key, types)
+        if not members:
+            continue
+        heading = f"{len(members)} {title}" if key == "alarms" else title
+        shown = members if len(members) <= 2 else (*members[:1], f"+ {len(members) - 1} more")
+        boxes.append(Box(key, (heading, does, ", ".join(shown)), members, on_path))
+    if len(boxes) > MAX_BOXES:
+        raise ValueError(f"the request-path picture has {len(boxes)} boxes; at most {MAX_BOXES} are readable")
+    by_key = {box.key: box for box in boxes}
+    edges = [Edge(SENDER, "stage", "HTTPS")] if "stage" in by_key else []
+    for source, target, label in _RELATIONS:
+        if source in by_key and target in by_key and any(
+            (a, b) in related or (b, a) in related for a in by_key[source].members for b in by_key[target].members
+        ):
+            edges.append(Edge(source, target, label))
+    return Overview(tuple(boxes), tuple(edges))
+
+
+def overview_to_mermaid(overview: Overview) -> str:
+    """The request path as a top-down Mermaid flowchart: the path in thick boxes, supports beside it."""
+    lines = ["flowchart TB"]
+    for box in overview.boxes:
+        text = "<br/>".join(box.lines).replace('"', "'")
+        lines.append(f'  {box.key}["{text}"]')
+    lines += [f"  {edge.source} -->|{edge.label}| {edge.target}" for edge in overview.edges]
+    lines.append("  classDef path stroke-width:3px")
+    lines.append(f"  class {','.join(box.key for box in overview.boxes if box.on_path)} path")
+    return "\n".join(lines) + "\n"
+
+
+def overview_to_dot(overview: Overview) -> str:
+    """The request path as DOT: the path down the middle, large type, supports beside it."""
+    lines = [
+        "digraph request_path {",
+        "  rankdir=TB; nodesep=0.3; ranksep=0.35;",
+        '  node [shape=box, style="rounded", fontname="Helvetica", fontsize=14];',
+        '  edge [fontname="Helvetica", fontsize=12];',
+    ]
+    for box in overview.boxes:
+        width = 3 if box.on_path else 1
+        lines.append(f"  {box.key} [label={_dot_quote(chr(10).join(box.lines))}, penwidth={width}];")
+    lines += [f"  {e.source} -> {e.target} [label={_dot_quote(e.label)}];" for e in overview.edges]
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -75,7 +75,10 @@ def comparable(text: str) -> dict[str, Any]:
 
 
 def verify(out_dir: Path) -> list[str]:
-    """Problems with the bundle in ``out_dir`` against its manifest; empty when it verifies."""
+    """Problems with the bundle in ``out_dir`` against its manifest; empty when it verifies.
+
+    One line per file that differs, is missing, or is there without being listed.
+    """
     try:
         data = json.loads((out_dir / NAME).read_text(encoding="utf-8"))
         entries = data["files"]
@@ -93,4 +96,7 @@ def verify(out_dir: Path) -> list[str]:
                 f"{entry['path']}: expected sha256 {entry['sha256']} ({entry['bytes']} bytes), "
                 f"found {actual['sha256']} ({actual['bytes']} bytes)"
             )
+    listed = {entry["path"] for entry in entries} | {NAME}
+    on_disk = sorted(path.relative_to(out_dir).as_posix() for path in out_dir.rglob("*") if path.is_file())
+    problems += [f"{path}: added (not in {NAME})" for path in on_disk if path not in listed]
     return problems

@@ -75,9 +75,21 @@ def webhook_resource() -> apigateway.Resource:
     )
 
 
+class ObjectSchemaModel(apigateway.Model):
+    """``AWS::ApiGateway::Model`` with ``Schema`` kept as a JSON object.
+
+    troposphere turns the schema into a JSON string; CloudFormation takes both,
+    but aws-cdk-lib's ``CfnInclude`` and other readers of the template accept only
+    the object ("schema should be an 'object'"), which is also smaller.
+    """
+
+    def validate(self) -> None:
+        """Nothing to convert: the schema is built here as a dict and stays one."""
+
+
 def transaction_model(limits: HandlerLimits) -> apigateway.Model:
     """The body's JSON Schema, from the handler's own ``limits``."""
-    return apigateway.Model(
+    return ObjectSchemaModel(
         MODEL_ID,
         RestApiId=Ref(naming.API_ID),
         ContentType=CONTENT_TYPE,

@@ -1,0 +1,29 @@
+"""What an account must have before a first deploy, checked before anything is created.
+
+API Gateway writes a stage's access logs through one CloudWatch role per
+account and region (``AWS::ApiGateway::Account``).  Without it, creating the
+stage fails well into the first deploy and the whole stack rolls back; the
+template sets the role only when ``CreateApiGatewayAccountRole`` is ``true``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND
+
+
+def creates_account_role(parameters: Sequence[dict[str, str]]) -> bool:
+    """Whether these parameter values make the stack set the API Gateway CloudWatch role itself."""
+    return any(p["ParameterKey"] == ACCOUNT_ROLE_PARAMETER and p["ParameterValue"] == "true" for p in parameters)
+
+
+def missing_api_gateway_role(apigateway: Any, parameters: Sequence[dict[str, str]], parameters_path: str) -> str | None:
+    """Why a first deploy would fail at the stage (``apigateway:GetAccount``), or None when it would not."""
+    if creates_account_role(parameters) or apigateway.get_account().get("cloudwatchRoleArn"):
+        return None
+    return (
+        "API Gateway has no CloudWatch role in this account and region, so creating the stage (access "
+        f"logging) would fail. Set {ACCOUNT_ROLE_PARAMETER} to true in {parameters_path} for exactly one "
+        f"stack per account and region, or point API Gateway at an existing role: {SET_ACCOUNT_ROLE_COMMAND}"
+    )

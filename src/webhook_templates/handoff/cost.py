@@ -1,0 +1,114 @@
+"""What a million webhooks cost in each environment, from its parameter values and list prices.
+
+The per-environment inputs are the values the stack is deployed with
+(``LambdaMemorySize`` from the parameter file, whether the stack creates the
+signing secret); the per-request facts are the handler's (4 write request
+units per accepted delivery: a delivery marker and the transaction, each under
+1 KB, in one ``TransactWriteItems``, which counts double).  What cannot be read
+from the template (function duration, log line sizes, cold starts,
+duplicates) is an assumption, named in the table.  Free tiers are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..config import EnvironmentConfig
+from ..stack.parameters import parameter_file
+
+#: When the prices below were taken from the AWS pricing pages (us-east-1, on-demand, no free tier).
+PRICES_AS_OF = "2025-06-01"
+REGION = "us-east-1"
+MILLION = 1_000_000
+
+# Prices in USD.
+API_GATEWAY_REST_PER_MILLION = 3.50           # first 333 million requests a month
+LAMBDA_REQUESTS_PER_MILLION = 0.20
+LAMBDA_ARM64_PER_GB_SECOND = 0.0000133334
+DYNAMODB_WRITE_UNITS_PER_MILLION = 0.625      # on-demand, since the November 2024 price cut
+DYNAMODB_READ_UNITS_PER_MILLION = 0.125
+KMS_PER_10K_REQUESTS = 0.03
+KMS_KEY_PER_MONTH = 1.00
+SECRETS_MANAGER_PER_10K_CALLS = 0.05
+SECRETS_MANAGER_SECRET_PER_MONTH = 0.40
+LOG_INGESTION_PER_GB = 0.50
+
+# Per-request facts and assumptions.
+WRITE_UNITS_PER_DELIVERY = 4                  # the handler's TransactWriteItems of two items under 1 KB
+#: Assumed warm duration of one delivery on arm64 (a signature check, a parse, one DynamoDB call).
+ASSUMED_DURATION_MS = 60
+#: Assumed share of deliveries that are retries of one already stored (1 read unit each).
+ASSUMED_DUPLICATE_SHARE = 0.01
+#: Assumed cold starts (and secret refreshes) per million deliveries: each reads the secret once
+#: and decrypts it (and the environment) with the key; DynamoDB and CloudWatch Logs cache their
+#: data keys, so they add no per-request KMS calls.
+ASSUMED_SECRET_READS_PER_MILLION = 1_000
+KMS_REQUESTS_PER_SECRET_READ = 2
+#: Assumed log bytes per delivery: the function's JSON lines (START, the handler's line, END,
+#: REPORT) and one access-log line.
+ASSUMED_FUNCTION_LOG_BYTES = 1_200
+ASSUMED_ACCESS_LOG_BYTES = 600
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of the cost table: what it is, how it is computed, its cost per million webhooks."""
+
+    item: str
+    basis: str
+    usd: float
+
+
+def _memory_mb(config: EnvironmentConfig) -> int:
+    values = {entry["ParameterKey"]: entry["ParameterValue"] for entry in parameter_file(config)}
+    return int(values["LambdaMemorySize"])
+
+
+def per_million(config: EnvironmentConfig) -> list[Line]:
+    """The cost of a million accepted webhooks for ``config``'s parameter values."""
+    memory_gb = _memory_mb(config) / 1024
+    gb_seconds = MILLION * ASSUMED_DURATION_MS / 1000 * memory_gb
+    write_units = MILLION * WRITE_UNITS_PER_DELIVERY
+    read_units = MILLION * ASSUMED_DUPLICATE_SHARE
+    kms_requests = ASSUMED_SECRET_READS_PER_MILLION * KMS_REQUESTS_PER_SECRET_READ
+    log_gb = MILLION * (ASSUMED_FUNCTION_LOG_BYTES + ASSUMED_ACCESS_LOG_BYTES) / 1024**3
+    return [
+        Line("API Gateway REST requests", f"{MILLION:,} requests", API_GATEWAY_REST_PER_MILLION),
+        Line("Lambda requests", f"{MILLION:,} invocations", LAMBDA_REQUESTS_PER_MILLION),
+        Line("Lambda duration (arm64)", f"{ASSUMED_DURATION_MS} ms x {_memory_mb(config)} MB = {gb_seconds:,.0f} GB-s",
+             gb_seconds * LAMBDA_ARM64_PER_GB_SECOND),
+        Line("DynamoDB writes (on-demand)", f"{WRITE_UNITS_PER_DELIVERY} WRU per delivery = {write_units:,} WRU",
+             write_units / MILLION * DYNAMODB_WRITE_UNITS_PER_MILLION),
+        Line("DynamoDB reads (duplicates)", f"{ASSUMED_DUPLICATE_SHARE:.0%} duplicates x 1 RRU = {read_units:,.0f} RRU",
+             read_units / MILLION * DYNAMODB_READ_UNITS_PER_MILLION),
+        Line("KMS requests", f"{kms_requests:,} (secret reads and cold starts)",
+             kms_requests / 10_000 * KMS_PER_10K_REQUESTS),
+        Line("Secrets Manager API calls", f"{ASSUMED_SECRET_READS_PER_MILLION:,} GetSecretValue",
+             ASSUMED_SECRET_READS_PER_MILLION / 10_000 * SECRETS_MANAGER_PER_10K_CALLS),
+        Line("CloudWatch Logs ingestion",
+             f"{ASSUMED_FUNCTION_LOG_BYTES + ASSUMED_ACCESS_LOG_BYTES:,} bytes per delivery = {log_gb:.2f} GB",
+             log_gb * LOG_INGESTION_PER_GB),
+    ]
+
+
+def monthly_fixed(config: EnvironmentConfig) -> float:
+    """What the stack costs each month whatever the traffic: the key, and the secret if it creates one."""
+    return KMS_KEY_PER_MONTH + (SECRETS_MANAGER_SECRET_PER_MONTH if not config.signing_secret_arn else 0.0)
+
+
+def cost_rows(environments: Mapping[str, EnvironmentConfig]) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of HANDOFF's cost table: one USD column per environment."""
+    names = list(environments)
+    lines = {name: per_million(config) for name, config in environments.items()}
+    headers = ["Per million webhooks", "Basis", *[f"`{name}` USD" for name in names]]
+    rows = []
+    for index, line in enumerate(lines[names[0]]):
+        bases = list(dict.fromkeys(lines[name][index].basis for name in names))
+        basis = bases[0] if len(bases) == 1 else "; ".join(
+            f"{name}: {lines[name][index].basis}" for name in names)
+        rows.append([line.item, basis, *[f"{lines[name][index].usd:,.2f}" for name in names]])
+    rows.append(["**Total**", "", *[f"**{sum(line.usd for line in lines[name]):,.2f}**" for name in names]])
+    rows.append(["Each month, whatever the traffic", "the KMS key; the signing secret when the stack creates it",
+                 *[f"{monthly_fixed(environments[name]):,.2f}" for name in names]])
+    return headers, rows

@@ -1,0 +1,106 @@
+"""HANDOFF's sender contract and cost table, and ``webhook-templates verify``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from webhook_templates import cli
+from webhook_templates.config import ENVIRONMENTS
+from webhook_templates.handoff import cost, sender_contract
+from webhook_templates.handoff.bundle import write_bundle
+from webhook_templates.handoff.render import RenderedFile
+from webhook_templates.stack.packaging import HandlerArtifact
+
+
+def section(handoff: str, title: str) -> str:
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", handoff, re.M | re.S)
+    assert match, f"HANDOFF.md has no section {title!r}"
+    return match.group(1)
+
+
+def test_every_limit_of_the_handler_is_in_the_contract(handoff: str, handler_artifact: HandlerArtifact) -> None:
+    contract = section(handoff, "The request senders make")
+    limits = handler_artifact.limits
+    assert f"at most {limits.metadata_max_bytes:,} bytes" in contract
+    assert f"nested at most {limits.max_json_depth} levels deep" in contract
+    assert f"at most {limits.max_body_bytes:,} bytes" in contract
+    assert f"1 to {limits.transaction_id_max_length} characters" in contract
+    assert f"at most {limits.tolerance_seconds} s" in contract
+    rows = dict(re.findall(r"^\| (\d) \| ([A-Z ]+) \|$", contract, re.M))
+    assert "JPY" in rows["0"].split() and "KWD" in rows["3"].split() and "USD" in rows["2"].split()
+    assert sum(len(codes.split()) for codes in rows.values()) == len(limits.currency_minor_units)
+    for status in limits.statuses:
+        assert f"| `{status}` | {sender_contract.in_words(status)} |" in contract
+
+
+def test_every_error_code_of_the_handler_is_in_the_contract_with_its_status(
+    handoff: str, handler_artifact: HandlerArtifact
+) -> None:
+    contract = section(handoff, "The request senders make")
+    errors = sender_contract.handler_errors(handler_artifact.source)
+    codes = {error.code for error in errors}
+    assert {"invalid_json", "validation_failed", "signature_mismatch", "timestamp_out_of_tolerance",
+            "payload_too_large", "service_unavailable", "internal_error", "method_not_allowed"} <= codes
+    for error in errors:
+        assert f"| {error.status} | `{error.code}` |" in contract
+    # Every Reject(...) code in the handler's source is found (none is left out by the reader).
+    assert codes >= set(re.findall(r'Reject\(\d+, "(\w+)"', handler_artifact.source))
+
+
+def test_a_status_without_words_is_an_error() -> None:
+    with pytest.raises(KeyError, match="add it to sender_contract.STATUS_WORDS"):
+        sender_contract.in_words("disputed")
+
+
+def test_the_cost_table_follows_each_environments_memory(handoff: str) -> None:
+    table = section(handoff, "What a million webhooks cost")
+    assert f"as of {cost.PRICES_AS_OF}" in table
+    for name, config in ENVIRONMENTS.items():
+        lines = cost.per_million(config)
+        duration = next(line for line in lines if line.item.startswith("Lambda duration"))
+        gb_seconds = 1_000_000 * cost.ASSUMED_DURATION_MS / 1000 * config.memory_mb / 1024
+        assert duration.usd == pytest.approx(gb_seconds * cost.LAMBDA_ARM64_PER_GB_SECOND)
+        writes = next(line for line in lines if line.item.startswith("DynamoDB writes"))
+        assert writes.usd == pytest.approx(4 * cost.DYNAMODB_WRITE_UNITS_PER_MILLION)
+        total = sum(line.usd for line in lines)
+        assert f"**{total:,.2f}**" in table
+    # prod runs with more memory than dev, so its duration costs more.
+    assert ENVIRONMENTS["prod"].memory_mb > ENVIRONMENTS["dev"].memory_mb
+    assert sum(l.usd for l in cost.per_million(ENVIRONMENTS["prod"])) > sum(
+        l.usd for l in cost.per_million(ENVIRONMENTS["dev"]))
+
+
+def test_verify_names_each_changed_missing_and_added_file(
+    tmp_path: Path, files: dict[str, RenderedFile], capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_bundle(list(files.values()), tmp_path)
+    assert cli.main(["verify", str(tmp_path)]) == 0
+    assert "every file matches manifest.json" in capsys.readouterr().out
+
+    (tmp_path / "stack-policy.json").write_text("{}")
+    (tmp_path / "guard-check.py").unlink()
+    (tmp_path / "notes.txt").write_text("mine")
+    code = cli.main(["verify", str(tmp_path)])
+
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert err[0].startswith("stack-policy.json: expected sha256")
+    assert "guard-check.py: missing" in err
+    assert "notes.txt: added (not in manifest.json)" in err
+    assert err[-1].endswith("does not match its manifest.json (3 problems)")
+
+
+def test_handoff_tells_the_receiver_how_to_verify(handoff: str) -> None:
+    files = section(handoff, "Files in this bundle")
+    assert "webhook-templates verify <this folder>" in files
+    assert "sha256sum -c -" in files
+
+
+def test_handoff_lists_the_first_deploy_prerequisites(handoff: str) -> None:
+    deploying = section(handoff, "Deploying")
+    assert "### Before the first deploy" in deploying
+    assert "aws apigateway get-account --query cloudwatchRoleArn --output text" in deploying
+    assert "CreateApiGatewayAccountRole" in deploying

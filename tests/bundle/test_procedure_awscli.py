@@ -1,0 +1,177 @@
+"""HANDOFF.md's change-set blocks, run as a platform team would: AWS CLI v1, the bundle folder, moto.
+
+The blocks are extracted from the generated HANDOFF.md and run unchanged by
+``sh`` with AWS CLI v1 from PyPI (``.venv-awscli``, which ``make test``
+creates; ``AWS_CLI`` names another ``aws``).  AWS CLI v1 honours
+``AWS_ENDPOINT_URL``, so the blocks reach the patched moto server running in a
+thread of this process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import boto3
+import pytest
+
+from support import moto_server
+from webhook_templates.handoff import guard_check
+from webhook_templates.handoff.bundle import build_files, write_bundle
+from webhook_templates.stack import naming
+
+pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse .* not supported by moto:UserWarning")
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def aws_cli() -> Path:
+    """AWS CLI v1: ``AWS_CLI``, else the project's ``.venv-awscli``; a missing one fails the test."""
+    configured = os.environ.get("AWS_CLI")
+    path = Path(configured) if configured else REPO / ".venv-awscli" / "bin" / "aws"
+    if not path.is_file():
+        pytest.fail(f"AWS CLI v1 not found at {path}: run `make test` (it installs .venv-awscli) or set AWS_CLI")
+    return path
+
+
+def blocks(handoff: str) -> dict[str, str]:
+    """Each environment's shell block, by the heading above it."""
+    return dict(re.findall(r"^### (\w+)\n\n```sh\n(.*?)^```$", handoff, flags=re.MULTILINE | re.DOTALL))
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with moto_server.running() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bundle")
+    write_bundle(build_files(), out)
+    return out
+
+
+@pytest.fixture
+def account(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Any]:
+    """An empty moto account; returns a boto3 client factory for checking what the blocks did."""
+    moto_server.reset(endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    return lambda service: boto3.client(service)
+
+
+@pytest.fixture
+def run_block(endpoint: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+    cli = aws_cli()
+
+    def run(folder: Path, environment: str) -> subprocess.CompletedProcess[str]:
+        block = blocks((folder / "HANDOFF.md").read_text(encoding="utf-8"))[environment]
+        env = {
+            "PATH": f"{cli.parent}{os.pathsep}{os.environ['PATH']}",
+            "HOME": str(folder), "LANG": "C.UTF-8",
+            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        }
+        return subprocess.run(["sh", "-c", block], cwd=folder, env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=300)
+
+    return run
+
+
+def stack(account: Callable[[str], Any], name: str) -> dict[str, Any]:
+    return account("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+
+
+def change_sets(account: Callable[[str], Any], name: str) -> list[dict[str, Any]]:
+    return account("cloudformation").list_change_sets(StackName=name)["Summaries"]
+
+
+def test_handoff_has_one_block_per_environment(bundle: Path) -> None:
+    found = blocks((bundle / "HANDOFF.md").read_text(encoding="utf-8"))
+    assert sorted(found) == ["dev", "prod", "staging"]
+    for environment, block in found.items():
+        assert f"STACK=webhook-{environment}\n" in block
+        assert f"--parameters file://parameters/{environment}.json" in block
+        assert "--retain-except-on-create" in block
+        assert ("--enable-termination-protection" in block) == (environment == "prod")
+
+
+def test_a_first_deploy_stops_before_creating_anything_without_the_api_gateway_role(
+    account: Callable[[str], Any], run_block: Callable[..., Any], bundle: Path
+) -> None:
+    result = run_block(bundle, "staging")
+
+    assert result.returncode == 1, result.stderr
+    assert "API Gateway has no CloudWatch role in this account and region" in result.stderr
+    assert "CreateApiGatewayAccountRole" in result.stderr
+    assert account("cloudformation").list_stacks()["StackSummaries"] == []
+
+
+def test_staging_and_prod_deploy_protected_and_rerun_cleanly(
+    account: Callable[[str], Any], run_block: Callable[..., Any], bundle: Path, endpoint: str
+) -> None:
+    moto_server.with_api_gateway_role(endpoint)
+    cfn = account("cloudformation")
+
+    for environment in ("staging", "prod"):
+        name = f"webhook-{environment}"
+        first = run_block(bundle, environment)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "data guard:" in first.stdout  # the guard ran on the change set
+        assert stack(account, name)["StackStatus"] == "CREATE_COMPLETE"
+        policy = json.loads(cfn.get_stack_policy(StackName=name)["StackPolicyBody"])
+        assert policy == guard_check.stack_policy()
+        assert stack(account, name)["EnableTerminationProtection"] is (environment == "prod")
+        table = account("dynamodb").describe_table(TableName=f"transactions-{environment}")["Table"]
+        assert table["TableStatus"] == "ACTIVE"
+
+    for environment in ("staging", "prod"):
+        again = run_block(bundle, environment)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert f"webhook-{environment} is up to date: the change set contained no changes." in again.stdout
+        assert change_sets(account, f"webhook-{environment}") == []  # the empty one was deleted
+
+
+def _without(resource: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with ``resource`` deleted and every reference to it replaced by a fixed string."""
+
+    def swap(node: Any) -> Any:
+        if isinstance(node, dict):
+            if node in ({"Ref": resource}, {"Fn::GetAtt": [resource, "Arn"]}):
+                return f"arn:aws:dynamodb:us-east-1:123456789012:table/{resource}-elsewhere"
+            return {key: swap(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [swap(item) for item in node]
+        return node
+
+    resources = {key: value for key, value in body["Resources"].items() if key != resource}
+    return swap({**body, "Resources": resources})
+
+
+def test_the_guard_in_the_block_refuses_a_change_set_that_removes_the_table(
+    account: Callable[[str], Any], run_block: Callable[..., Any], bundle: Path, tmp_path: Path, endpoint: str
+) -> None:
+    moto_server.with_api_gateway_role(endpoint)
+    assert run_block(bundle, "staging").returncode == 0
+    edited = tmp_path / "edited"
+    shutil.copytree(bundle, edited)
+    body = json.loads((edited / "template.json").read_text(encoding="utf-8"))
+    (edited / "template.json").write_text(json.dumps(_without(naming.TABLE_ID, body)), encoding="utf-8")
+
+    result = run_block(edited, "staging")
+
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert guard_check.REFUSED_HEADLINE in result.stderr
+    assert "  TransactionsTable (AWS::DynamoDB::Table) would be removed from the stack" in result.stderr
+    assert "Not executed; the change set was deleted." in result.stderr
+    assert change_sets(account, "webhook-staging") == []
+    assert stack(account, "webhook-staging")["StackStatus"] == "CREATE_COMPLETE"
+    # botocore decodes a JSON template body into a dict.
+    deployed = account("cloudformation").get_template(StackName="webhook-staging")["TemplateBody"]
+    assert naming.TABLE_ID in deployed["Resources"]
