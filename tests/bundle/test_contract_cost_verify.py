@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from webhook_templates import cli
-from webhook_templates.config import ENVIRONMENTS
+from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates.handoff import cost, sender_contract
 from webhook_templates.handoff.bundle import write_bundle
 from webhook_templates.handoff.render import RenderedFile

@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 from support import moto_server
+from support.environments import SHIPPED
 from webhook_templates.handoff import guard_check
 from webhook_templates.handoff.bundle import build_files, write_bundle
 from webhook_templates.stack import naming
@@ -53,7 +54,7 @@ def endpoint() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bundle")
-    write_bundle(build_files(), out)
+    write_bundle(build_files(SHIPPED), out)
     return out
 
 

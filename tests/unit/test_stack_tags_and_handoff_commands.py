@@ -11,21 +11,22 @@ from botocore.stub import Stubber
 from webhook_templates.config import parse_environments
 from webhook_templates.deploy.console import Console
 from webhook_templates.deploy.destroy import destroy
-from webhook_templates.handoff.document import deploy_command
+from webhook_templates.handoff.procedure import change_set_block
 
 
 def test_handoff_deploy_command_sends_the_environments_stack_tags() -> None:
     env = parse_environments('[qa]\ntags = { Owner = "qa team", App = "webhooks" }\n')["qa"]
 
-    command = deploy_command(env, ["CAPABILITY_NAMED_IAM"], 1000)
+    command = change_set_block(env, ["CAPABILITY_NAMED_IAM"], 1000)
 
     # The same tags, in the same order, that `webhook-templates deploy` sends; quoted for the shell.
-    assert command.endswith("--capabilities CAPABILITY_NAMED_IAM --tags App=webhooks 'Owner=qa team'")
+    assert ("--capabilities CAPABILITY_NAMED_IAM --tags Key=App,Value=webhooks 'Key=Owner,Value=qa team' "
+            in command)
 
 
 def test_handoff_deploy_command_without_tags_has_no_tags_flag() -> None:
     env = parse_environments("[qa]\n")["qa"]
-    assert "--tags" not in deploy_command(env, ["CAPABILITY_NAMED_IAM"], 1000)
+    assert "--tags" not in change_set_block(env, ["CAPABILITY_NAMED_IAM"], 1000)
 
 
 def test_destroy_deletes_with_the_service_role(tmp_path: Path) -> None:
