@@ -93,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     with moto_server.running(args.port) as endpoint:
+        # As in an account that has deployed API Gateway before: a first deploy checks for it.
+        moto_server.with_api_gateway_role(endpoint)
         print(banner(endpoint), flush=True)
         while not stop.wait(0.5):
             pass
