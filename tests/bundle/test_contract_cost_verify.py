@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from webhook_templates import cli
 from support.environments import SHIPPED as ENVIRONMENTS
+from webhook_templates import cli
 from webhook_templates.handoff import cost, sender_contract
 from webhook_templates.handoff.bundle import write_bundle
 from webhook_templates.handoff.render import RenderedFile
@@ -58,7 +58,7 @@ def test_a_status_without_words_is_an_error() -> None:
 def test_the_cost_table_follows_each_environments_memory(handoff: str) -> None:
     table = section(handoff, "What a million webhooks cost")
     assert f"as of {cost.PRICES_AS_OF}" in table
-    for name, config in ENVIRONMENTS.items():
+    for config in ENVIRONMENTS.values():
         lines = cost.per_million(config)
         duration = next(line for line in lines if line.item.startswith("Lambda duration"))
         gb_seconds = 1_000_000 * cost.ASSUMED_DURATION_MS / 1000 * config.memory_mb / 1024
@@ -69,8 +69,8 @@ def test_the_cost_table_follows_each_environments_memory(handoff: str) -> None:
         assert f"**{total:,.2f}**" in table
     # prod runs with more memory than dev, so its duration costs more.
     assert ENVIRONMENTS["prod"].memory_mb > ENVIRONMENTS["dev"].memory_mb
-    assert sum(l.usd for l in cost.per_million(ENVIRONMENTS["prod"])) > sum(
-        l.usd for l in cost.per_million(ENVIRONMENTS["dev"]))
+    assert sum(line.usd for line in cost.per_million(ENVIRONMENTS["prod"])) > sum(
+        line.usd for line in cost.per_million(ENVIRONMENTS["dev"]))
 
 
 def test_verify_names_each_changed_missing_and_added_file(

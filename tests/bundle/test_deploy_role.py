@@ -19,7 +19,9 @@ def granted(document: dict[str, Any]) -> set[str]:
     return {action for statement in document["Statement"] for action in statement["Action"]}
 
 
-def test_every_action_the_registry_schemas_list_is_granted(files: dict[str, RenderedFile], body: dict[str, Any]) -> None:
+def test_every_action_the_registry_schemas_list_is_granted(
+    files: dict[str, RenderedFile], body: dict[str, Any]
+) -> None:
     needed = deploy_role.handler_permissions(deploy_role.resource_types(body))
     # The ones any reader would expect, so an empty schema lookup cannot pass.
     assert {"dynamodb:CreateTable", "dynamodb:DeleteTable", "lambda:CreateFunction", "iam:PassRole",

@@ -9,8 +9,19 @@ and messages as ``webhook-templates deploy``.
 from __future__ import annotations
 
 from ..handoff.guard_check import (
-    DATA_RESOURCES, DATA_TYPES, LOSING_ACTIONS, REFUSED_HEADLINE, Danger, ResourceChange, allow_flags, dangers,
-    is_data_resource, keeps_resource, refused, stack_policy, verdict,
+    DATA_RESOURCES,
+    DATA_TYPES,
+    LOSING_ACTIONS,
+    REFUSED_HEADLINE,
+    Danger,
+    ResourceChange,
+    allow_flags,
+    dangers,
+    is_data_resource,
+    keeps_resource,
+    refused,
+    stack_policy,
+    verdict,
 )
 
 __all__ = ["DATA_RESOURCES", "DATA_TYPES", "LOSING_ACTIONS", "REFUSED_HEADLINE", "Danger", "ResourceChange",

@@ -8,7 +8,8 @@ template sets the role only when ``CreateApiGatewayAccountRole`` is ``true``.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..config import EnvironmentConfig, TemplateConfig
 from ..stack.packaging import CHECKOUT_HANDLER_PATH, HandlerArtifact
 from ..stack.template import build_template
-from . import deploy_role, diagram, document, guard_script, manifest, sender_contract
+from . import deploy_role, diagram, document, guard_script, manifest, procedure, sender_contract
 from .render import RenderedFile, render_files, template_dict, write_files
 
 SVG_NAME = "template.svg"
@@ -71,11 +71,12 @@ def build_files(
                   RenderedFile(deploy_role.NAME, deploy_role.to_json(deploy_role.deploy_role_policy(
                       {"Resources": resources})))]
         names = [f.path for f in files] + [document.NAME] + [name for name, _ in svg_jobs] + [manifest.NAME]
-        deployed = next(f for f in files if f.path == document.DEPLOY_TEMPLATE)
+        deployed = next(f for f in files if f.path == procedure.DEPLOY_TEMPLATE)
         files.append(RenderedFile(document.NAME, document.handoff_markdown(
             template, names, template_bytes=len(deployed.content.encode()), limits=handler.limits,
             errors=sender_contract.handler_errors(handler.source),
-            svg_name=SVG_NAME if svg_jobs else None, path_svg_name=PATH_SVG_NAME if svg_jobs else None, environments=environments,
+            svg_name=SVG_NAME if svg_jobs else None, path_svg_name=PATH_SVG_NAME if svg_jobs else None,
+            environments=environments,
         )))
         files += [RenderedFile(name, job.result()) for name, job in svg_jobs]
         inventory = manifest.manifest(files, head.result() if head else str(commit))

@@ -26,11 +26,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Collection, Iterable, Sequence
+from typing import Any
 
 from ..exit_codes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from ..stack.naming import DATA_RESOURCES, DATA_TYPES
+
+__all__ = ["DATA_RESOURCES", "DATA_TYPES", "LOSING_ACTIONS", "REFUSED_HEADLINE", "Danger", "ResourceChange",
+           "allow_flags", "dangers", "is_data_resource", "keeps_resource", "main", "refused", "resource_changes",
+           "stack_policy", "verdict"]
 
 #: Stack-policy actions that lose a resource: replacing it, or deleting it in an update.
 LOSING_ACTIONS = ["Update:Replace", "Update:Delete"]

@@ -30,7 +30,8 @@ def _inlined(node: ast.ImportFrom, module_package: str) -> list[str]:
         text = repr(value)
         if ast.literal_eval(text) != value:
             raise ValueError(f"{SCRIPT_NAME}: {alias.name} is not a plain value and cannot be inlined")
-        lines.append(f"{alias.asname or alias.name} = {text}  # from webhook_templates{'.' + node.module if node.module else ''}")
+        origin = f"webhook_templates.{node.module}" if node.module else "webhook_templates"
+        lines.append(f"{alias.asname or alias.name} = {text}  # from {origin}")
     return lines
 
 

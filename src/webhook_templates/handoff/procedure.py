@@ -19,7 +19,7 @@ AWS CLI v1 against moto.
 from __future__ import annotations
 
 import shlex
-from typing import Sequence
+from collections.abc import Sequence
 
 from .. import __version__
 from ..config import EnvironmentConfig
@@ -54,8 +54,10 @@ def _account_role_check(config: EnvironmentConfig) -> list[str]:
         return []  # this stack sets the role itself
     return [
         "# A first deploy needs the account's API Gateway CloudWatch role (one per account and region).",
-        'if [ "$TYPE" = CREATE ] && [ "$(aws apigateway get-account --query cloudwatchRoleArn --output text)" = None ]; then',
-        '  echo "API Gateway has no CloudWatch role in this account and region, so the stage\'s access logging would fail." >&2',
+        'if [ "$TYPE" = CREATE ] && '
+        '[ "$(aws apigateway get-account --query cloudwatchRoleArn --output text)" = None ]; then',
+        '  echo "API Gateway has no CloudWatch role in this account and region, '
+        'so the stage\'s access logging would fail." >&2',
         f'  echo "Set {ACCOUNT_ROLE_PARAMETER} to true in parameters/{config.name}.json (one stack per account and '
         f'region), or set the role: {SET_ACCOUNT_ROLE_COMMAND}" >&2',
         "  exit 1",
@@ -80,7 +82,7 @@ def change_set_block(config: EnvironmentConfig, capabilities: Sequence[str], tem
         "set -eu",
         'export AWS_PAGER=""  # AWS CLI v2 would page the tables at a terminal',
         f"STACK={stack}",
-        f'CHANGE_SET="$STACK-$(date -u +%Y%m%d-%H%M%S)"',
+        'CHANGE_SET="$STACK-$(date -u +%Y%m%d-%H%M%S)"',
         "# CREATE when there is no stack (or only an unexecuted first change set), else UPDATE.",
         "STATUS=$(aws cloudformation describe-stacks --stack-name \"$STACK\" --query 'Stacks[0].StackStatus' "
         "--output text 2>/dev/null) || STATUS=NONE",

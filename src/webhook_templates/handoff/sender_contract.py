@@ -57,9 +57,10 @@ def handler_errors(source: str) -> list[HandlerError]:
     for node in ast.walk(tree):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Reject"
                 and len(node.args) == 3 and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[1], ast.Constant)):
-            found.setdefault(node.args[1].value, HandlerError(
-                int(node.args[0].value), node.args[1].value, _message(node.args[2])))
+                and isinstance(node.args[0].value, int) and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)):
+            code = node.args[1].value
+            found.setdefault(code, HandlerError(node.args[0].value, code, _message(node.args[2])))
         if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_SERVER_ERRORS"
                                                  for t in node.targets)):
             for code, (status, message) in ast.literal_eval(node.value).items():
@@ -72,7 +73,8 @@ def in_words(status: str) -> str:
     try:
         return STATUS_WORDS[status]
     except KeyError:
-        raise KeyError(f"no plain-words meaning for status {status!r}: add it to sender_contract.STATUS_WORDS") from None
+        raise KeyError(f"no plain-words meaning for status {status!r}: "
+                       "add it to sender_contract.STATUS_WORDS") from None
 
 
 def what_to_do(status: int) -> str:

@@ -75,7 +75,7 @@ def webhook_resource() -> apigateway.Resource:
     )
 
 
-class ObjectSchemaModel(apigateway.Model):
+class ObjectSchemaModel(apigateway.Model):  # type: ignore[misc]  # troposphere is untyped
     """``AWS::ApiGateway::Model`` with ``Schema`` kept as a JSON object.
 
     troposphere turns the schema into a JSON string; CloudFormation takes both,
