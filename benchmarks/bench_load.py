@@ -19,14 +19,20 @@ import ipaddress
 import json
 import math
 import random
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from webhook_templates.local import signing
-from webhook_templates.local.serve import start_process
+
+# The child-process harness is test support, importable as the tests import it
+# (pytest puts tests/ on sys.path for tests/conftest.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support.serve_process import start_process  # noqa: E402
 
 MAX_REQUESTS = 5000
 MAX_CONCURRENCY = 64

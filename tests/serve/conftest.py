@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from served import SECRET, Served, server_environment
 
-from webhook_templates.local.serve import start_process
+from support.serve_process import start_process
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""``serve.start_process``: the server as a child process, for the tests and the load check."""
+"""``start_process``: the server as a child process, for the tests and the load check."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from served import SECRET, server_environment
 
-from webhook_templates.local import serve
+from support import serve_process
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[str]]:
         processes.append(process)
         return process
 
-    monkeypatch.setattr(serve.subprocess, "Popen", recording_popen)
+    monkeypatch.setattr(serve_process.subprocess, "Popen", recording_popen)
     return processes
 
 
@@ -34,7 +34,7 @@ def test_a_failed_start_raises_with_the_reason(
     flags: list[str], reason: str, started: list[subprocess.Popen[str]]
 ) -> None:
     with pytest.raises(RuntimeError, match="serve exited with 2 before it was ready") as error:
-        serve.start_process(*flags, env=server_environment())
+        serve_process.start_process(*flags, env=server_environment())
     assert reason in str(error.value)
     (process,) = started
     assert process.stdout is not None and process.stdout.closed
@@ -42,14 +42,14 @@ def test_a_failed_start_raises_with_the_reason(
 
 def test_a_server_that_is_not_ready_in_time_is_killed(started: list[subprocess.Popen[str]]) -> None:
     with pytest.raises(RuntimeError, match=r"serve printed no banner within 0\.01 s"):
-        serve.start_process("--quiet", env=server_environment(), ready_timeout=0.01)
+        serve_process.start_process("--quiet", env=server_environment(), ready_timeout=0.01)
     (process,) = started
     assert process.returncode is not None  # killed and reaped, not left running
     assert process.stdout is not None and process.stdout.closed
 
 
 def test_stop_ends_the_process_and_closes_its_output(started: list[subprocess.Popen[str]]) -> None:
-    server = serve.start_process("--quiet", "--concurrency", "1", "--secret", SECRET, env=server_environment())
+    server = serve_process.start_process("--quiet", "--concurrency", "1", "--secret", SECRET, env=server_environment())
     assert server.banner.startswith("webhook-templates local endpoint")
     assert server.banner.rstrip().endswith("Ctrl-C stops it.")
     server.stop()
