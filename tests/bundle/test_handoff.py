@@ -14,12 +14,12 @@ from webhook_templates.handoff.document import (
     ACTION_WORDS,
     iam_actions,
     in_words,
-    required_capabilities,
     short_form,
 )
 from webhook_templates.handoff.procedure import change_set_block
 from webhook_templates.handoff.render import TEMPLATE_BODY_LIMIT
 from webhook_templates.stack import naming
+from webhook_templates.stack.capabilities import required_capabilities
 from webhook_templates.stack.packaging import HandlerArtifact
 
 

@@ -33,6 +33,10 @@ TABLE_ALLOWED = frozenset({"TransactionsTable"})
 LIFTED_POLICY = json.dumps(guard.stack_policy(allowed=TABLE_ALLOWED))
 
 
+#: The smallest template that needs CAPABILITY_NAMED_IAM, as the real one does.
+NAMED_ROLE_TEMPLATE = '{"Resources": {"Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "r"}}}}'
+
+
 @dataclass
 class Deploy:
     """A stubbed CloudFormation client and what a deploy through it printed."""
@@ -49,7 +53,7 @@ class Deploy:
     def run(self, env: str = "staging", **options: Any) -> int:
         request = DeployRequest(
             stack_name=STACK_NAME, environment=ENVIRONMENTS[env],
-            template=TemplateSource(Path("template.json"), '{"Resources": {}}'), parameters=[],
+            template=TemplateSource(Path("template.json"), NAMED_ROLE_TEMPLATE), parameters=[],
             outputs_file=self.tmp_path / "flat-outputs.json", poll_seconds=0, **options,
         )
         console = Console(out=self.out, err=self.err, stdin=io.StringIO(""))

@@ -39,12 +39,10 @@ from . import guard, protect, stack_outputs, stacks
 from .changeset import ResourceChange, is_no_changes, resource_changes, summary, table
 from .console import Console
 from .events import EventFeed, Progress, elapsed, follow, in_progress, latest_event_id, recovery_advice, root_cause
-from .inputs import TemplateSource, fits_inline
+from .inputs import TemplateSource, fits_inline, template_capabilities
 from .session import aws_errors, aws_errors_or_interrupt, describe_error, transient
 from .stacks import LostTrack, describe_change_set, describe_stack, is_missing, retrying
 
-#: The template creates IAM roles with fixed names.
-CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
 #: What a change set's ``ExecutionStatus`` is once ``ExecuteChangeSet`` has taken effect.
 _EXECUTED = ("EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE", "EXECUTE_FAILED")
 #: Statuses of change sets that still stand (a racing deploy's, say): they keep a first deploy's stack.
@@ -251,7 +249,7 @@ def create_change_set(cfn: Any, request: DeployRequest, kind: str, upload: Calla
                     f"TemplateBody limit: uploaded to {source['TemplateURL']}")
     created = _request_change_set(cfn, dict(
         StackName=request.stack_name, ChangeSetName=change_set_name(), ChangeSetType=kind,
-        Parameters=request.parameters, Capabilities=CAPABILITIES,
+        Parameters=request.parameters, Capabilities=template_capabilities(template),
         Description=f"webhook-templates {__version__}: {request.environment.name}",
         # Tags always: an empty list removes tags the file no longer has.  Notification
         # topics only when given: omitted keeps the stack's, as `aws cloudformation deploy` does.

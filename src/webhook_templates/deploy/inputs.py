@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from ..config import ConfigError, EnvironmentConfig
 from ..handoff.bundle import build_files, check_drift, write_bundle
 from ..handoff.render import TEMPLATE_BODY_LIMIT
+from ..stack.capabilities import required_capabilities
 
 #: Where templates too large for ``TemplateBody`` go, inside the upload bucket.
 S3_PREFIX = "webhook-templates/"
@@ -74,8 +75,8 @@ def load_template(path: Path) -> TemplateSource:
                           "accepted: a rendered template (JSON or YAML, UTF-8)") from None
 
 
-def parameter_definitions(template: TemplateSource) -> dict[str, Any] | None:
-    """The template's ``Parameters`` section (name -> definition); None if the template cannot be parsed here.
+def _parsed(template: TemplateSource) -> dict[str, Any] | None:
+    """The template (JSON or YAML) as plain data; None if it cannot be parsed here.
 
     An unparseable template is CloudFormation's to reject, with its own message.
     """
@@ -85,7 +86,13 @@ def parameter_definitions(template: TemplateSource) -> dict[str, Any] | None:
         parsed = cfn_flip.load(template.body)[0]
     except Exception:  # noqa: BLE001 (any parse error: leave the verdict to CloudFormation)
         return None
-    if not isinstance(parsed, dict) or not isinstance(parsed.get("Parameters", {}), dict):
+    return parsed if isinstance(parsed, dict) else None
+
+
+def parameter_definitions(template: TemplateSource) -> dict[str, Any] | None:
+    """The template's ``Parameters`` section (name -> definition); None if the template cannot be parsed here."""
+    parsed = _parsed(template)
+    if parsed is None or not isinstance(parsed.get("Parameters", {}), dict):
         return None
     return dict(parsed.get("Parameters", {}))
 
@@ -94,6 +101,12 @@ def template_parameters(template: TemplateSource) -> set[str] | None:
     """The names of the template's ``Parameters``; None if the template cannot be parsed here."""
     definitions = parameter_definitions(template)
     return None if definitions is None else set(definitions)
+
+
+def template_capabilities(template: TemplateSource) -> list[str]:
+    """The capabilities the template needs, derived as HANDOFF.md derives them (none if unparseable)."""
+    parsed = _parsed(template)
+    return required_capabilities(parsed) if parsed is not None and isinstance(parsed.get("Resources"), dict) else []
 
 
 def _value(path: Path, key: str, value: Any, accepted: str) -> str:

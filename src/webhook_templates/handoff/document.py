@@ -20,6 +20,7 @@ from .. import __version__
 from ..config import EnvironmentConfig
 from ..exit_codes import EXIT_REFUSED
 from ..stack import naming
+from ..stack.capabilities import required_capabilities
 from ..stack.encryption import KEY_SERVICES
 from ..stack.packaging import HandlerLimits
 from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND
@@ -77,8 +78,6 @@ ACTION_WORDS: Mapping[str, str] = {
 
 #: Physical-name properties, for the "retained on delete" table.
 _NAME_PROPERTIES = ("TableName", "LogGroupName", "Name", "AliasName", "FunctionName", "RoleName")
-#: IAM resource properties that give a custom name, which needs CAPABILITY_NAMED_IAM.
-_IAM_NAME_PROPERTIES = ("RoleName", "UserName", "GroupName", "ManagedPolicyName", "InstanceProfileName")
 
 
 # --- small renderers -----------------------------------------------------------
@@ -134,19 +133,6 @@ def allowed_values(parameter: Mapping[str, Any]) -> str:
         if low in parameter or high in parameter:
             parts.append(f"{parameter.get(low, '…')} to {parameter.get(high, '…')}{unit}")
     return "; ".join(parts) or "any"
-
-
-def required_capabilities(body: Mapping[str, Any]) -> list[str]:
-    """The ``--capabilities`` CloudFormation will demand for this template."""
-    iam = [r for r in body["Resources"].values() if r["Type"].startswith("AWS::IAM::")]
-    capabilities = []
-    if any(name in r.get("Properties", {}) for r in iam for name in _IAM_NAME_PROPERTIES):
-        capabilities.append("CAPABILITY_NAMED_IAM")
-    elif iam:
-        capabilities.append("CAPABILITY_IAM")
-    if "Transform" in body:
-        capabilities.append("CAPABILITY_AUTO_EXPAND")
-    return capabilities
 
 
 def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
