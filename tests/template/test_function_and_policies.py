@@ -73,8 +73,8 @@ def test_inline_source_drops_comments_and_docstrings_only() -> None:
     )
     source += "\"-\".join(['a', 'b'])  # not a docstring: more follows the string\n"
     inlined = inline_source(source)
-    assert inlined.splitlines() == ['""', "import json", "def f(x):", ' ""', "", " return json.dumps({'#': x})",
-                                    "\"-\".join(['a', 'b'])"]
+    assert inlined.splitlines() == ["''", "import json", "def f(x):", " ''", "", " return json.dumps({'#': x})",
+                                    "'-'.join(['a', 'b'])"]
     namespace: dict[str, Any] = {}
     exec(compile(inlined, "index.py", "exec"), namespace)
     assert namespace["f"](1) == '{"#": 1}'
@@ -102,6 +102,18 @@ def test_inline_source_reindents_blocks_but_keeps_strings_and_behaviour() -> Non
     namespace: dict[str, Any] = {}
     exec(compile(inlined, "index.py", "exec"), namespace)
     assert namespace["f"](7) == original["f"](7) and namespace["f"](0) == original["f"](0)
+
+
+def test_inline_source_single_quotes_plain_literals_only() -> None:
+    """JSON escapes each double quote of the inlined code; the strings' values never change."""
+    source = 'a = "x"\nb = "it\'s"\nc = f"{a}"\nd = "\\n"\ne = b"y"\nf = """z"""\n'
+    inlined = inline_source(source)
+    assert inlined.splitlines() == ["a = 'x'", 'b = "it\'s"', 'c = f"{a}"', 'd = "\\n"', "e = b'y'", 'f = """z"""']
+    original: dict[str, Any] = {}
+    exec(source, original)
+    namespace: dict[str, Any] = {}
+    exec(inlined, namespace)
+    assert [namespace[k] for k in "abcdef"] == [original[k] for k in "abcdef"]
 
 
 def test_inlined_handler_is_the_same_program(handler_artifact: HandlerArtifact) -> None:

@@ -186,14 +186,37 @@ def inline_source(source: str) -> str:
             continue
         if docstring is not None and kind == tokenize.NEWLINE:
             lines_spanned = docstring.end[0] - docstring.start[0]
-            edits.append((*docstring.start, *docstring.end, '""' + "\n" * lines_spanned))
+            edits.append((*docstring.start, *docstring.end, "''" + "\n" * lines_spanned))
         docstring = token if kind == tokenize.STRING and statement_start else None
         statement_start = kind == tokenize.NEWLINE
     for row, col, end_row, end_col, text in reversed(edits):
         head = lines[row - 1][:col]
         tail = lines[end_row - 1][end_col:]
         lines[row - 1:end_row] = [head + text + tail]
-    return _reindent("".join(line.rstrip() + "\n" for line in "".join(lines).splitlines()))
+    return _single_quoted(_reindent("".join(line.rstrip() + "\n" for line in "".join(lines).splitlines())))
+
+
+def _single_quoted(source: str) -> str:
+    """``source`` with plain ``"..."`` literals written ``'...'``: JSON escapes every ``"`` of ``ZipFile``.
+
+    Only literals that hold no quote or backslash and are not f-strings change
+    (Python 3.12 tokenizes f-strings in parts, so leaving them alone keeps the
+    output the same on every interpreter); the values are the same strings.
+    """
+    lines = source.splitlines(keepends=True)
+    for token in reversed(list(tokenize.generate_tokens(io.StringIO(source).readline))):
+        text = token.string
+        if token.type != tokenize.STRING or token.start[0] != token.end[0]:
+            continue
+        prefix = text[: len(text) - len(text.lstrip("rRbBuU"))]
+        body = text[len(prefix):]
+        if (len(body) < 2 or body[0] != '"' or body.startswith('"""') or "'" in body or "\\" in body
+                or body.count('"') != 2):
+            continue
+        row, col = token.start
+        line = lines[row - 1]
+        lines[row - 1] = line[:col] + prefix + "'" + body[1:-1] + "'" + line[col + len(text):]
+    return "".join(lines)
 
 
 def _reindent(source: str) -> str:
