@@ -116,12 +116,44 @@ def test_inline_source_single_quotes_plain_literals_only() -> None:
     assert [namespace[k] for k in "abcdef"] == [original[k] for k in "abcdef"]
 
 
+def test_inline_source_drops_hints_only_where_they_are_never_evaluated() -> None:
+    body = (
+        "def f(x: int, *a: str, y: dict[str, int] | None = None, **k: object) -> list[int]:\n"
+        "    z: int = x + 1\n"
+        "    self_hint: 'str'\n"
+        "    return [z, len(a), len(k)]\n"
+        "def g(x: int,\n"
+        "      y: int = 2) -> (\n"
+        "        int):\n"
+        "    return x + y\n"
+    )
+    inlined = inline_source("from __future__ import annotations\n" + body)
+    assert inlined.splitlines()[1:] == [
+        "def f(x, *a, y = None, **k):", " z = x + 1", " self_hint: 'str'", " return [z, len(a), len(k)]",
+        "def g(x,", " y = 2) -> (", " int):", " return x + y",
+    ]
+    namespace: dict[str, Any] = {}
+    exec(inlined, namespace)
+    assert namespace["f"](1, "a", q=1) == [2, 1, 1] and namespace["g"](1) == 3
+    # Without the future import, hints are evaluated at definition time: they stay.
+    assert inline_source(body).splitlines()[0] == body.splitlines()[0]
+
+
 def test_inlined_handler_is_the_same_program(handler_artifact: HandlerArtifact) -> None:
-    """Stripping may only empty docstrings: the syntax tree is otherwise the handler's own."""
+    """Stripping may only empty docstrings and drop unevaluated hints: the tree is otherwise the handler's own."""
 
     def tree(text: str) -> str:
         module = ast.parse(text)
         for node in ast.walk(module):
+            if isinstance(node, ast.arg):
+                node.annotation = None
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                node.returns = None
+            for field, value in ast.iter_fields(node):
+                if isinstance(value, list):  # `x: T = v` is `x = v` once the hint is gone
+                    setattr(node, field, [ast.Assign(targets=[s.target], value=s.value)
+                                          if isinstance(s, ast.AnnAssign) and s.value is not None else s
+                                          for s in value])
             body = getattr(node, "body", None)
             if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
                     and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
@@ -129,7 +161,9 @@ def test_inlined_handler_is_the_same_program(handler_artifact: HandlerArtifact) 
                 body[0].value.value = ""
         return ast.dump(module)
 
-    assert tree(inline_source(handler_artifact.source)) == tree(handler_artifact.source)
+    inlined = inline_source(handler_artifact.source)
+    assert tree(inlined) == tree(handler_artifact.source)
+    assert "->" not in inlined  # the hints really are gone
 
 
 def _role_statements(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -167,10 +167,11 @@ def inline_source(source: str) -> str:
     """``source`` without comments and docstrings, indented one space a level, on the same line numbers.
 
     CloudFormation takes at most 51,200 bytes of template body, and the
-    handler's documentation and four-space indentation are for its readers,
-    not for Lambda.  Every remaining line keeps its number, so a traceback from
+    handler's documentation, type hints and four-space indentation are for
+    its readers and mypy, not for Lambda.  Every remaining line keeps its number, so a traceback from
     the deployed function points at the right line of ``handler/app.py``.
     """
+    source = _without_annotations(source)
     lines = source.splitlines(keepends=True)
     edits: list[tuple[int, int, int, int, str]] = []  # (row, col, end_row, end_col, text)
     statement_start = True
@@ -194,6 +195,49 @@ def inline_source(source: str) -> str:
         tail = lines[end_row - 1][end_col:]
         lines[row - 1:end_row] = [head + text + tail]
     return _single_quoted(_reindent("".join(line.rstrip() + "\n" for line in "".join(lines).splitlines())))
+
+
+def _without_annotations(source: str) -> str:
+    """``source`` without the type hints of parameters, returns and assignments with a value.
+
+    The handler starts with ``from __future__ import annotations``, so its hints
+    are never evaluated and dropping them changes nothing Lambda runs.  A hint
+    that spans lines stays, so every line keeps its number; ``x: T`` without a
+    value stays too, as removing it would leave a bare name.
+    """
+    tree = ast.parse(source)
+    if not any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
+               and any(alias.name == "annotations" for alias in node.names) for node in tree.body):
+        return source
+    lines = source.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(row: int, byte_col: int) -> int:  # ast columns count UTF-8 bytes
+        return starts[row - 1] + len(lines[row - 1].encode()[:byte_col].decode())
+
+    cuts: list[tuple[int, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and node.annotation is not None:
+            hint = node.annotation
+            begin = offset(node.lineno, node.col_offset) + len(node.arg)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            hint = node.annotation
+            begin = offset(node.target.end_lineno or node.lineno, node.target.end_col_offset or 0)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+            hint = node.returns
+            begin = source.rfind("->", 0, offset(hint.lineno, hint.col_offset))
+            while source[begin - 1] == " ":
+                begin -= 1
+        else:
+            continue
+        end = offset(hint.end_lineno or hint.lineno, hint.end_col_offset or 0)
+        if "\n" not in source[begin:end]:
+            cuts.append((begin, end))
+    for begin, end in sorted(cuts, reverse=True):
+        source = source[:begin] + source[end:]
+    return source
 
 
 def _single_quoted(source: str) -> str:
