@@ -14,6 +14,9 @@ CHECKOV_VERSION := checkov~=3.3.30
 AWSCLI_VENV := .venv-awscli
 AWSCLI := $(AWSCLI_VENV)/bin/aws
 AWSCLI_VERSION := awscli~=1.40
+# make bench's peer: a CDK v2 app of the same stack (benchmarks/cdk_app/), in a venv of its own, never in make test.
+CDK_VENV := .venv-cdk
+CDK_INSTALLED := $(CDK_VENV)/.installed
 BUILD := build
 ENV ?= staging
 PORT ?= 3000
@@ -32,7 +35,7 @@ help:
 	@echo "make test              lint + unit, deploy and end-to-end tests (moto, no AWS account)"
 	@echo "make test-runtimes     the handler's tests on every other Python runtime the template allows"
 	@echo "make lint              ruff, mypy --strict, then cfn-lint and checkov on the rendered templates"
-	@echo "make bench             print render, lint, handler and load figures"
+	@echo "make bench             print render, lint, handler and load figures, render vs a CDK app"
 	@echo "make diff ENV=staging  show the change set a deploy would execute"
 	@echo "make deploy ENV=staging"
 	@echo "make integration ENV=staging  old integration checks against a real deployed stack"
@@ -93,7 +96,12 @@ test-runtimes: $(INSTALLED)
 	.venv-py$*/bin/pip install $(PIP_FLAGS) --requirement $(RUNTIME_REQUIREMENTS)
 	@touch $@
 
-bench: template
+# Installing the CDK peer may fail (offline, no Node.js): bench then prints a skip line for it.
+$(CDK_INSTALLED):
+	@($(PYTHON) -m venv $(CDK_VENV) && $(CDK_VENV)/bin/pip install $(PIP_FLAGS) 'aws-cdk-lib>=2,<3' constructs \
+	  && touch $@) || (rm -rf $(CDK_VENV); echo "bench: could not install aws-cdk-lib into $(CDK_VENV): the CDK peer is skipped")
+
+bench: template $(CDK_INSTALLED)
 	$(BIN)/python benchmarks/run.py
 
 # Run webhook-templates with $(1); keep its exit code in $(EXIT_CODE_FILE) when set, and exit with it.
@@ -125,5 +133,5 @@ sandbox: $(INSTALLED)
 	PYTHONPATH=tests $(BIN)/python -m support.sandbox --port $(SANDBOX_PORT)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(AWSCLI_VENV) .venv-py3.* $(BUILD)/* cfn-outputs .pytest_cache .hypothesis .mypy_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) $(AWSCLI_VENV) $(CDK_VENV) .venv-py3.* $(BUILD)/* cfn-outputs .pytest_cache .hypothesis .mypy_cache .ruff_cache src/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
