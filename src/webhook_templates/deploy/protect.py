@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from ..config import EnvironmentConfig
 from . import guard, stack_outputs
 from .console import Console
@@ -68,8 +66,13 @@ def _policy_in_place(cfn: Any, stack_id: str) -> bool:
     try:
         body = retrying(lambda: cfn.get_stack_policy(StackName=stack_id)).get("StackPolicyBody")
         return bool(body) and json.loads(body) == guard.stack_policy()
-    except (ClientError, ValueError):
+    except (ValueError, *aws_errors_or_interrupt()):
         return False
+
+
+def _outputs_command(environment: EnvironmentConfig, stack_name: str, outputs_file: Path) -> str:
+    return (f"webhook-templates outputs --env {environment.name} --stack-name {shlex.quote(stack_name)} "
+            f"--outputs-file {shlex.quote(str(outputs_file))}")
 
 
 def converge(cfn: Any, stack_id: str, environment: EnvironmentConfig, outputs_file: Path, console: Console,
@@ -78,8 +81,14 @@ def converge(cfn: Any, stack_id: str, environment: EnvironmentConfig, outputs_fi
 
     ``created``: the stack was just created, so nothing was in place yet and
     nothing is worth remarking; otherwise each protection found missing is named.
+    Never raises for an AWS failure or Ctrl-C: a protection it could not confirm
+    is attempted anyway, and what it could not do comes back as a ``Shortfall``.
     """
-    stack = describe_stack(cfn, stack_id) or {}
+    unread: BaseException | None = None
+    try:
+        stack = describe_stack(cfn, stack_id) or {}
+    except aws_errors_or_interrupt() as error:  # the writes below need only the stack's ID
+        stack, unread = {}, error
     name = stack.get("StackName", stack_id)
     shortfalls: list[Shortfall] = []
     if not _policy_in_place(cfn, stack_id):
@@ -107,6 +116,12 @@ def converge(cfn: Any, stack_id: str, environment: EnvironmentConfig, outputs_fi
                     f"--stack-name {shlex.quote(name)}{where}"))
     if not any(s.what == "the full stack policy" for s in shortfalls):
         console.say(f"Stack policy denies replacing or deleting data resources; {protected}.")
+    if unread is not None:
+        shortfalls.append(Shortfall(
+            f"the outputs file {outputs_file}",
+            "interrupted" if isinstance(unread, KeyboardInterrupt) else describe_error(unread),
+            _outputs_command(environment, name, outputs_file)))
+        return shortfalls
     recorded = stack_outputs.read(outputs_file)
     try:
         stack_outputs.record(stack, outputs_file, console)
@@ -114,8 +129,7 @@ def converge(cfn: Any, stack_id: str, environment: EnvironmentConfig, outputs_fi
             console.warn(console.style(f"{outputs_file} was missing or out of date: rewrote it.", "yellow"))
     except OSError as error:
         shortfalls.append(Shortfall(f"the outputs file {outputs_file}", error.strerror or str(error),
-                                    f"webhook-templates outputs --env {environment.name} --stack-name "
-                                    f"{shlex.quote(name)} --outputs-file {shlex.quote(str(outputs_file))}"))
+                                    _outputs_command(environment, name, outputs_file)))
     return shortfalls
 
 
