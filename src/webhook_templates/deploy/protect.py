@@ -66,7 +66,9 @@ def _policy_in_place(cfn: Any, stack_id: str) -> bool:
     try:
         body = retrying(lambda: cfn.get_stack_policy(StackName=stack_id)).get("StackPolicyBody")
         return bool(body) and json.loads(body) == guard.stack_policy()
-    except (ValueError, *aws_errors_or_interrupt()):
+    except aws_errors_or_interrupt():
+        return False
+    except ValueError:  # not JSON: not the full policy
         return False
 
 
