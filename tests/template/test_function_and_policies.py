@@ -296,3 +296,10 @@ def test_no_service_principal_goes_unconditioned(resources: dict[str, Any]) -> N
         by_arn = [value for operator in ("ArnLike", "ArnEquals") for value in
                   condition.get(operator, {}).get("kms:EncryptionContext:aws:logs:arn", [])]
         assert by_account or (by_arn and all("${AWS::AccountId}" in v["Fn::Sub"] for v in by_arn)), statement
+
+
+def test_role_uses_the_key_only_through_the_services(resources: dict[str, Any]) -> None:
+    statement = _role_statements(resources)["UseEncryptionKey"]
+    via = statement["Condition"]["StringEquals"]["kms:ViaService"]
+    assert sorted(v["Fn::Sub"] for v in via) == [
+        f"{service}.${{AWS::Region}}.amazonaws.com" for service in ("dynamodb", "lambda", "secretsmanager")]

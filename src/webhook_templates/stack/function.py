@@ -6,7 +6,7 @@ from troposphere import GetAtt, If, NoValue, Ref, awslambda, iam
 
 from ..config import TemplateConfig
 from . import naming, parameters, policies, skips
-from .encryption import key_arn
+from .encryption import KEY_SERVICES, key_arn
 from .packaging import HANDLER, HandlerArtifact
 from .secrets import signing_secret_arn
 from .skips import checkov_skips
@@ -34,7 +34,7 @@ def function_role(config: TemplateConfig) -> iam.Role:
                     policies.write_transactions(table_arn()),
                     policies.read_delivery_markers(table_arn()),
                     policies.read_signing_secret(signing_secret_arn()),
-                    policies.use_encryption_key(key_arn()),
+                    policies.use_encryption_key(key_arn(), *KEY_SERVICES),
                     policies.write_own_logs(naming.log_group_arn(naming.FUNCTION_LOG_GROUP)),
                     policies.write_traces(),
                 ),

@@ -87,10 +87,15 @@ def write_own_logs(log_group_arn: Any) -> Statement:
     )
 
 
-def use_encryption_key(key_arn: Any) -> Statement:
-    """Decrypt the environment and the secret, and encrypt with the stack's key."""
+def use_encryption_key(key_arn: Any, *services: str) -> Statement:
+    """Decrypt the environment and the secret, and encrypt with the stack's key, only through ``services``.
+
+    The key policy demands the same; saying it here too keeps the role's grant
+    meaningful on its own, should the key policy ever be widened.
+    """
     return Statement(
-        Sid="UseEncryptionKey", Effect=Allow, Action=[kms.Decrypt, kms.GenerateDataKey], Resource=[key_arn]
+        Sid="UseEncryptionKey", Effect=Allow, Action=[kms.Decrypt, kms.GenerateDataKey], Resource=[key_arn],
+        Condition=Condition(_through_services(services)),
     )
 
 
