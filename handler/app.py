@@ -277,13 +277,19 @@ def _any_key_matches(keys: list[bytes], signed: bytes, signatures: list[bytes]) 
     return False
 
 
-def _read_keys(container: Container, deadline: Deadline) -> list[bytes]:
-    """Fresh keys from the secret, or the failure of a read less than SECRET_RETRY_SECONDS ago."""
+def _read_keys(container: Container, deadline: Deadline, *, expired: bool = True) -> list[bytes]:
+    """Fresh keys from the secret, or the failure of a read less than SECRET_RETRY_SECONDS ago.
+
+    ``expired``: the cached keys are past KEY_TTL_SECONDS, so no stale key outlives a failed
+    read. A refresh after a mismatch (not expired) keeps them: one forged request whose
+    re-read fails must not turn every valid delivery away.
+    """
     now = time.time()
     failure = container.key_failure
     if failure and now - container.key_failure_at < SECRET_RETRY_SECONDS:
         raise Reject(failure.status, failure.code, failure.message)
-    container.keys = None  # no stale key outlives a failed read
+    if expired:
+        container.keys = None
     try:
         keys = _load_keys(container, deadline)
     except Reject as error:
@@ -308,7 +314,7 @@ def _check_signature(
     if _any_key_matches(_cached_keys(container, deadline), signed, signatures):
         return
     if time.time() - container.keys_at >= SECRET_REFRESH_SECONDS:
-        if _any_key_matches(_read_keys(container, deadline), signed, signatures):
+        if _any_key_matches(_read_keys(container, deadline, expired=False), signed, signatures):
             return
     raise Reject(401, "signature_mismatch", "No matching signature")
 

@@ -409,6 +409,22 @@ def test_revoked_key_is_refused_once_the_cached_keys_expire(invoke, app, aws, cl
     assert len(aws.transactions()) == 3
 
 
+def test_a_forged_request_whose_refresh_fails_does_not_turn_valid_deliveries_away(invoke, app, aws, clock):
+    """The mismatch-triggered re-read fails: the still-valid cached keys stay in use."""
+    assert invoke(Sender().event(payload(), ts=int(clock.now)))["statusCode"] == 200
+    clock.now += app.SECRET_REFRESH_SECONDS  # old enough for a mismatch to trigger a re-read
+    with Stubber(app._container().sm) as stub:
+        stub.add_client_error("get_secret_value", service_error_code="ThrottlingException", http_status_code=400)
+        forged = invoke(Sender(UNKNOWN_SECRET).event(payload(), ts=int(clock.now)))
+        assert forged["statusCode"] == 503  # the re-read failed: the sender may retry
+        # No further read is made (the stub has no answer left), and the valid sender is served.
+        valid = invoke(Sender().event(payload(), ts=int(clock.now)))
+    assert valid["statusCode"] == 200
+    assert len(aws.transactions()) == 2
+    clock.now += app.KEY_TTL_SECONDS  # but past the TTL the keys are read again, whatever happened
+    assert invoke(Sender().event(payload(), ts=int(clock.now)))["statusCode"] == 200
+
+
 def test_rotation_keeps_working_across_the_key_ttl(invoke, app, aws, clock):
     aws.set_secret(json.dumps({"current": UNKNOWN_SECRET, "previous": SECRET}))
     for _ in range(3):
