@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 #: Lambda runtimes the template accepts: only those `make test` runs the handler suite on (test-runtimes).
 RUNTIMES: tuple[str, ...] = ("python3.11", "python3.12", "python3.13")
@@ -57,6 +57,38 @@ _TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0
 #: The handler starts an AWS call only with 5.25 s left (two bounded attempts and an answer),
 #: so a shorter function timeout would answer every verified delivery 503.
 MIN_TIMEOUT_SECONDS = 6
+
+
+class NumericBound(NamedTuple):
+    """The range a numeric setting accepts, and how its error message says so."""
+
+    low: int
+    high: int
+    accepted: str
+    #: False for a setting that takes fractions too (a rate).
+    integer: bool = True
+
+    def admits(self, value: object) -> bool:
+        """Whether ``value`` is a number of the right kind within the range."""
+        # TOML's true/false are Python bools, and bool is an int subclass: never a number here.
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        return (isinstance(value, int) or not self.integer) and self.low <= value <= self.high
+
+
+#: Every numeric setting's range, stated once: ``validate`` checks it, and
+#: ``stack.parameters`` gives it to CloudFormation as the parameter's MinValue/MaxValue.
+NUMERIC_BOUNDS: Mapping[str, NumericBound] = MappingProxyType({
+    "memory_mb": NumericBound(128, 10240, "an integer from 128 to 10240"),
+    "timeout_seconds": NumericBound(
+        MIN_TIMEOUT_SECONDS, 28,
+        f"an integer from {MIN_TIMEOUT_SECONDS} (the handler's time for one AWS call and its answer) to 28 "
+        "(API Gateway stops waiting at 29 s)",
+    ),
+    "reserved_concurrency": NumericBound(0, 1000, "an integer from 0 (none) to 1000"),
+    "throttle_rate_limit": NumericBound(1, 10000, "requests per second from 1 to 10000", integer=False),
+    "throttle_burst_limit": NumericBound(1, 5000, "an integer from 1 to 5000"),
+})
 
 
 class ConfigError(ValueError):
@@ -166,30 +198,9 @@ def validate(config: EnvironmentConfig) -> None:
         )
     _require(isinstance(config.runtime, str) and config.runtime in RUNTIMES, "runtime", config.runtime,
              ", ".join(RUNTIMES))
-    _require(
-        _is_int(config.memory_mb) and 128 <= config.memory_mb <= 10240,
-        "memory_mb", config.memory_mb, "an integer from 128 to 10240",
-    )
-    _require(
-        _is_int(config.timeout_seconds) and MIN_TIMEOUT_SECONDS <= config.timeout_seconds <= 28,
-        "timeout_seconds", config.timeout_seconds,
-        f"an integer from {MIN_TIMEOUT_SECONDS} (the handler's time for one AWS call and its answer) to 28 "
-        "(API Gateway stops waiting at 29 s)",
-    )
-    _require(
-        _is_int(config.reserved_concurrency) and 0 <= config.reserved_concurrency <= 1000,
-        "reserved_concurrency", config.reserved_concurrency, "an integer from 0 (none) to 1000",
-    )
-    _require(
-        isinstance(config.throttle_rate_limit, (int, float))
-        and not isinstance(config.throttle_rate_limit, bool)
-        and 1 <= config.throttle_rate_limit <= 10000,
-        "throttle_rate_limit", config.throttle_rate_limit, "requests per second from 1 to 10000",
-    )
-    _require(
-        _is_int(config.throttle_burst_limit) and 1 <= config.throttle_burst_limit <= 5000,
-        "throttle_burst_limit", config.throttle_burst_limit, "an integer from 1 to 5000",
-    )
+    for setting, bound in NUMERIC_BOUNDS.items():
+        value = getattr(config, setting)
+        _require(bound.admits(value), setting, value, bound.accepted)
     _require(
         _is_int(config.log_retention_days) and config.log_retention_days in LOG_RETENTION_DAYS,
         "log_retention_days", config.log_retention_days,

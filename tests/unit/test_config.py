@@ -11,6 +11,7 @@ from support.environments import ENVIRONMENTS_FILE, SHIPPED
 from webhook_templates.config import (
     DEFAULT_RUNTIME,
     ENVIRONMENT_KEYS,
+    NUMERIC_BOUNDS,
     ConfigError,
     EnvironmentConfig,
     load_environments,
@@ -18,7 +19,7 @@ from webhook_templates.config import (
     resolve_environment,
     validate_tag,
 )
-from webhook_templates.stack.parameters import SPECS, parameter_file
+from webhook_templates.stack.parameters import SPECS, parameter_file, parameters
 from webhook_templates.stack.tags import stack_tags
 
 README = (ENVIRONMENTS_FILE.parent / "README.md").read_text(encoding="utf-8")
@@ -92,6 +93,22 @@ def test_invalid_values_name_the_setting_and_what_is_accepted(setting: str, valu
         dataclasses.replace(SHIPPED["dev"], **{setting: value})
     assert f"{setting}={value!r}" in str(error.value)
     assert accepted in str(error.value)
+
+
+@pytest.mark.parametrize("setting", sorted(NUMERIC_BOUNDS))
+def test_numeric_bounds_are_what_validate_accepts_and_the_template_states(setting: str) -> None:
+    """One range per setting: the edges pass, one past them fails, and the parameter says the same."""
+    bound = NUMERIC_BOUNDS[setting]
+    for edge in (bound.low, bound.high):
+        assert getattr(dataclasses.replace(SHIPPED["dev"], **{setting: edge}), setting) == edge
+    for outside in (bound.low - 1, bound.high + 1):
+        with pytest.raises(ConfigError, match=f"^{setting}={outside!r} is invalid; accepted: .*{bound.high}"):
+            dataclasses.replace(SHIPPED["dev"], **{setting: outside})
+    (spec,) = [spec for spec in SPECS if spec.setting == setting]
+    (parameter,) = [p for p in parameters() if p.title == spec.key]
+    assert (parameter.properties["MinValue"], parameter.properties["MaxValue"]) == (bound.low, bound.high)
+    (row,) = [line for line in README.splitlines() if line.startswith(f"| `{setting}` |")]
+    assert f"{bound.low}-{bound.high}" in row, "the README's key table states the same range"
 
 
 def test_out_of_range_value_names_file_table_key_value_and_accepted() -> None:

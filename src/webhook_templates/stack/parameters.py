@@ -15,7 +15,7 @@ from troposphere import Condition, Equals, Join, Not, Or, Parameter, Ref
 from ..config import (
     ENVIRONMENT_NAME_PATTERN,
     LOG_RETENTION_DAYS,
-    MIN_TIMEOUT_SECONDS,
+    NUMERIC_BOUNDS,
     PRINCIPAL_ARN_PATTERN,
     PRODUCTION_NAME,
     RUNTIMES,
@@ -76,6 +76,13 @@ def _as_parameter_value(value: object) -> str | int | float | None:
 
 _BOOL = (("AllowedValues", ["true", "false"]),)
 
+
+def _bounds(setting: str) -> tuple[tuple[str, Any], ...]:
+    """MinValue/MaxValue from the range ``config.validate`` checks, so the two cannot differ."""
+    bound = NUMERIC_BOUNDS[setting]
+    return (("MinValue", bound.low), ("MaxValue", bound.high))
+
+
 SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
         "Environment", "name", "Environment", "Environment name",
@@ -93,19 +100,19 @@ SPECS: tuple[ParameterSpec, ...] = (
                   constraints=(("AllowedValues", list(RUNTIMES)),)),
     ParameterSpec("LambdaMemorySize", "memory_mb", "Function", "Memory (MB)",
                   "Lambda memory in MB; CPU scales with it.", "Number",
-                  (("MinValue", 128), ("MaxValue", 10240))),
+                  _bounds("memory_mb")),
     ParameterSpec("LambdaTimeout", "timeout_seconds", "Function", "Timeout (s)",
                   "Lambda timeout in seconds; below API Gateway's 29 s integration limit.", "Number",
-                  (("MinValue", MIN_TIMEOUT_SECONDS), ("MaxValue", 28))),
+                  _bounds("timeout_seconds")),
     ParameterSpec("ReservedConcurrency", "reserved_concurrency", "Function", "Reserved concurrency",
                   "Concurrent executions reserved for (and capped at) this function; 0 for none.",
-                  "Number", (("MinValue", 0), ("MaxValue", 1000))),
+                  "Number", _bounds("reserved_concurrency")),
     ParameterSpec("ThrottleRateLimit", "throttle_rate_limit", "API", "Throttle rate (req/s)",
                   "Steady-state requests per second the stage accepts before answering 429.", "Number",
-                  (("MinValue", 1), ("MaxValue", 10000))),
+                  _bounds("throttle_rate_limit")),
     ParameterSpec("ThrottleBurstLimit", "throttle_burst_limit", "API", "Throttle burst",
                   "Burst of requests the stage accepts above the steady rate.", "Number",
-                  (("MinValue", 1), ("MaxValue", 5000))),
+                  _bounds("throttle_burst_limit")),
     ParameterSpec(ACCOUNT_ROLE_PARAMETER, "create_api_gateway_account_role", "API",
                   "Create API Gateway logging role",
                   "true to set this account and region's API Gateway CloudWatch Logs role. The stage's "
