@@ -9,7 +9,7 @@ import pytest
 
 from webhook_templates.config import ConfigError, TemplateConfig
 from webhook_templates.handoff.render import template_dict
-from webhook_templates.local import gateway, serve, signing
+from webhook_templates.local import emulated_aws, gateway, signing
 from webhook_templates.local.serve import loopback_host
 from webhook_templates.stack import api, naming
 from webhook_templates.stack.packaging import HandlerArtifact
@@ -128,7 +128,7 @@ def test_the_local_table_has_the_templates_key_schema(handler_artifact: HandlerA
     """The table ``serve`` creates, read back from the emulated DynamoDB, against the template's."""
     resources = template_dict(build_template(TemplateConfig(), handler_artifact))["Resources"]
     template = resources[naming.TABLE_ID]["Properties"]
-    with serve.local_aws(signing.generate_secret()) as aws:
+    with emulated_aws.local_aws(signing.generate_secret()) as aws:
         table = aws.dynamodb.describe_table(TableName=aws.table_name)["Table"]
     assert table["KeySchema"] == template["KeySchema"]  # order matters: HASH, then RANGE
     assert sorted(table["AttributeDefinitions"], key=str) == sorted(template["AttributeDefinitions"], key=str)
