@@ -23,6 +23,27 @@ from typing import Any, NamedTuple
 #: Lambda runtimes the template accepts: only those `make test` runs the handler suite on (test-runtimes).
 RUNTIMES: tuple[str, ...] = ("python3.11", "python3.12", "python3.13")
 DEFAULT_RUNTIME = "python3.13"
+#: Lambda SnapStart supports Python from 3.12.
+SNAP_START_RUNTIMES: tuple[str, ...] = tuple(r for r in RUNTIMES if r != "python3.11")
+
+#: CodeDeploy's predefined Lambda deployment configurations: how a new version
+#: takes the ``live`` alias's traffic.  Canary: 10 % for N minutes, then all;
+#: linear: 10 % more every N minutes; all at once: no gradual shift.
+DEPLOYMENT_PREFERENCES: tuple[str, ...] = tuple(
+    f"CodeDeployDefault.Lambda{name}" for name in (
+        "AllAtOnce",
+        *(f"Canary10Percent{minutes}Minutes" for minutes in (5, 10, 15, 30)),
+        *(f"Linear10PercentEvery{minutes}Minute{'s' if minutes > 1 else ''}" for minutes in (1, 2, 3, 10)),
+    )
+)
+DEFAULT_DEPLOYMENT_PREFERENCE = "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+
+#: A published version's description carries the secret's ARN (a new ARN must
+#: publish a new version) and Lambda caps descriptions at 256 characters.
+SIGNING_SECRET_ARN_MAX_LENGTH = 200
+
+#: Settings the ``deploy`` command uses itself; every other one is a template parameter.
+DEPLOY_SETTINGS = frozenset({"rollback_monitoring_minutes"})
 
 #: Values CloudFormation accepts for AWS::Logs::LogGroup RetentionInDays.
 LOG_RETENTION_DAYS: tuple[int, ...] = (
@@ -126,6 +147,15 @@ class EnvironmentConfig:
     production: bool = False
     #: CloudFormation stack tags (propagated to every resource that supports tags), not parameters.
     tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: How a new function version takes traffic (``DEPLOYMENT_PREFERENCES``);
+    #: CodeDeploy rolls it back when the error or 5XX alarm fires meanwhile.
+    deployment_preference: str = DEFAULT_DEPLOYMENT_PREFERENCE
+    #: Minutes CloudFormation keeps watching the rollback alarms after an update
+    #: finishes, rolling the whole stack back if one fires (0 to 180).
+    rollback_monitoring_minutes: int = 10
+    #: Lambda SnapStart on published versions (Python 3.12+): faster cold starts,
+    #: billed for the cached snapshot and each restore; off by default.
+    snap_start: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.tags, Mapping):
@@ -231,6 +261,34 @@ def validate(config: EnvironmentConfig) -> None:
              'a table of KEY = "VALUE" strings, e.g. tags = { Owner = "platform-team" }')
     for key, value in config.tags.items():
         validate_tag(key, value)
+    _validate_rollout(config)
+
+
+def _validate_rollout(config: EnvironmentConfig) -> None:
+    """The release settings: deployment preference, rollback monitoring, cold-start options."""
+    _require(
+        config.deployment_preference in DEPLOYMENT_PREFERENCES,
+        "deployment_preference", config.deployment_preference, ", ".join(DEPLOYMENT_PREFERENCES),
+    )
+    _require(
+        _is_int(config.rollback_monitoring_minutes) and 0 <= config.rollback_monitoring_minutes <= 180,
+        "rollback_monitoring_minutes", config.rollback_monitoring_minutes, "an integer from 0 to 180",
+    )
+    _require(
+        len(config.signing_secret_arn) <= SIGNING_SECRET_ARN_MAX_LENGTH,
+        "signing_secret_arn", config.signing_secret_arn,
+        f"an ARN of at most {SIGNING_SECRET_ARN_MAX_LENGTH} characters (the published version's description carries it)",
+    )
+    _require(isinstance(config.snap_start, bool), "snap_start", config.snap_start, "true or false")
+    _require(
+        not config.snap_start or config.runtime in SNAP_START_RUNTIMES,
+        "snap_start", config.snap_start,
+        f"false with runtime={config.runtime!r}; SnapStart needs {', '.join(SNAP_START_RUNTIMES)}",
+    )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,8 @@ def test_mermaid_graph_names_every_resource_and_its_references(handoff: str, bod
     assert {
         ("WebhookFunction", "FunctionRole"),
         ("WebhookFunction", "TransactionsTable"),
-        ("WebhookPostMethod", "WebhookFunction"),
+        ("WebhookPostMethod", "LiveAlias"),
+        ("LiveAlias", "WebhookFunction"),
         ("TransactionsTable", "EncryptionKey"),
         ("ApiStage", "ApiAccessLogGroup"),
     } <= edges

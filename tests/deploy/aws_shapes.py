@@ -58,3 +58,26 @@ def resource_change(action: str, logical_id: str, resource_type: str, replacemen
                                          "RequiresRecreation": "Always"}, "Evaluation": "Static",
                               "ChangeSource": "DirectModification"}]
     return {"Type": "Resource", "ResourceChange": change}
+
+
+#: The rollback alarms' ARNs in the stack's account and region (from their physical IDs).
+ALARM_ARNS = [f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{STACK_NAME}-{name}"
+              for name in ("FunctionErrors", "Api5xxRate")]
+
+
+def stack_resources(with_alarms: bool = True) -> dict[str, Any]:
+    """A ``ListStackResources`` page of a deployed stack: the rollout's resources and a few others."""
+    def summary(logical_id: str, resource_type: str, physical_id: str) -> dict[str, Any]:
+        return {"LogicalResourceId": logical_id, "PhysicalResourceId": physical_id, "ResourceType": resource_type,
+                "LastUpdatedTimestamp": WHEN, "ResourceStatus": "UPDATE_COMPLETE"}
+
+    resources = [
+        summary("TransactionsTable", "AWS::DynamoDB::Table", "transactions-staging"),
+        summary("CodeDeployApplication", "AWS::CodeDeploy::Application", "webhook-processor-staging"),
+        summary("DeploymentGroup", "AWS::CodeDeploy::DeploymentGroup", "live"),
+        summary("FunctionThrottlesAlarm", "AWS::CloudWatch::Alarm", f"{STACK_NAME}-FunctionThrottles"),
+    ]
+    if with_alarms:
+        resources += [summary("FunctionErrorsAlarm", "AWS::CloudWatch::Alarm", f"{STACK_NAME}-FunctionErrors"),
+                      summary("Api5xxRateAlarm", "AWS::CloudWatch::Alarm", f"{STACK_NAME}-Api5xxRate")]
+    return {"StackResourceSummaries": resources}

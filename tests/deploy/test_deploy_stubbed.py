@@ -16,7 +16,18 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_shapes import CHANGE_SET, STACK_ID, STACK_NAME, change_set, event, events, resource_change, stack
+from aws_shapes import (
+    ALARM_ARNS,
+    CHANGE_SET,
+    STACK_ID,
+    STACK_NAME,
+    change_set,
+    event,
+    events,
+    resource_change,
+    stack,
+    stack_resources,
+)
 from botocore.stub import ANY, Stubber
 
 from support.environments import SHIPPED as ENVIRONMENTS
@@ -64,14 +75,24 @@ class Deploy:
         self.expect("describe_stacks", stack(status), StackName=STACK_NAME)
 
     def change_set_requested(self, kind: str = "UPDATE", status: str = "CREATE_COMPLETE", reason: str = "",
-                             **request: Any) -> None:
+                             monitoring: int = 5, alarms: bool = True, **request: Any) -> None:
+        """An UPDATE reads the stack's alarms first and passes them as rollback triggers,
+        with the environment's monitoring time (staging: 5 minutes)."""
+        rollback: dict[str, Any] = {}
+        if kind == "UPDATE":
+            self.expect("list_stack_resources", stack_resources(alarms), StackName=STACK_ID)
+            if alarms:
+                rollback = {"RollbackConfiguration": {
+                    "RollbackTriggers": [{"Arn": arn, "Type": "AWS::CloudWatch::Alarm"} for arn in ALARM_ARNS],
+                    "MonitoringTimeInMinutes": monitoring}}
         self.expect("create_change_set", {"Id": CHANGE_SET, "StackId": STACK_ID}, StackName=STACK_NAME,
                     ChangeSetName=ANY, ChangeSetType=kind, TemplateBody=ANY, Parameters=[],
-                    Capabilities=["CAPABILITY_NAMED_IAM"], Description=ANY, **{"Tags": [], **request})
+                    Capabilities=["CAPABILITY_NAMED_IAM"], Description=ANY, **{"Tags": [], **rollback, **request})
         self.expect("describe_change_set", change_set(status, reason), ChangeSetName=CHANGE_SET)  # computed?
 
-    def change_set_created(self, kind: str = "UPDATE", *changes: dict[str, Any]) -> None:
-        self.change_set_requested(kind)
+    def change_set_created(self, kind: str = "UPDATE", *changes: dict[str, Any], monitoring: int = 5,
+                           alarms: bool = True) -> None:
+        self.change_set_requested(kind, monitoring=monitoring, alarms=alarms)
         self.expect("describe_change_set", change_set(changes=list(changes)), ChangeSetName=CHANGE_SET)
 
     def executed(self, policy: str = FULL_POLICY) -> None:
@@ -174,6 +195,7 @@ def test_a_failed_change_set_that_didnt_contain_changes_means_up_to_date(stubbed
 
 def test_no_updates_validation_error_also_means_up_to_date(stubbed: Deploy) -> None:
     stubbed.existing_stack()
+    stubbed.expect("list_stack_resources", stack_resources(), StackName=STACK_ID)
     stubbed.stubber.add_client_error("create_change_set", "ValidationError", "No updates are to be performed.")
     stubbed.converged(policy=FULL_POLICY)
 
@@ -267,7 +289,7 @@ def test_losing_the_event_stream_mid_update_puts_the_full_policy_back_and_says_i
 def test_successful_prod_update_turns_termination_protection_on(stubbed: Deploy) -> None:
     stubbed.existing_stack()
     stubbed.change_set_created("UPDATE", resource_change("Modify", "WebhookFunction", "AWS::Lambda::Function",
-                                                         "False"))
+                                                         "False"), monitoring=10)  # prod watches 10 minutes
     stubbed.executed()
     stubbed.expect("describe_stacks", stack("UPDATE_COMPLETE"), StackName=STACK_ID)
     stubbed.expect("describe_stack_events", events(
@@ -326,3 +348,14 @@ def test_a_refused_dry_run_reports_what_the_guard_refuses(stubbed: Deploy) -> No
 
     assert stubbed.run(dry_run=True, report=reports.append) == 3
     assert [r["logicalId"] for r in reports[0]["refusedByGuard"]] == ["TransactionsTable"]
+
+
+def test_an_update_of_a_stack_without_rollback_alarms_sends_no_rollback_triggers(stubbed: Deploy) -> None:
+    """A stack deployed before the rollout existed has no alarms to name: no RollbackConfiguration."""
+    stubbed.existing_stack()
+    stubbed.change_set_created("UPDATE", resource_change("Modify", "WebhookFunction", "AWS::Lambda::Function",
+                                                         "False"), alarms=False)
+    stubbed.expect("delete_change_set", {}, ChangeSetName=CHANGE_SET)
+
+    assert stubbed.run(dry_run=True) == 0
+    assert "Rollback triggers: none yet" in stubbed.out.getvalue()

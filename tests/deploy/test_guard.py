@@ -89,6 +89,23 @@ def test_changes_that_keep_the_data_pass(changed: ResourceChange) -> None:
     assert guard.refused([changed], allowed=()) == []
 
 
+def test_a_release_publishing_a_new_version_passes() -> None:
+    """Every code or configuration change replaces the published version and moves the alias:
+    that is a normal release, not data loss, and the stack policy does not deny it either."""
+    release = [
+        change("Add", "FunctionVersion0123456789", "AWS::Lambda::Version"),
+        change("Remove", "FunctionVersionabcdefabcd", "AWS::Lambda::Version"),
+        change("Modify", "FunctionVersion0123456789", "AWS::Lambda::Version", "True"),
+        change("Modify", naming.ALIAS_ID, "AWS::Lambda::Alias", "False"),
+        change("Modify", naming.FUNCTION_ID, "AWS::Lambda::Function", "False"),
+    ]
+    assert guard.dangers(release) == []
+    assert not {"AWS::Lambda::Version", "AWS::Lambda::Alias"} & set(guard.DATA_TYPES)
+    denied = [statement for statement in guard.stack_policy()["Statement"] if statement["Effect"] == "Deny"]
+    assert all(naming.ALIAS_ID not in str(statement) and naming.VERSION_PREFIX not in str(statement)
+               for statement in denied)
+
+
 def test_allow_replacement_lets_only_the_named_resources_through() -> None:
     changes = [change("Remove", naming.TABLE_ID, TABLE), change("Modify", naming.KEY_ID, "AWS::KMS::Key", "True")]
 

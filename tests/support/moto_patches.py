@@ -8,9 +8,11 @@ emulate (replacement flags, rollbacks, rollback failures) is tested on
 real-AWS-shaped responses with botocore's ``Stubber`` instead.
 
 Not patched: resource types moto's CloudFormation does not implement (the
-signing secret and its resource policy, the API stage, usage plan, models,
-gateway responses and alarms) are skipped with a warning, and Lambda's ``TracingConfig`` is not
-kept.  Nothing in the deploy flow depends on them; the integration checks of
+signing secret and its resource policy, the API stage, usage plan, models
+and gateway responses) are skipped with a warning, and Lambda's ``TracingConfig``
+is not kept.  The rollout's resources (alarms, the published version, the
+``live`` alias, the CodeDeploy application and deployment group) are patched
+in, because ``deploy`` reads them back from the stack.  Nothing else in the deploy flow depends on them; the integration checks of
 them are skipped under moto and run against a real account.
 
 ``apply()`` is idempotent and must run in the process that hosts moto's server
@@ -20,10 +22,16 @@ them are skipped under moto and run against a real account.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
+from moto.awslambda.exceptions import UnknownFunctionException
+from moto.awslambda.models import LambdaVersion, lambda_backends
 from moto.cloudformation import parsing
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.codedeploy.models import AlarmConfiguration, codedeploy_backends
+from moto.core.common_models import CloudFormationModel
 from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Stack, cloudformation_backends
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
@@ -84,6 +92,258 @@ def _with_events(verb: str, operation: Callable[..., Any]) -> Callable[..., Any]
 
 def _reason(error: Exception) -> str:
     return str(getattr(error, "message", None) or error)
+
+
+def _alias_version(props: dict[str, Any]) -> str:
+    return str(props["FunctionVersion"])
+
+
+class _Alarm(CloudFormationModel):
+    """Gap: moto's CloudFormation has no AWS::CloudWatch::Alarm; deploy reads alarms back
+    from the stack as rollback triggers.  Ref is the name, GetAtt Arn the ARN, as on AWS."""
+
+    def __init__(self, alarm: Any) -> None:
+        self.alarm = alarm
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.alarm.name)
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return str(self.alarm.alarm_arn)
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
+                                        account_id: str, region_name: str, **kwargs: Any) -> "_Alarm":
+        props = cloudformation_json["Properties"]
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=props.get("AlarmName") or resource_name, namespace=props["Namespace"],
+            metric_name=props["MetricName"], comparison_operator=props["ComparisonOperator"],
+            evaluation_periods=int(props["EvaluationPeriods"]), period=int(props["Period"]),
+            threshold=float(props["Threshold"]), statistic=props.get("Statistic"),
+            extended_statistic=props.get("ExtendedStatistic"), description=props.get("AlarmDescription", ""),
+            dimensions=props.get("Dimensions", []),
+            alarm_actions=props.get("AlarmActions", []), ok_actions=props.get("OKActions", []),
+            datapoints_to_alarm=props.get("DatapointsToAlarm"), treat_missing_data=props.get("TreatMissingData"),
+        )
+        return cls(alarm)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: "_Alarm", new_resource_name: str,  # type: ignore[override]
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str) -> "_Alarm":
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        cloudwatch_backends[account_id][region_name].delete_alarms([self.alarm.name])
+
+
+class _Alias(CloudFormationModel):
+    """Gap: moto's CloudFormation has no AWS::Lambda::Alias (Ref: the alias ARN).  And where
+    CloudFormation hands an alias with a ``CodeDeployLambdaAliasUpdate`` policy to CodeDeploy,
+    which shifts it and records a deployment, moto would switch it at once: the update records
+    a finished (``Succeeded``) deployment in the named group, as CodeDeploy would."""
+
+    def __init__(self, alias: Any, function_name: str) -> None:
+        self.alias = alias
+        self.function_name = function_name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.alias.arn)
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::Alias"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
+                                        account_id: str, region_name: str, **kwargs: Any) -> "_Alias":
+        props = cloudformation_json["Properties"]
+        alias = lambda_backends[account_id][region_name].create_alias(
+            props["Name"], props["FunctionName"], _alias_version(props), props.get("Description", ""), "")
+        return cls(alias, props["FunctionName"])
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: "_Alias", new_resource_name: str,  # type: ignore[override]
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str) -> "_Alias":
+        props = cloudformation_json["Properties"]
+        version = _alias_version(props)
+        shifted = version != original_resource.alias.function_version
+        lambda_backends[account_id][region_name].update_alias(
+            props["Name"], props["FunctionName"], version, props.get("Description", ""), "")
+        policy = cloudformation_json.get("UpdatePolicy", {}).get("CodeDeployLambdaAliasUpdate")
+        if shifted and policy:
+            codedeploy = codedeploy_backends[account_id][region_name]
+            deployment_id = codedeploy.create_deployment(
+                policy["ApplicationName"], policy["DeploymentGroupName"],
+                {"revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps({
+                    "Resources": [{props["Name"]: {"Type": "AWS::Lambda::Function", "Properties": {
+                        "Name": props["FunctionName"], "Alias": props["Name"],
+                        "CurrentVersion": original_resource.alias.function_version, "TargetVersion": version}}}]})}},
+            )
+            codedeploy.deployments[deployment_id].status = "Succeeded"
+        return cls(original_resource.alias, props["FunctionName"])
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        try:
+            lambda_backends[account_id][region_name].delete_alias(self.alias.name, self.function_name)
+        except UnknownFunctionException:
+            pass  # the function went first, and its aliases with it
+
+
+class _CodeDeployApplication(CloudFormationModel):
+    """Gap: moto's CloudFormation has no AWS::CodeDeploy::Application (Ref: its name)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ApplicationName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CodeDeploy::Application"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
+                                        account_id: str, region_name: str, **kwargs: Any) -> "_CodeDeployApplication":
+        props = cloudformation_json["Properties"]
+        codedeploy_backends[account_id][region_name].create_application(
+            resource_name, props.get("ComputePlatform", "Server"), props.get("Tags", []))
+        return cls(resource_name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: "_CodeDeployApplication",  # type: ignore[override]
+                                        new_resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str) -> "_CodeDeployApplication":
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        codedeploy_backends[account_id][region_name].applications.pop(self.name, None)
+
+
+class _DeploymentGroup(CloudFormationModel):
+    """Gap: moto's CloudFormation has no AWS::CodeDeploy::DeploymentGroup (Ref: its name)."""
+
+    def __init__(self, group: Any) -> None:
+        self.group = group
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.group.deployment_group_name)
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "DeploymentGroupName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CodeDeploy::DeploymentGroup"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
+                                        account_id: str, region_name: str, **kwargs: Any) -> "_DeploymentGroup":
+        props = cloudformation_json["Properties"]
+        alarms = props.get("AlarmConfiguration", {})
+        backend = codedeploy_backends[account_id][region_name]
+        backend.create_deployment_group(
+            props["ApplicationName"], resource_name, props.get("DeploymentConfigName"), None, None, None,
+            props["ServiceRoleArn"], trigger_configurations=props.get("TriggerConfigurations"),
+            alarm_configuration=AlarmConfiguration(alarms.get("Alarms"), alarms.get("Enabled")),
+            auto_rollback_configuration=props.get("AutoRollbackConfiguration"),
+            deployment_style=props.get("DeploymentStyle"), tags=props.get("Tags"),
+        )
+        return cls(backend.get_deployment_group(props["ApplicationName"], resource_name))
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: "_DeploymentGroup",  # type: ignore[override]
+                                        new_resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str) -> "_DeploymentGroup":
+        props = cloudformation_json["Properties"]
+        group = original_resource.group
+        group.deployment_config_name = props.get("DeploymentConfigName")
+        group.auto_rollback_configuration = props.get("AutoRollbackConfiguration") or {}
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        codedeploy_backends[account_id][region_name].deployment_groups.get(
+            self.group.application.application_name, {}).pop(self.group.deployment_group_name, None)
+
+
+def _update_aliases_of_replaced_versions(stack: Stack) -> None:
+    """Gap: moto updates only resources whose own properties changed; CloudFormation also
+    updates those that read an attribute of a replaced resource: the alias whose
+    ``GetAtt <Version>.Version`` now names the newly published version."""
+    resources = stack.resource_map
+    for logical_id, resource_json in stack.template_dict.get("Resources", {}).items():
+        alias = resources._parsed_resources.get(logical_id)
+        if resource_json["Type"] != "AWS::Lambda::Alias" or not isinstance(alias, _Alias):
+            continue
+        wanted = parsing.clean_json(resource_json["Properties"]["FunctionVersion"], resources)
+        if str(wanted) != alias.alias.function_version:
+            resources._parsed_resources[logical_id] = parsing.parse_and_update_resource(
+                logical_id, resource_json, resources, stack.account_id, stack.region_name)
+
+
+def _patch_lambda_version() -> None:
+    """Gaps in moto's AWS::Lambda::Version: no Ref (CloudFormation: the version's ARN) and no
+    ``GetAtt Version``; an update (a changed description, which CloudFormation answers with a
+    replacement) is not implemented, so it publishes a new version, as the replacement does."""
+    original_create = LambdaVersion.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(cls: type, name: str, cfn_json: dict[str, Any], account_id: str, region_name: str,
+               **kwargs: Any) -> Any:
+        version = original_create(cls, name, cfn_json, account_id, region_name, **kwargs)
+        function = lambda_backends[account_id][region_name].get_function(cfn_json["Properties"]["FunctionName"])
+        version.arn = f"{function.function_arn}:{version.version}"
+        return version
+
+    def update(cls: type, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any],
+               account_id: str, region_name: str) -> Any:
+        return create(cls, new_resource_name, cloudformation_json, account_id, region_name)
+
+    LambdaVersion.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+    LambdaVersion.update_from_cloudformation_json = classmethod(update)  # type: ignore[method-assign,assignment]
+    LambdaVersion.delete_from_cloudformation_json = classmethod(  # type: ignore[method-assign,assignment]
+        lambda cls, *args, **kwargs: None)
+    LambdaVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
+    LambdaVersion.has_cfn_attr = classmethod(lambda cls, attr: attr == "Version")  # type: ignore[method-assign,assignment]
+    LambdaVersion.get_cfn_attribute = lambda self, attribute: str(self.version)  # type: ignore[attr-defined]
 
 
 def apply() -> None:
@@ -160,6 +420,7 @@ def apply() -> None:
         before = len(stack.events)
         try:
             original_execute(self, change_set_name, stack_name)
+            _update_aliases_of_replaced_versions(stack)
         except Exception as error:
             verb = change_set.change_set_type
             failed = [e.logical_resource_id for e in stack.events[before:] if e.resource_status.endswith("_FAILED")]
@@ -192,3 +453,36 @@ def apply() -> None:
         return ActionResult({"StackId": stack.stack_id})
 
     CloudFormationResponse.update_termination_protection = update_termination_protection  # type: ignore[attr-defined]
+
+    # Gap: an ``Fn::If`` choosing ``AWS::NoValue`` inside a list (the CodeDeploy
+    # role's conditional SNS policy) stays in moto as None, which its IAM model
+    # cannot read; CloudFormation drops the element.
+    original_clean_json = parsing.clean_json
+
+    def clean_json(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, list):
+            cleaned = (clean_json(value, resources_map) for value in resource_json)
+            return [value for value in cleaned if value is not None]
+        return original_clean_json(resource_json, resources_map)
+
+    parsing.clean_json = clean_json
+
+    # Gap: moto sees a resource read a parameter only through ``Ref``, so a
+    # changed parameter that reaches a resource through ``Fn::Sub`` (the
+    # published version's description) modifies nothing; CloudFormation updates it.
+    original_references = parsing.get_references_from_template
+
+    def get_references_from_template(template: Any) -> list[str]:
+        # moto's version recurses through this module attribute, so nested Subs count too.
+        references = original_references(template)
+        sub = template.get("Fn::Sub") if isinstance(template, dict) else None
+        text = sub if isinstance(sub, str) else sub[0] if isinstance(sub, list) and sub else ""
+        return references + re.findall(r"\$\{([A-Za-z0-9]+)\}", text)
+
+    parsing.get_references_from_template = get_references_from_template
+
+    # The rollout's resources (each gap is on its class above).  moto finds
+    # resource types among CloudFormationModel's subclasses, cached on first use.
+    _patch_lambda_version()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()

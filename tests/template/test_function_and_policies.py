@@ -11,6 +11,7 @@ import botocore.session
 from template_helpers import PSEUDO, allowed, as_list, of_type, props, resolve
 from troposphere import Template
 
+from webhook_templates.handoff.document import role_statements
 from webhook_templates.handoff.render import to_json
 from webhook_templates.stack import naming
 from webhook_templates.stack.packaging import HandlerArtifact, inline_source
@@ -229,12 +230,14 @@ def test_the_role_grants_exactly_the_dynamodb_actions_the_handler_calls(
 
 
 def test_only_xray_uses_a_wildcard_resource(resources: dict[str, Any]) -> None:
-    for logical_id, role in of_type(resources, "AWS::IAM::Role").items():
-        for policy in role["Properties"].get("Policies", []):
-            for statement in policy["PolicyDocument"]["Statement"]:
-                resource = statement["Resource"]
-                if "*" in (resource if isinstance(resource, list) else [resource]):
-                    assert all(a.startswith("xray:") for a in statement["Action"]), (logical_id, statement)
+    roles = of_type(resources, "AWS::IAM::Role")
+    assert len(roles) == 3  # the function's, API Gateway's logging role, CodeDeploy's
+    for logical_id, role in roles.items():
+        # role_statements reads conditional (Fn::If) policies too.
+        for statement in role_statements(role):
+            resource = statement["Resource"]
+            if "*" in (resource if isinstance(resource, list) else [resource]):
+                assert all(a.startswith("xray:") for a in statement["Action"]), (logical_id, statement)
 
 
 def test_arns_use_the_partition_pseudo_parameter(template: Template) -> None:

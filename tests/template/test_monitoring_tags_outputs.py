@@ -12,12 +12,13 @@ from webhook_templates.stack.packaging import HandlerArtifact
 from webhook_templates.stack.template import build_template
 
 #: Resource types that accept Tags (the rest: alias, model, validator, method, deployment,
-#: gateway responses, account, permission, resource).
+#: gateway responses, account, permission, resource, Lambda version and alias).
 UNTAGGABLE = {
     "AWS::KMS::Alias", "AWS::ApiGateway::Resource", "AWS::ApiGateway::Model",
     "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::GatewayResponse", "AWS::ApiGateway::Method",
     "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Account", "AWS::Lambda::Permission",
     "AWS::SecretsManager::ResourcePolicy",
+    "AWS::Lambda::Version", "AWS::Lambda::Alias",
 }
 
 

@@ -221,6 +221,8 @@ def test_parameter_file_renders_every_setting_as_a_string() -> None:
         "ReservedConcurrency": "50", "ThrottleRateLimit": "100", "ThrottleBurstLimit": "200",
         "CreateApiGatewayAccountRole": "false", "LogRetentionDays": "30", "SigningSecretArn": "",
         "SigningSecretReaders": "", "AlarmTopicArn": "",
+        "DeploymentPreference": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+        "SnapStart": "false",
     }
     assert [spec.key for spec in SPECS if not spec.omitted_at_default] == list(values)
 def test_signing_secret_readers_become_one_comma_separated_parameter() -> None:

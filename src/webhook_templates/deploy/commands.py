@@ -190,6 +190,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return run_aws(lambda: deploy(
         request, cloudformation(aws), console, upload,
         lambda: missing_api_gateway_role(aws.client("apigateway"), parameters, str(args.parameters or beside)),
+        aws.client("codedeploy"),
     ))
 
 

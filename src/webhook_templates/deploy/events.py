@@ -122,13 +122,15 @@ def format_event(event: Event, progress: Progress, seconds: float, console: Cons
 
 def follow(cfn: Any, stack_id: str, feed: EventFeed, progress: Progress, console: Console,
            poll_seconds: float, *, sleep: Callable[[float], None] = time.sleep,
-           clock: Callable[[], float] = time.monotonic) -> tuple[str, list[Event]]:
+           clock: Callable[[], float] = time.monotonic,
+           also: Callable[[], list[str]] = list) -> tuple[str, list[Event]]:
     """Print events until the stack stops moving; return its final status and the events seen.
 
     The status is read before the events, so the last poll prints every event
     up to the final status.  Raises ``LostTrack`` past ``WAIT_LIMIT_SECONDS``,
     and lets a read that failed beyond its retries through, for the caller to
-    report as losing track (not as the operation failing).
+    report as losing track (not as the operation failing).  ``also`` gives
+    more lines to print each poll (the CodeDeploy traffic shift's progress).
     """
     started = clock()
     seen: list[Event] = []
@@ -138,6 +140,8 @@ def follow(cfn: Any, stack_id: str, feed: EventFeed, progress: Progress, console
             progress.record(event)
             seen.append(event)
             console.say(format_event(event, progress, clock() - started, console))
+        for line in also():
+            console.say(f"{elapsed(clock() - started):>5}  {line}")
         if not in_progress(status):
             return status, seen
         if clock() - started > WAIT_LIMIT_SECONDS:

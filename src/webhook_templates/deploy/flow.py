@@ -35,7 +35,7 @@ from .. import __version__
 from ..config import EnvironmentConfig
 from ..exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_UNPROTECTED
 from ..handoff.render import TEMPLATE_BODY_LIMIT
-from . import guard, protect, stack_outputs, stacks
+from . import guard, protect, rollout, stack_outputs, stacks
 from .changeset import ResourceChange, is_no_changes, resource_changes, summary, table
 from .console import Console
 from .events import EventFeed, Progress, elapsed, follow, in_progress, latest_event_id, recovery_advice, root_cause
@@ -238,8 +238,11 @@ def _optional(**values: Any) -> dict[str, Any]:
 
 
 def create_change_set(cfn: Any, request: DeployRequest, kind: str, upload: Callable[[TemplateSource], str],
-                      console: Console) -> ChangeSetRef | None:
-    """Create the change set and wait until it is ready; None when it would change nothing."""
+                      console: Console, releases: rollout.StackRollout = rollout.StackRollout()) -> ChangeSetRef | None:
+    """Create the change set and wait until it is ready; None when it would change nothing.
+
+    ``releases``' rollback alarms become the change set's rollback triggers.
+    """
     template = request.template
     if fits_inline(template):
         source = {"TemplateBody": template.body}
@@ -255,6 +258,7 @@ def create_change_set(cfn: Any, request: DeployRequest, kind: str, upload: Calla
         # topics only when given: omitted keeps the stack's, as `aws cloudformation deploy` does.
         Tags=list(request.tags), **_optional(NotificationARNs=list(request.notification_arns),
                                              RoleARN=request.role_arn), **source,
+        **rollout.rollback_configuration(releases, request.environment.rollback_monitoring_minutes),
     ))
     if created is None:
         return None
@@ -380,8 +384,9 @@ def start(cfn: Any, change_set: ChangeSetRef, marker: str | None, console: Conso
 
 
 def execute(cfn: Any, change_set: ChangeSetRef, changes: list[ResourceChange], request: DeployRequest,
-            console: Console, run: Run) -> int:
-    """Execute the change set, stream its events, converge the protection and report the outcome."""
+            console: Console, run: Run, traffic: rollout.TrafficShift | None = None) -> int:
+    """Execute the change set, stream its events (and ``traffic``, CodeDeploy's shift), converge the
+    protection and report the outcome."""
     began = time.monotonic()
     marker = latest_event_id(cfn, change_set.stack_id)
     lifted = change_set.type == "UPDATE" and bool(request.allow_replacement)
@@ -404,7 +409,8 @@ def execute(cfn: Any, change_set: ChangeSetRef, changes: list[ResourceChange], r
         console.say(f"Executing on {request.stack_name}:")
         try:
             status, events = follow(cfn, change_set.stack_id, EventFeed(cfn, change_set.stack_id, marker),
-                                    Progress(len(changes), change_set.stack_id), console, request.poll_seconds)
+                                    Progress(len(changes), change_set.stack_id), console, request.poll_seconds,
+                                    also=traffic.poll if traffic else list)
         except KeyboardInterrupt:
             interrupted = True
         except LostTrack as error:
@@ -525,15 +531,16 @@ def keep_for_review(change_set: ChangeSetRef, request: DeployRequest, console: C
 
 
 def deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable[[TemplateSource], str],
-           first_deploy_problem: Callable[[], str | None] | None = None) -> int:
+           first_deploy_problem: Callable[[], str | None] | None = None, codedeploy: Any = None) -> int:
     """Run one deploy; the exit code (0 deployed or up to date, 1 failed, 3 refused, 4 unprotected, 130).
 
     ``first_deploy_problem`` says what the account lacks for a stack to be created
-    (``prerequisites.missing_api_gateway_role``); it runs only when there is no stack yet.
+    (``prerequisites.missing_api_gateway_role``); it runs only when there is no stack yet. With a
+    ``codedeploy`` client, the execution also shows CodeDeploy's traffic shift.
     """
     run = Run()
     try:
-        code = _deploy(request, cfn, console, upload, run, first_deploy_problem)
+        code = _deploy(request, cfn, console, upload, run, first_deploy_problem, codedeploy)
     except DeployError as error:
         console.warn(f"Deploy failed: {error}")
         code = EXIT_FAILED
@@ -548,7 +555,8 @@ def deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable[
 
 
 def _deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable[[TemplateSource], str],
-            run: Run, first_deploy_problem: Callable[[], str | None] | None = None) -> int:
+            run: Run, first_deploy_problem: Callable[[], str | None] | None = None,
+            codedeploy: Any = None) -> int:
     stack = describe_stack(cfn, request.stack_name)
     kind = change_set_type(stack["StackStatus"] if stack else None, request.stack_name)
     problem = first_deploy_problem() if first_deploy_problem and kind != "UPDATE" else None
@@ -564,7 +572,10 @@ def _deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable
         kind = "CREATE"
     console.say(f"Creating a change set ({kind}) for {request.stack_name} from {request.template.path} "
                 f"with the {request.environment.name} parameters...")
-    change_set = create_change_set(cfn, request, kind, upload, console)
+    # Only a stack being updated has alarms (and a deployment group) already.
+    releases = (retrying(lambda: rollout.read(cfn, stack["StackId"])) if stack and kind == "UPDATE"
+                else rollout.StackRollout())
+    change_set = create_change_set(cfn, request, kind, upload, console, releases)
     if change_set is None:
         console.say(console.style(f"{request.stack_name} is up to date: the change set contained no changes.", "green"))
         report(request, kind, [], [])
@@ -581,6 +592,7 @@ def _deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable
         changes = describe_changes(cfn, change_set.arn)
         console.say(table(changes, console))
         console.say(summary(changes))
+        console.say(rollout.describe_triggers(releases, request.environment.rollback_monitoring_minutes))
         if not check_guard(changes, request, console):
             report(request, kind, changes, guard.refused(changes, request.allow_replacement))
             return EXIT_REFUSED
@@ -598,7 +610,9 @@ def _deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable
         except KeyboardInterrupt:
             console.warn("\nInterrupted: nothing executed; the change set is deleted.")
             return EXIT_INTERRUPTED
-        return execute(cfn, change_set, changes, request, console, run)
+        traffic = (rollout.TrafficShift.start(codedeploy, releases)
+                   if codedeploy is not None and releases.deployment_group else None)
+        return execute(cfn, change_set, changes, request, console, run, traffic)
     finally:
         if not run.executing and not kept:
             discard(cfn, change_set, console)

@@ -29,6 +29,7 @@ from ..stack.secrets import reader_policy
 from . import cost, deploy_role, diagram, sender_contract
 from .guard_script import POLICY_NAME, SCRIPT_NAME
 from .procedure import DEPLOY_TEMPLATE, change_set_block
+from . import releases
 from .render import TEMPLATE_BODY_LIMIT, template_dict
 
 NAME = "HANDOFF.md"
@@ -74,6 +75,11 @@ ACTION_WORDS: Mapping[str, str] = {
     "kms:GenerateDataKeyWithoutPlaintext": "create encrypted-only data keys",
     "kms:DescribeKey": "read the key's description",
     "kms:CreateGrant": "grant AWS services use of the key",
+    "lambda:GetAlias": "read the function's aliases",
+    "lambda:UpdateAlias": "move an alias's traffic between versions",
+    "lambda:GetProvisionedConcurrencyConfig": "read an alias's provisioned concurrency",
+    "lambda:InvokeFunction": "invoke the function",
+    "cloudwatch:DescribeAlarms": "read the alarms' state",
 }
 
 #: Physical-name properties, for the "retained on delete" table.
@@ -145,10 +151,18 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def role_statements(resource: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """Every permission statement of an ``AWS::IAM::Role``'s inline policies."""
+    """Every permission statement of an ``AWS::IAM::Role``'s inline policies.
+
+    A policy under ``Fn::If`` (granted only when a condition holds) counts with
+    its true branch: what the role may do at most.
+    """
+    policies = [
+        policy["Fn::If"][1] if "Fn::If" in policy else policy
+        for policy in resource.get("Properties", {}).get("Policies", [])
+    ]
     return [
         statement
-        for policy in resource.get("Properties", {}).get("Policies", [])
+        for policy in policies if "PolicyDocument" in policy
         for statement in _statements(policy["PolicyDocument"])
     ]
 
@@ -666,6 +680,7 @@ def handoff_markdown(
         _outputs(body),
         _deploying(body, environments, template_bytes),
         _cost(environments),
+        releases.section(body, environments),
         _permissions(body),
         _key_and_secret_access(body),
         _skips(body),

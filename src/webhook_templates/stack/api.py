@@ -11,7 +11,7 @@ from troposphere import AWSObject, GetAtt, If, Ref, Sub, apigateway, awslambda, 
 from ..config import TemplateConfig
 from . import naming, parameters, policies, skips
 from .contract import CONTENT_TYPE, request_schema
-from .function import function_arn
+from .function import live_alias_arn
 from .packaging import HandlerLimits
 from .skips import checkov_skips
 from .tags import resource_tags
@@ -146,7 +146,8 @@ def webhook_method() -> apigateway.Method:
             Uri=Sub(
                 "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
                 "${Function}/invocations",
-                Function=function_arn(),
+                # The alias: API Gateway always calls a published version.
+                Function=live_alias_arn(),
             ),
         ),
     )
@@ -279,11 +280,11 @@ def usage_plan(config: TemplateConfig) -> apigateway.UsagePlan:
 
 
 def invoke_permission() -> awslambda.Permission:
-    """Only this API's stage, method and path may invoke the function."""
+    """Only this API's stage, method and path may invoke the function, through the live alias."""
     return awslambda.Permission(
         PERMISSION_ID,
         Action="lambda:InvokeFunction",
-        FunctionName=function_arn(),
+        FunctionName=live_alias_arn(),
         Principal="apigateway.amazonaws.com",
         SourceAccount=Ref("AWS::AccountId"),
         SourceArn=Sub(

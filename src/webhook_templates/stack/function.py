@@ -1,8 +1,19 @@
-"""The Lambda function ``webhook-processor-<env>`` and its least-privilege role."""
+"""The Lambda function ``webhook-processor-<env>``, its role, published version and ``live`` alias.
+
+API Gateway invokes the alias, never ``$LATEST``: what serves traffic is always
+an immutable published version, and CodeDeploy moves the alias from one
+version to the next (``rollout.py``).
+"""
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, NoValue, Ref, awslambda, iam
+import hashlib
+import json
+import re
+from typing import Any
+
+from troposphere import GetAtt, If, NoValue, Ref, Sub, awslambda, encode_to_dict, iam
+from troposphere.policies import CodeDeployLambdaAliasUpdate, UpdatePolicy
 
 from ..config import TemplateConfig
 from . import naming, parameters, policies, skips
@@ -74,6 +85,7 @@ def webhook_function(config: TemplateConfig, handler: HandlerArtifact) -> awslam
             }
         ),
         TracingConfig=awslambda.TracingConfig(Mode="Active"),
+        SnapStart=If(parameters.USE_SNAP_START, awslambda.SnapStart(ApplyOn="PublishedVersions"), NoValue),
         LoggingConfig=LoggingConfig(
             LogFormat="JSON",
             LogGroup=Ref(naming.FUNCTION_LOG_GROUP_ID),
@@ -84,6 +96,86 @@ def webhook_function(config: TemplateConfig, handler: HandlerArtifact) -> awslam
     )
 
 
-def function_arn() -> GetAtt:
-    """The function's ARN, for the API integration and the invoke permission."""
-    return GetAtt(naming.FUNCTION_ID, "Arn")
+#: Parameters the function reads that a published version does not capture:
+#: reserved concurrency belongs to the function, and the environment name is
+#: fixed for a stack's life.
+_NOT_VERSIONED = frozenset({"ReservedConcurrency", "Environment"})
+_SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9]+)\}")
+
+
+def _parameters_read(node: Any, names: frozenset[str], conditions: dict[str, Any]) -> list[str]:
+    """The parameters in ``names`` that ``node`` (template data) reads, in order of appearance.
+
+    An ``Fn::If`` reads what its condition reads, too (SnapStart's ``UseSnapStart``).
+    """
+    found: list[str] = []
+    if isinstance(node, dict):
+        if isinstance(node.get("Ref"), str):
+            found.append(node["Ref"])
+        sub = node.get("Fn::Sub")
+        if isinstance(sub, (str, list)):
+            found += _SUB_VARIABLE.findall(sub if isinstance(sub, str) else sub[0])
+        if isinstance(node.get("Fn::If"), list):
+            found += _parameters_read(conditions[node["Fn::If"][0]], names, conditions)
+        for value in node.values():
+            found += _parameters_read(value, names, conditions)
+    elif isinstance(node, list):
+        for value in node:
+            found += _parameters_read(value, names, conditions)
+    return [name for name in dict.fromkeys(found) if name in names]
+
+
+def function_version(function: awslambda.Function) -> awslambda.Version:
+    """A published version of ``function``; a new one for every new code or configuration.
+
+    The logical ID carries a hash of the function's whole definition (code and
+    every property), so a template change publishes a new version under a new
+    ID.  Configuration that arrives as parameter values (runtime, memory,
+    timeout, SnapStart, the secret's ARN) cannot change the template, so the
+    description carries those values: a changed value changes the description,
+    and CloudFormation replaces a version whose description changes.  Nothing
+    else creates one, so an unrelated change (throttling, alarms) keeps it.
+    """
+    # Tags and checkov's metadata are not part of a version: changing them must
+    # not start a canary.
+    definition = {key: value for key, value in function.to_dict()["Properties"].items() if key != "Tags"}
+    digest = hashlib.sha256(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:10]
+    names = frozenset(spec.key for spec in parameters.SPECS) - _NOT_VERSIONED
+    conditions = encode_to_dict(parameters.conditions())
+    values = " ".join(f"${{{name}}}" for name in _parameters_read(definition, names, conditions))
+    return awslambda.Version(
+        naming.VERSION_PREFIX + digest,
+        FunctionName=Ref(function),
+        Description=Sub(f"{digest} {values}"),
+    )
+
+
+def live_alias(version: awslambda.Version) -> awslambda.Alias:
+    """``live``: what API Gateway invokes; CodeDeploy shifts it to each new version.
+
+    ``CodeDeployLambdaAliasUpdate`` makes CloudFormation hand a change of the
+    alias's version to the deployment group instead of switching it at once;
+    the group shifts traffic by the environment's deployment preference and
+    rolls back when a rollback alarm fires.  A pre-traffic check is an
+    extension point: add a function that tests the new version and reports
+    with ``codedeploy:PutLifecycleEventHookExecutionStatus``, name it in the
+    update policy's ``BeforeAllowTrafficHook``, and grant the CodeDeploy role
+    ``lambda:InvokeFunction`` on that function alone.
+    """
+    return awslambda.Alias(
+        naming.ALIAS_ID,
+        Name=naming.LIVE_ALIAS,
+        FunctionName=Ref(naming.FUNCTION_ID),
+        FunctionVersion=GetAtt(version, "Version"),
+        UpdatePolicy=UpdatePolicy(
+            CodeDeployLambdaAliasUpdate=CodeDeployLambdaAliasUpdate(
+                ApplicationName=Ref(naming.CODEDEPLOY_APPLICATION_ID),
+                DeploymentGroupName=Ref(naming.DEPLOYMENT_GROUP_ID),
+            )
+        ),
+    )
+
+
+def live_alias_arn() -> Ref:
+    """The ``live`` alias's ARN, for the API integration and the invoke permission."""
+    return Ref(naming.ALIAS_ID)

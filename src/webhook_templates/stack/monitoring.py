@@ -30,11 +30,11 @@ class AlarmSpec:
 #: 5XX is alarmed as a rate (the metric is 0 or 1 per request, so its average
 #: is the share of failed requests); latency as p99 against API Gateway's 29 s cap.
 FUNCTION_ALARMS = (
-    AlarmSpec("FunctionErrorsAlarm", "Webhook processor raised errors", "AWS/Lambda", "Errors", 1),
+    AlarmSpec(naming.FUNCTION_ERRORS_ALARM_ID, "Webhook processor raised errors", "AWS/Lambda", "Errors", 1),
     AlarmSpec("FunctionThrottlesAlarm", "Webhook processor was throttled", "AWS/Lambda", "Throttles", 1),
 )
 API_ALARMS = (
-    AlarmSpec("Api5xxRateAlarm", "More than 1% of webhook requests failed with 5XX",
+    AlarmSpec(naming.API_5XX_ALARM_ID, "More than 1% of webhook requests failed with 5XX",
               "AWS/ApiGateway", "5XXError", 0.01, statistic="Average", period_seconds=300,
               evaluation_periods=1),
     AlarmSpec("ApiLatencyP99Alarm", "Webhook p99 latency above 2 seconds",
@@ -75,7 +75,10 @@ def alarms(config: TemplateConfig) -> list[cloudwatch.Alarm]:
     function = [cloudwatch.MetricDimension(Name="FunctionName", Value=Ref(naming.FUNCTION_ID))]
     api = [
         cloudwatch.MetricDimension(Name="ApiName", Value=naming.per_environment(naming.API)),
-        cloudwatch.MetricDimension(Name="Stage", Value=Ref(naming.STAGE_ID)),
+        # The stage is named after the environment.  Not Ref(ApiStage): CodeDeploy's
+        # deployment group names these alarms, and the stage depends (through the
+        # API's integration) on the live alias, which the deployment group manages.
+        cloudwatch.MetricDimension(Name="Stage", Value=Ref("Environment")),
     ]
     return [_alarm(spec, function, config) for spec in FUNCTION_ALARMS] + [
         _alarm(spec, api, config) for spec in API_ALARMS

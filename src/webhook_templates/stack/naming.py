@@ -18,6 +18,8 @@ SIGNING_SECRET = "webhook-signing-secret"
 USAGE_PLAN = "webhook-usage-plan"
 FUNCTION_LOG_GROUP = "/aws/lambda/webhook-processor"
 ACCESS_LOG_GROUP = "/aws/apigateway/webhook-api"
+#: The alias API Gateway invokes; CodeDeploy shifts it from version to version.
+LIVE_ALIAS = "live"
 
 
 def per_environment(prefix: str) -> Sub:
@@ -44,6 +46,19 @@ ROLE_ID = "FunctionRole"
 FUNCTION_ID = "WebhookFunction"
 API_ID = "WebhookApi"
 STAGE_ID = "ApiStage"
+#: Prefix of the published version's logical ID; a hash of the function follows.
+VERSION_PREFIX = "FunctionVersion"
+ALIAS_ID = "LiveAlias"
+CODEDEPLOY_APPLICATION_ID = "CodeDeployApplication"
+DEPLOYMENT_GROUP_ID = "DeploymentGroup"
+CODEDEPLOY_ROLE_ID = "CodeDeployRole"
+FUNCTION_ERRORS_ALARM_ID = "FunctionErrorsAlarm"
+API_5XX_ALARM_ID = "Api5xxRateAlarm"
+
+#: Alarms that mean "this release is failing": CodeDeploy rolls a traffic shift
+#: back on them, and deploy passes them to CloudFormation as rollback triggers.
+#: Throttles and latency are load, not a faulty release, so they only notify.
+ROLLBACK_ALARMS: tuple[str, ...] = (FUNCTION_ERRORS_ALARM_ID, API_5XX_ALARM_ID)
 
 #: Resources that hold data or protect it: the deploy guard refuses to replace
 #: or remove them, the stack policy denies it, and deleting the stack keeps them.

@@ -13,6 +13,7 @@ from typing import Any
 from troposphere import Condition, Equals, Join, Not, Or, Parameter, Ref
 
 from ..config import (
+    DEPLOY_SETTINGS,
     ENVIRONMENT_NAME_PATTERN,
     LOG_RETENTION_DAYS,
     NUMERIC_BOUNDS,
@@ -38,6 +39,7 @@ SET_ACCOUNT_ROLE_COMMAND = ("aws apigateway update-account --patch-operations "
 HAS_ALARM_TOPIC = "HasAlarmTopic"
 HAS_RESERVED_CONCURRENCY = "HasReservedConcurrency"
 HAS_SECRET_READERS = "HasSigningSecretReaders"
+USE_SNAP_START = "UseSnapStart"
 
 
 @dataclass(frozen=True)
@@ -140,10 +142,14 @@ SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec("Production", "production", "Environment", "Production",
                   f"true: production, with table deletion protection ({PRODUCTION_NAME} always is).",
                   constraints=_BOOL, omitted_at_default=True),
+    ParameterSpec("DeploymentPreference", "deployment_preference", "Function", "Traffic shifting",
+                  "CodeDeploy config moving the live alias to a new version."),
+    ParameterSpec("SnapStart", "snap_start", "Function", "SnapStart",
+                  "true: SnapStart (Python 3.12+).", constraints=_BOOL),
 )
 
 #: Settings that are deploy-time data, not template parameters: stack tags.
-NOT_PARAMETERS = frozenset({"tags"})
+NOT_PARAMETERS = frozenset({"tags"}) | DEPLOY_SETTINGS
 _SPEC_SETTINGS = {spec.setting for spec in SPECS}
 assert _SPEC_SETTINGS == {f.name for f in fields(EnvironmentConfig)} - NOT_PARAMETERS, (
     "every EnvironmentConfig setting except the stack tags must be a template parameter"
@@ -172,6 +178,7 @@ def conditions() -> dict[str, Condition | Any]:
         HAS_ALARM_TOPIC: Not(Equals(Ref("AlarmTopicArn"), "")),
         HAS_RESERVED_CONCURRENCY: Not(Equals(Ref("ReservedConcurrency"), 0)),
         HAS_SECRET_READERS: Not(Equals(Join("", Ref("SigningSecretReaders")), "")),
+        USE_SNAP_START: Equals(Ref("SnapStart"), "true"),
     }
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import awacs.awslambda as awslambda
+import awacs.cloudwatch as cloudwatch
 import awacs.dynamodb as dynamodb
 import awacs.kms as kms
 import awacs.logs as logs
@@ -29,7 +31,7 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import Ref, Sub
+from troposphere import GetAtt, Ref, Sub
 
 VERSION = "2012-10-17"
 ACCOUNT_ROOT = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
@@ -269,3 +271,32 @@ def decrypt_through_service(principal_arn: Any, via_service: Any) -> Statement:
         Resource=["*"],
         Condition=Condition(StringEquals("kms:ViaService", via_service)),
     )
+
+
+# --- CodeDeploy's role (traffic shifting on the live alias) ---------------------
+# The actions of the AWS-managed AWSCodeDeployRoleForLambda, each scoped to this
+# stack's function and alarms instead of ``*``.  Left out: its S3 reads
+# (CloudFormation hands CodeDeploy the AppSpec inline), its invoke of
+# ``CodeDeployHook_*`` functions (this stack has no lifecycle hooks) and
+# ``sns:Publish`` (the group has no notification triggers).
+
+def shift_alias_traffic(function_logical_id: str) -> Statement:
+    """Read and re-weight the function's aliases, and see their provisioned concurrency.
+
+    ``function_logical_id``'s unqualified ARN, and its ``:*`` form for the
+    alias and versions.
+    """
+    return Statement(
+        Sid="ShiftAliasTraffic",
+        Effect=Allow,
+        Action=[awslambda.GetAlias, awslambda.UpdateAlias, awslambda.GetProvisionedConcurrencyConfig],
+        Resource=[GetAtt(function_logical_id, "Arn"), Sub(f"${{{function_logical_id}.Arn}}:*")],
+    )
+
+
+def read_rollback_alarms(*alarm_arns: Any) -> Statement:
+    """Read the alarms whose firing stops the deployment and rolls it back."""
+    return Statement(Sid="ReadRollbackAlarms", Effect=Allow, Action=[cloudwatch.DescribeAlarms],
+                     Resource=list(alarm_arns))
+
+

@@ -1,7 +1,7 @@
 """``build_template``: composes every part into one environment-agnostic template.
 
 Resources are added in dependency order, so the rendered file reads top to
-bottom (key, data, function, API, monitoring) and emulators that create
+bottom (key, data, function, alarms, rollout, API) and emulators that create
 resources in template order succeed.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from troposphere import Template
 
 from ..config import TemplateConfig
-from . import api, encryption, function, logs, monitoring, outputs, parameters, secrets, storage
+from . import api, encryption, function, logs, monitoring, outputs, parameters, rollout, secrets, storage
 from .packaging import HandlerArtifact
 
 DESCRIPTION = (
@@ -37,6 +37,8 @@ def build_template(config: TemplateConfig, handler: HandlerArtifact) -> Template
 
     definition = api.api_definition(handler.limits)
     deployment = api.deployment(definition)
+    webhook_function = function.webhook_function(config, handler)
+    version = function.function_version(webhook_function)
     template.add_resource([
         encryption.encryption_key(config),
         encryption.key_alias(),
@@ -46,7 +48,15 @@ def build_template(config: TemplateConfig, handler: HandlerArtifact) -> Template
         logs.access_log_group(config),
         function.function_role(config),
         secrets.signing_secret_policy(),
-        function.webhook_function(config, handler),
+        webhook_function,
+        version,
+        # The alarms before the deployment group that rolls back on them, the
+        # group before the alias it shifts, the alias before the API calling it.
+        *monitoring.alarms(config),
+        rollout.codedeploy_role(config),
+        rollout.application(config),
+        rollout.deployment_group(config),
+        function.live_alias(version),
         api.rest_api(config),
         *definition,
         deployment,
@@ -55,7 +65,6 @@ def build_template(config: TemplateConfig, handler: HandlerArtifact) -> Template
         api.stage(config, deployment.title),
         api.usage_plan(config),
         api.invoke_permission(),
-        *monitoring.alarms(config),
     ])
     template.add_output(outputs.outputs())
     return template
