@@ -33,9 +33,12 @@ def test_shipped_environments_and_stack_names() -> None:
 
 
 def test_shipped_values_are_todays() -> None:
-    assert SHIPPED["dev"] == EnvironmentConfig(name="dev", throttle_rate_limit=10, throttle_burst_limit=20)
-    assert SHIPPED["staging"] == EnvironmentConfig(name="staging", throttle_rate_limit=25, throttle_burst_limit=50,
-                                                   reserved_concurrency=10)
+    assert SHIPPED["dev"] == EnvironmentConfig(name="dev", throttle_rate_limit=10, throttle_burst_limit=20,
+                                               deployment_preference="CodeDeployDefault.LambdaAllAtOnce",
+                                               rollback_monitoring_minutes=0)
+    assert SHIPPED["staging"] == EnvironmentConfig(
+        name="staging", throttle_rate_limit=25, throttle_burst_limit=50, reserved_concurrency=10,
+        deployment_preference="CodeDeployDefault.LambdaLinear10PercentEvery1Minute", rollback_monitoring_minutes=5)
     assert SHIPPED["prod"] == EnvironmentConfig(name="prod", memory_mb=512, throttle_rate_limit=100,
                                                 throttle_burst_limit=200, reserved_concurrency=50)
 
