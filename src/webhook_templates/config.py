@@ -277,7 +277,8 @@ def _validate_rollout(config: EnvironmentConfig) -> None:
     _require(
         len(config.signing_secret_arn) <= SIGNING_SECRET_ARN_MAX_LENGTH,
         "signing_secret_arn", config.signing_secret_arn,
-        f"an ARN of at most {SIGNING_SECRET_ARN_MAX_LENGTH} characters (the published version's description carries it)",
+        f"an ARN of at most {SIGNING_SECRET_ARN_MAX_LENGTH} characters "
+        "(the published version's description carries it)",
     )
     _require(isinstance(config.snap_start, bool), "snap_start", config.snap_start, "true or false")
     _require(
@@ -285,10 +286,6 @@ def _validate_rollout(config: EnvironmentConfig) -> None:
         "snap_start", config.snap_start,
         f"false with runtime={config.runtime!r}; SnapStart needs {', '.join(SNAP_START_RUNTIMES)}",
     )
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 import pytest
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)
 Clients = Callable[[str], Any]
 Run = Callable[..., Result]
 STACK = "webhook-staging"
-NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -91,9 +92,11 @@ def test_a_configuration_change_publishes_a_version_that_codedeploy_shifts_the_a
     assert update.code == 0, update.err
     after = lam.get_alias(FunctionName="webhook-processor-staging", Name="live")["FunctionVersion"]
     assert after != before
-    assert lam.get_function(FunctionName="webhook-processor-staging", Qualifier=after)["Configuration"]["MemorySize"] == 512
+    published = lam.get_function(FunctionName="webhook-processor-staging", Qualifier=after)
+    assert published["Configuration"]["MemorySize"] == 512
     (shift,) = [line for line in update.out.splitlines() if "traffic shifting" in line]
-    assert "Succeeded (CodeDeployDefault.LambdaLinear10PercentEvery1Minute): the live alias serves the new version" in shift
+    assert ("Succeeded (CodeDeployDefault.LambdaLinear10PercentEvery1Minute): "
+            "the live alias serves the new version") in shift
 
 
 def test_an_unchanged_redeploy_publishes_nothing(aws: Clients, run: Run) -> None:
@@ -119,7 +122,8 @@ def test_alarm_arns_use_the_stacks_partition_region_and_account() -> None:
 def test_read_takes_only_the_rollback_alarms_that_exist() -> None:
     cfn = boto3.client("cloudformation", region_name="us-gov-west-1")
 
-    def summary(logical_id: str, resource_type: str, physical_id: str, status: str = "UPDATE_COMPLETE") -> dict[str, Any]:
+    def summary(logical_id: str, resource_type: str, physical_id: str,
+                status: str = "UPDATE_COMPLETE") -> dict[str, Any]:
         return {"LogicalResourceId": logical_id, "PhysicalResourceId": physical_id, "ResourceType": resource_type,
                 "LastUpdatedTimestamp": NOW, "ResourceStatus": status}
 
@@ -150,7 +154,7 @@ def test_traffic_shift_reports_each_new_status_once_and_ignores_earlier_releases
     codedeploy = boto3.client("codedeploy", region_name="us-east-1")
     stack = rollout.StackRollout((), "webhook-processor-prod", "live")
     listed = {"applicationName": "webhook-processor-prod", "deploymentGroupName": "live",
-              "createTimeRange": {"start": datetime(2024, 12, 31, 23, 50, tzinfo=timezone.utc)}}
+              "createTimeRange": {"start": datetime(2024, 12, 31, 23, 50, tzinfo=UTC)}}
     with Stubber(codedeploy) as stubber:
         stubber.add_response("list_deployments", {"deployments": ["d-OLD"]}, listed)  # before the update
         for status in ("InProgress", "InProgress"):
@@ -165,7 +169,8 @@ def test_traffic_shift_reports_each_new_status_once_and_ignores_earlier_releases
         watch = rollout.TrafficShift.start(codedeploy, stack, now=NOW)
         polls = [watch.poll() for _ in range(3)]
 
-    assert polls[0] == ["traffic shifting: CodeDeploy d-NEW InProgress (CodeDeployDefault.LambdaCanary10Percent5Minutes)"]
+    assert polls[0] == [
+        "traffic shifting: CodeDeploy d-NEW InProgress (CodeDeployDefault.LambdaCanary10Percent5Minutes)"]
     assert polls[1] == []
     assert polls[2] == [
         "traffic shifting: CodeDeploy d-NEW Stopped (CodeDeployDefault.LambdaCanary10Percent5Minutes): ALARM_ACTIVE: "

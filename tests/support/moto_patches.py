@@ -12,8 +12,8 @@ signing secret and its resource policy, the API stage, usage plan, models
 and gateway responses) are skipped with a warning, and Lambda's ``TracingConfig``
 is not kept.  The rollout's resources (alarms, the published version, the
 ``live`` alias, the CodeDeploy application and deployment group) are patched
-in, because ``deploy`` reads them back from the stack.  Nothing else in the deploy flow depends on them; the integration checks of
-them are skipped under moto and run against a real account.
+in, because ``deploy`` reads them back from the stack.  Nothing else in the
+deploy flow depends on them; the integration checks of them are skipped under moto and run against a real account.
 
 ``apply()`` is idempotent and must run in the process that hosts moto's server
 (the tests start it in a thread, so it does).
@@ -29,11 +29,11 @@ from typing import Any
 from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda.models import LambdaVersion, lambda_backends
 from moto.cloudformation import parsing
+from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Stack, cloudformation_backends
+from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.codedeploy.models import AlarmConfiguration, codedeploy_backends
 from moto.core.common_models import CloudFormationModel
-from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Stack, cloudformation_backends
-from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
 from moto.kms.models import Key
 
@@ -126,7 +126,7 @@ class _Alarm(CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
-                                        account_id: str, region_name: str, **kwargs: Any) -> "_Alarm":
+                                        account_id: str, region_name: str, **kwargs: Any) -> _Alarm:
         props = cloudformation_json["Properties"]
         alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
             name=props.get("AlarmName") or resource_name, namespace=props["Namespace"],
@@ -141,9 +141,9 @@ class _Alarm(CloudFormationModel):
         return cls(alarm)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource: "_Alarm", new_resource_name: str,  # type: ignore[override]
+    def update_from_cloudformation_json(cls, original_resource: _Alarm, new_resource_name: str,  # type: ignore[override]
                                         cloudformation_json: dict[str, Any], account_id: str,
-                                        region_name: str) -> "_Alarm":
+                                        region_name: str) -> _Alarm:
         return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
@@ -178,16 +178,16 @@ class _Alias(CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
-                                        account_id: str, region_name: str, **kwargs: Any) -> "_Alias":
+                                        account_id: str, region_name: str, **kwargs: Any) -> _Alias:
         props = cloudformation_json["Properties"]
         alias = lambda_backends[account_id][region_name].create_alias(
             props["Name"], props["FunctionName"], _alias_version(props), props.get("Description", ""), "")
         return cls(alias, props["FunctionName"])
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource: "_Alias", new_resource_name: str,  # type: ignore[override]
+    def update_from_cloudformation_json(cls, original_resource: _Alias, new_resource_name: str,  # type: ignore[override]
                                         cloudformation_json: dict[str, Any], account_id: str,
-                                        region_name: str) -> "_Alias":
+                                        region_name: str) -> _Alias:
         props = cloudformation_json["Properties"]
         version = _alias_version(props)
         shifted = version != original_resource.alias.function_version
@@ -237,16 +237,16 @@ class _CodeDeployApplication(CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
-                                        account_id: str, region_name: str, **kwargs: Any) -> "_CodeDeployApplication":
+                                        account_id: str, region_name: str, **kwargs: Any) -> _CodeDeployApplication:
         props = cloudformation_json["Properties"]
         codedeploy_backends[account_id][region_name].create_application(
             resource_name, props.get("ComputePlatform", "Server"), props.get("Tags", []))
         return cls(resource_name)
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource: "_CodeDeployApplication",  # type: ignore[override]
+    def update_from_cloudformation_json(cls, original_resource: _CodeDeployApplication,  # type: ignore[override]
                                         new_resource_name: str, cloudformation_json: dict[str, Any],
-                                        account_id: str, region_name: str) -> "_CodeDeployApplication":
+                                        account_id: str, region_name: str) -> _CodeDeployApplication:
         return original_resource
 
     def delete(self, account_id: str, region_name: str) -> None:
@@ -277,7 +277,7 @@ class _DeploymentGroup(CloudFormationModel):
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
-                                        account_id: str, region_name: str, **kwargs: Any) -> "_DeploymentGroup":
+                                        account_id: str, region_name: str, **kwargs: Any) -> _DeploymentGroup:
         props = cloudformation_json["Properties"]
         alarms = props.get("AlarmConfiguration", {})
         backend = codedeploy_backends[account_id][region_name]
@@ -291,9 +291,9 @@ class _DeploymentGroup(CloudFormationModel):
         return cls(backend.get_deployment_group(props["ApplicationName"], resource_name))
 
     @classmethod
-    def update_from_cloudformation_json(cls, original_resource: "_DeploymentGroup",  # type: ignore[override]
+    def update_from_cloudformation_json(cls, original_resource: _DeploymentGroup,  # type: ignore[override]
                                         new_resource_name: str, cloudformation_json: dict[str, Any],
-                                        account_id: str, region_name: str) -> "_DeploymentGroup":
+                                        account_id: str, region_name: str) -> _DeploymentGroup:
         props = cloudformation_json["Properties"]
         group = original_resource.group
         group.deployment_config_name = props.get("DeploymentConfigName")

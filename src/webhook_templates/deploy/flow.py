@@ -238,11 +238,12 @@ def _optional(**values: Any) -> dict[str, Any]:
 
 
 def create_change_set(cfn: Any, request: DeployRequest, kind: str, upload: Callable[[TemplateSource], str],
-                      console: Console, releases: rollout.StackRollout = rollout.StackRollout()) -> ChangeSetRef | None:
+                      console: Console, releases: rollout.StackRollout | None = None) -> ChangeSetRef | None:
     """Create the change set and wait until it is ready; None when it would change nothing.
 
-    ``releases``' rollback alarms become the change set's rollback triggers.
+    ``releases``' rollback alarms (none given: none) become the change set's rollback triggers.
     """
+    releases = releases or rollout.StackRollout()
     template = request.template
     if fits_inline(template):
         source = {"TemplateBody": template.body}

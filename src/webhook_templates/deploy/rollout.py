@@ -15,7 +15,7 @@ Two small pieces the deploy flow calls:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -100,7 +100,7 @@ class TrafficShift:
     @classmethod
     def start(cls, codedeploy: Any, stack: StackRollout, now: datetime | None = None) -> TrafficShift:
         """Watch from now on: deployments that exist already (earlier releases) are not reported."""
-        watch = cls(codedeploy, stack, (now or datetime.now(timezone.utc)) - _CLOCK_MARGIN)
+        watch = cls(codedeploy, stack, (now or datetime.now(UTC)) - _CLOCK_MARGIN)
         watch._ignored = set(watch._guarded(watch._deployment_ids) or ())
         return watch
 

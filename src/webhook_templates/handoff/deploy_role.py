@@ -44,6 +44,7 @@ SCOPES: Mapping[str, tuple[str, ...]] = {
         f"arn:aws:iam::*:role/{naming.ROLE}-*",
         # The optional API Gateway logging role has a generated name: <stack>-ApiGatewayLoggingRole-<id>.
         "arn:aws:iam::*:role/webhook-*-ApiGatewayLoggingRole-*",
+        f"arn:aws:iam::*:role/webhook-*-{naming.CODEDEPLOY_ROLE_ID}-*",  # generated too, for CodeDeploy
         "arn:aws:iam::*:role/aws-service-role/*",  # service-linked roles DynamoDB/Lambda may create
     ),
     "logs": (_arn("logs", f"log-group:{naming.FUNCTION_LOG_GROUP}-*"),
@@ -52,6 +53,10 @@ SCOPES: Mapping[str, tuple[str, ...]] = {
     # Key IDs are generated, so keys cannot be told apart by name; the alias can.
     "kms": (_arn("kms", "key/*"), _arn("kms", f"{naming.KEY_ALIAS}-*")),
     "cloudwatch": (_arn("cloudwatch", "alarm:webhook-*"),),  # alarms are named <stack>-<what>
+    # The application is named like the function; its one deployment group is the alias's.
+    "codedeploy": (_arn("codedeploy", f"application:{naming.FUNCTION}-*"),
+                   _arn("codedeploy", f"deploymentgroup:{naming.FUNCTION}-*/*"),
+                   _arn("codedeploy", "deploymentconfig:*")),
     "apigateway": tuple(f"arn:aws:apigateway:*::{path}" for path in (
         "/restapis", "/restapis/*", "/account", "/usageplans", "/usageplans/*", "/tags/*")),
     # Only for code or templates in S3: the bucket `webhook-templates deploy` uploads to.

@@ -26,10 +26,9 @@ from ..stack.packaging import HandlerLimits
 from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND
 from ..stack.policies import decrypt_through_service
 from ..stack.secrets import reader_policy
-from . import cost, deploy_role, diagram, sender_contract
+from . import cost, deploy_role, diagram, releases, sender_contract
 from .guard_script import POLICY_NAME, SCRIPT_NAME
 from .procedure import DEPLOY_TEMPLATE, change_set_block
-from . import releases
 from .render import TEMPLATE_BODY_LIMIT, template_dict
 
 NAME = "HANDOFF.md"

@@ -6,7 +6,8 @@ alias) and each environment's settings, so it cannot disagree with either.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..config import EnvironmentConfig
 from ..stack import naming

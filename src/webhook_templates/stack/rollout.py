@@ -16,6 +16,7 @@ from ..config import TemplateConfig
 from . import naming, policies
 from .tags import resource_tags
 
+
 def _alarm_arns() -> list[GetAtt]:
     return [GetAtt(alarm_id, "Arn") for alarm_id in naming.ROLLBACK_ALARMS]
 
