@@ -36,8 +36,8 @@ def change_set_requests(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]
     sent: list[dict[str, Any]] = []
     original = commands.session
 
-    def session(region: str | None) -> Any:
-        aws = original(region)
+    def session(region: str | None, profile: str | None = None) -> Any:
+        aws = original(region, profile)
         aws.events.register("provide-client-params.cloudformation.CreateChangeSet",
                             lambda params, **_: sent.append(copy.deepcopy(params)))
         return aws

@@ -226,7 +226,9 @@ _ROLES: tuple[tuple[str, str, tuple[str, ...], bool, str], ...] = (
     ("method", "POST /webhook", ("AWS::ApiGateway::Method", "AWS::ApiGateway::Resource", "AWS::ApiGateway::Model",
                                  "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::GatewayResponse"), True,
      "body validated against the model"),
-    ("function", "Lambda function", ("AWS::Lambda::Function", "AWS::Lambda::Permission"), True,
+    # The API calls the `live` alias of a published version: one box with the function.
+    ("function", "Lambda function", ("AWS::Lambda::Function", "AWS::Lambda::Permission", "AWS::Lambda::Version",
+                                     "AWS::Lambda::Alias"), True,
      "checks signature, stores once"),
     ("table", "DynamoDB table", ("AWS::DynamoDB::Table",), True, "transactions, retained"),
     ("secret", "Signing secret", ("AWS::SecretsManager::Secret",), False, "Secrets Manager"),
