@@ -74,3 +74,16 @@ def test_deploy_takes_a_role_arn_and_refuses_a_malformed_one(capsys: pytest.Capt
         cli.main(["deploy", "--env", "staging", "--role-arn", "webhook-cloudformation-deploy"])
     assert exit_info.value.code == 2
     assert "--role-arn 'webhook-cloudformation-deploy' is invalid; accepted: an IAM role ARN" in capsys.readouterr().err
+
+
+def test_schemas_read_from_disk_are_the_ones_cfn_lint_serves(body: dict[str, Any]) -> None:
+    """render reads the files directly (importing cfn-lint costs about a second); they must agree."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    types = deploy_role.resource_types(body)
+    assert "AWS::Lambda::Alias" in types and "AWS::DynamoDB::Table" in types
+    for resource_type in types:
+        served = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource_type).schema
+        assert deploy_role.handler_schema(resource_type)["handlers"] == served["handlers"], resource_type
+    with pytest.raises(ValueError, match="no registry schema for AWS::Nothing::Here"):
+        deploy_role.handler_schema("AWS::Nothing::Here")

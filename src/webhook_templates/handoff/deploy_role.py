@@ -14,9 +14,11 @@ a decision rather than a silent ``*``.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from awacs.aws import Action, Allow, Policy, PolicyDocument, Principal, Statement
@@ -83,13 +85,30 @@ def resource_types(body: Mapping[str, Any]) -> list[str]:
     return sorted({resource["Type"] for resource in body["Resources"].values()})
 
 
+def _registry_schemas() -> Path:
+    """cfn-lint's shipped registry schemas, found without importing cfn-lint (about 1 s of imports)."""
+    spec = importlib.util.find_spec("cfnlint")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"{NAME}: cfn-lint is not installed; its registry schemas are the source of the actions")
+    return Path(list(spec.submodule_search_locations)[0]) / "data" / "schemas"
+
+
+def handler_schema(resource_type: str) -> dict[str, Any]:
+    """The registry schema of ``resource_type`` as cfn-lint ships it (its region index names the file)."""
+    schemas = _registry_schemas()
+    index = json.loads((schemas / "providers" / f"{_REGION}.json").read_text(encoding="utf-8"))
+    if resource_type not in index:
+        raise ValueError(f"{NAME}: cfn-lint has no registry schema for {resource_type}")
+    schema: dict[str, Any] = json.loads((schemas / "resources" / f"{index[resource_type]}.json")
+                                        .read_text(encoding="utf-8"))
+    return schema
+
+
 def handler_permissions(types: Iterable[str]) -> set[str]:
     """The IAM actions CloudFormation's handlers need to create, update and delete these types."""
-    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER  # cfn-lint's shipped registry schemas
-
     actions: set[str] = set()
     for resource_type in types:
-        handlers = PROVIDER_SCHEMA_MANAGER.get_resource_schema(_REGION, resource_type).schema.get("handlers", {})
+        handlers = handler_schema(resource_type).get("handlers", {})
         actions |= {action for name in _HANDLERS for action in handlers.get(name, {}).get("permissions", [])}
     return {action for action in actions if _IAM_ACTION.match(action)}
 
