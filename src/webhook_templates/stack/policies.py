@@ -8,6 +8,7 @@ GovCloud and China regions unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import awacs.awslambda as awslambda
@@ -19,6 +20,7 @@ import awacs.secretsmanager as secretsmanager
 import awacs.sts as sts
 import awacs.xray as xray
 from awacs.aws import (
+    Action,
     Allow,
     ArnLike,
     ArnNotLike,
@@ -191,19 +193,20 @@ def _through_services(services: tuple[str, ...]) -> StringEquals:
     })
 
 
+def _account_key_statement(sid: str, actions: Sequence[Action], *conditions: Any) -> Statement:
+    """A key policy statement for this account's principals (their IAM policies decide who)."""
+    extra = {"Condition": Condition(list(conditions) if len(conditions) > 1 else conditions[0])} if conditions else {}
+    return Statement(Sid=sid, Effect=Allow, Principal=Principal("AWS", ACCOUNT_ROOT), Action=list(actions),
+                     Resource=["*"], **extra)
+
+
 def administer_key_by_account() -> Statement:
     """The account's IAM policies decide who administers the key; nobody uses it this way.
 
     ``kms:PutKeyPolicy`` keeps the key manageable (and passes KMS's lockout
     check); no action here encrypts, decrypts or grants.
     """
-    return Statement(
-        Sid="AccountAdministersKey",
-        Effect=Allow,
-        Principal=Principal("AWS", ACCOUNT_ROOT),
-        Action=_KEY_ADMINISTRATION,
-        Resource=["*"],
-    )
+    return _account_key_statement("AccountAdministersKey", _KEY_ADMINISTRATION)
 
 
 def encrypt_log_groups(*log_group_arns: Any) -> Statement:
@@ -231,29 +234,13 @@ def use_key_through_services(*services: str) -> Statement:
     customer-managed key: they call KMS on the caller's behalf.  A principal
     still needs the use in its own IAM policy (the function's role has it).
     """
-    return Statement(
-        Sid="AccountUsesKeyThroughServices",
-        Effect=Allow,
-        Principal=Principal("AWS", ACCOUNT_ROOT),
-        Action=_KEY_USE,
-        Resource=["*"],
-        Condition=Condition(_through_services(services)),
-    )
+    return _account_key_statement("AccountUsesKeyThroughServices", _KEY_USE, _through_services(services))
 
 
 def grant_key_to_service_resources(*services: str) -> Statement:
     """Grants only for AWS resources, made through the named services (DynamoDB's table grant)."""
-    return Statement(
-        Sid="AccountGrantsKeyToServiceResources",
-        Effect=Allow,
-        Principal=Principal("AWS", ACCOUNT_ROOT),
-        Action=[kms.CreateGrant],
-        Resource=["*"],
-        Condition=Condition([
-            _through_services(services),
-            Bool("kms:GrantIsForAWSResource", "true"),
-        ]),
-    )
+    return _account_key_statement("AccountGrantsKeyToServiceResources", [kms.CreateGrant],
+                                  _through_services(services), Bool("kms:GrantIsForAWSResource", "true"))
 
 
 def decrypt_through_service(principal_arn: Any, via_service: Any) -> Statement:
