@@ -44,3 +44,13 @@ def template_without_table(build_dir: Path, tmp_path: Path) -> str:
     path = tmp_path / "no-table.json"
     path.write_text(json.dumps(swap(template)))
     return str(path)
+
+
+def parameters_with(build_dir: Path, tmp_path: Path, **values: str) -> str:
+    """A copy of the staging parameter file with ``values`` changed."""
+    parameters = json.loads((build_dir / "parameters" / "staging.json").read_text())
+    for parameter in parameters:
+        parameter["ParameterValue"] = values.get(parameter["ParameterKey"], parameter["ParameterValue"])
+    path = tmp_path / "changed.json"
+    path.write_text(json.dumps(parameters))
+    return str(path)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from deploy_testkit import MOTO_SKIPS_TYPES, Result, template_without_table
+from deploy_testkit import MOTO_SKIPS_TYPES, Result, parameters_with, template_without_table
 
 from support.environments import ENVIRONMENTS_FILE
 from webhook_templates.deploy import guard
@@ -37,16 +37,6 @@ def deployed_template(aws: Clients) -> dict[str, Any]:
 
 def pending_change_sets(aws: Clients) -> list[Any]:
     return aws("cloudformation").list_change_sets(StackName=STACK)["Summaries"]
-
-
-def parameters_with(build_dir: Path, tmp_path: Path, **values: str) -> str:
-    """A copy of the staging parameter file with ``values`` changed."""
-    parameters = json.loads((build_dir / "parameters" / "staging.json").read_text())
-    for parameter in parameters:
-        parameter["ParameterValue"] = values.get(parameter["ParameterKey"], parameter["ParameterValue"])
-    path = tmp_path / "changed.json"
-    path.write_text(json.dumps(parameters))
-    return str(path)
 
 
 def test_first_deploy_renders_the_build_creates_the_stack_and_writes_outputs(

@@ -8,7 +8,6 @@ states moto cannot reach (stopped on alarm, rolled back) use ``Stubber``.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from deploy_testkit import MOTO_SKIPS_TYPES, Result
+from deploy_testkit import MOTO_SKIPS_TYPES, Result, parameters_with
 
 from webhook_templates.deploy import commands, rollout
 from webhook_templates.stack import naming
@@ -46,15 +45,6 @@ def change_set_requests(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]
     return sent
 
 
-def staging_parameters(build_dir: Path, tmp_path: Path, **values: str) -> str:
-    parameters = json.loads((build_dir / "parameters" / "staging.json").read_text())
-    for parameter in parameters:
-        parameter["ParameterValue"] = values.get(parameter["ParameterKey"], parameter["ParameterValue"])
-    path = tmp_path / "changed.json"
-    path.write_text(json.dumps(parameters))
-    return str(path)
-
-
 def test_first_deploy_sends_no_triggers_and_the_update_sends_the_rollback_alarms(
     aws: Clients, run: Run, change_set_requests: list[dict[str, Any]], build_dir: Path, tmp_path: Path
 ) -> None:
@@ -64,7 +54,7 @@ def test_first_deploy_sends_no_triggers_and_the_update_sends_the_rollback_alarms
     assert "Rollback triggers: none yet" in first.out
 
     update = run("deploy", "--env", "staging", "--yes",
-                 "--parameters", staging_parameters(build_dir, tmp_path, LambdaMemorySize="512"))
+                 "--parameters", parameters_with(build_dir, tmp_path, LambdaMemorySize="512"))
 
     assert update.code == 0, update.err
     alarms = {alarm["AlarmName"]: alarm["AlarmArn"] for alarm in aws("cloudwatch").describe_alarms()["MetricAlarms"]}
@@ -87,7 +77,7 @@ def test_a_configuration_change_publishes_a_version_that_codedeploy_shifts_the_a
     assert group["deploymentConfigName"] == "CodeDeployDefault.LambdaLinear10PercentEvery1Minute"
 
     update = run("deploy", "--env", "staging", "--yes",
-                 "--parameters", staging_parameters(build_dir, tmp_path, LambdaMemorySize="512"))
+                 "--parameters", parameters_with(build_dir, tmp_path, LambdaMemorySize="512"))
 
     assert update.code == 0, update.err
     after = lam.get_alias(FunctionName="webhook-processor-staging", Name="live")["FunctionVersion"]
