@@ -222,6 +222,11 @@ def _purpose(body: Mapping[str, Any]) -> list[str]:
     ]
 
 
+def _mermaid(source: str) -> list[str]:
+    """A fenced Mermaid block (GitHub and GitLab draw it) and the blank line after it."""
+    return ["```mermaid", source.rstrip("\n"), "```", ""]
+
+
 def _architecture(body: Mapping[str, Any], graph: diagram.Graph, svg_name: str | None,
                   path_svg_name: str | None) -> list[str]:
     overview = diagram.request_path(body["Resources"])
@@ -237,10 +242,7 @@ def _architecture(body: Mapping[str, Any], graph: diagram.Graph, svg_name: str |
         "transaction once in the table. Beside them, what supports it. Each box names the "
         "template's resources it stands for; an arrow is drawn only where the template relates them.",
         "",
-        "```mermaid",
-        diagram.overview_to_mermaid(overview).rstrip("\n"),
-        "```",
-        "",
+        *_mermaid(diagram.overview_to_mermaid(overview)),
     ]
     if path_svg_name:
         lines += [f"![The request path]({path_svg_name})", ""]
@@ -252,10 +254,7 @@ def _architecture(body: Mapping[str, Any], graph: diagram.Graph, svg_name: str |
         "`Fn::Sub`). Dashed boxes exist only under the condition shown; thick boxes are retained "
         "when the stack is deleted.",
         "",
-        "```mermaid",
-        diagram.to_mermaid(graph).rstrip("\n"),
-        "```",
-        "",
+        *_mermaid(diagram.to_mermaid(graph)),
     ]
     if svg_name:
         # Too large to read inline at a page's width: linked, to open at full size.
