@@ -20,8 +20,12 @@ from webhook_templates.handoff.bundle import build_files, write_bundle
 
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries back off for milliseconds, not seconds, and give up after 0.2 s of failures in a row."""
-    monkeypatch.setattr(stacks, "RETRY", stacks.Backoff(first_seconds=0.001, cap_seconds=0.004, budget_seconds=0.2))
+    """Retries back off for milliseconds, not seconds, and give up after 1 s of failures in a row.
+
+    1 s, not less: on a loaded machine one refused connection plus the re-describe that follows
+    it took over 0.2 s, and a single transient failure was then reported as final.
+    """
+    monkeypatch.setattr(stacks, "RETRY", stacks.Backoff(first_seconds=0.001, cap_seconds=0.004, budget_seconds=1.0))
 
 
 @pytest.fixture(scope="session")
