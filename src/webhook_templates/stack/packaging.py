@@ -170,31 +170,22 @@ def inline_source(source: str) -> str:
     handler's documentation, type hints and four-space indentation are for
     its readers and mypy, not for Lambda.  Every remaining line keeps its number, so a traceback from
     the deployed function points at the right line of ``handler/app.py``.
+
+    One pass of the tokenizer finds everything to change (on Python 3.11 it is
+    pure Python and most of a render's time): comments and docstrings to drop,
+    plain ``"..."`` literals to write ``'...'``, and each line's block depth.
     """
     source = _without_annotations(source)
-    lines = source.splitlines(keepends=True)
-    edits: list[tuple[int, int, int, int, str]] = []  # (row, col, end_row, end_col, text)
-    statement_start = True
-    # A string that starts a statement is a docstring only if it is the whole
-    # statement: `"".join(x)` must survive.
-    docstring: tokenize.TokenInfo | None = None
+    plan = _Plan()
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        kind = token.type
-        if kind == tokenize.COMMENT:
-            edits.append((*token.start, *token.end, ""))
-            continue
-        if kind in (tokenize.NL, tokenize.INDENT, tokenize.DEDENT):
-            continue
-        if docstring is not None and kind == tokenize.NEWLINE:
-            lines_spanned = docstring.end[0] - docstring.start[0]
-            edits.append((*docstring.start, *docstring.end, "''" + "\n" * lines_spanned))
-        docstring = token if kind == tokenize.STRING and statement_start else None
-        statement_start = kind == tokenize.NEWLINE
-    for row, col, end_row, end_col, text in reversed(edits):
+        plan.see(token)
+    lines = source.splitlines(keepends=True)
+    for row, col, end_row, end_col, text in sorted(plan.edits(), reverse=True):
         head = lines[row - 1][:col]
         tail = lines[end_row - 1][end_col:]
         lines[row - 1:end_row] = [head + text + tail]
-    return _single_quoted(_reindent("".join(line.rstrip() + "\n" for line in "".join(lines).splitlines())))
+    stripped = "".join(line.rstrip() + "\n" for line in "".join(lines).splitlines())
+    return _reindent(stripped, plan.depth_of_start, plan.inside_string)
 
 
 def _without_annotations(source: str) -> str:
@@ -240,68 +231,98 @@ def _without_annotations(source: str) -> str:
     return source
 
 
-def _single_quoted(source: str) -> str:
-    """``source`` with plain ``"..."`` literals written ``'...'``: JSON escapes every ``"`` of ``ZipFile``.
+# Python 3.12+ tokenizes an f-string in parts, between these two tokens (-1: never, before 3.12).
+_FSTRING_START: int = getattr(tokenize, "FSTRING_START", -1)
+_FSTRING_END: int = getattr(tokenize, "FSTRING_END", -1)
 
-    Only literals that hold no quote or backslash and are not f-strings change
+
+class _Plan:
+    """What ``inline_source`` changes, gathered token by token."""
+
+    def __init__(self) -> None:
+        self.comments: list[tokenize.TokenInfo] = []
+        self.docstrings: list[tokenize.TokenInfo] = []
+        self.requotable: list[tokenize.TokenInfo] = []
+        #: row -> block depth, for rows that start a logical line.
+        self.depth_of_start: dict[int, int] = {}
+        #: Rows inside a multi-line string: content, whose indentation is not ours to change.
+        self.inside_string: set[int] = set()
+        self._depth = 0
+        self._at_line_start = True
+        # A string that starts a statement is a docstring only if it is the whole
+        # statement: `"".join(x)` must survive.
+        self._statement_start = True
+        self._docstring: tokenize.TokenInfo | None = None
+        self._fstring_rows: list[int] = []  # rows where an f-string opened (3.12+ tokenizes them in parts)
+
+    def see(self, token: tokenize.TokenInfo) -> None:
+        """Take the next token of the source."""
+        kind = token.type
+        if kind == tokenize.COMMENT:
+            self.comments.append(token)
+            return
+        if kind in (tokenize.INDENT, tokenize.DEDENT):
+            self._depth += 1 if kind == tokenize.INDENT else -1
+            return
+        if kind == tokenize.NL:
+            return
+        if self._docstring is not None and kind == tokenize.NEWLINE:
+            self.docstrings.append(self._docstring)
+        self._docstring = token if kind == tokenize.STRING and self._statement_start else None
+        self._statement_start = kind == tokenize.NEWLINE
+        if kind in (tokenize.NEWLINE, tokenize.ENDMARKER):
+            self._at_line_start = True
+            return
+        if self._at_line_start:
+            self.depth_of_start[token.start[0]] = self._depth
+            self._at_line_start = False
+        if kind == _FSTRING_START:
+            self._fstring_rows.append(token.start[0])
+        elif kind == _FSTRING_END:
+            self.inside_string.update(range(self._fstring_rows.pop() + 1, token.end[0] + 1))
+        elif kind == tokenize.STRING:
+            self.inside_string.update(range(token.start[0] + 1, token.end[0] + 1))
+            if _requotable(token.string) and token.start[0] == token.end[0]:
+                self.requotable.append(token)
+
+    def edits(self) -> list[tuple[int, int, int, int, str]]:
+        """``(row, col, end_row, end_col, replacement)`` for every change, none overlapping."""
+        docstring_starts = {token.start for token in self.docstrings}
+        return [
+            *((*token.start, *token.end, "") for token in self.comments),
+            *((*token.start, *token.end, "''" + "\n" * (token.end[0] - token.start[0])) for token in self.docstrings),
+            *((*token.start, *token.end, _single_quoted(token.string))
+              for token in self.requotable if token.start not in docstring_starts),
+        ]
+
+
+def _requotable(text: str) -> bool:
+    """Whether the literal ``text`` is a plain ``"..."`` string that ``'...'`` writes as well.
+
+    Only literals that hold no quote or backslash and are not f-strings
     (Python 3.12 tokenizes f-strings in parts, so leaving them alone keeps the
-    output the same on every interpreter); the values are the same strings.
+    output the same on every interpreter); JSON escapes every ``"`` of ``ZipFile``.
     """
-    lines = source.splitlines(keepends=True)
-    for token in reversed(list(tokenize.generate_tokens(io.StringIO(source).readline))):
-        text = token.string
-        if token.type != tokenize.STRING or token.start[0] != token.end[0]:
-            continue
-        prefix = text[: len(text) - len(text.lstrip("rRbBuU"))]
-        body = text[len(prefix):]
-        if (len(body) < 2 or body[0] != '"' or body.startswith('"""') or "'" in body or "\\" in body
-                or body.count('"') != 2):
-            continue
-        row, col = token.start
-        line = lines[row - 1]
-        lines[row - 1] = line[:col] + prefix + "'" + body[1:-1] + "'" + line[col + len(text):]
-    return "".join(lines)
+    body = text[len(text) - len(text.lstrip("rRbBuU")):]
+    return (len(body) >= 2 and body[0] == '"' and not body.startswith('"""') and "'" not in body
+            and "\\" not in body and body.count('"') == 2)
 
 
-def _reindent(source: str) -> str:
+def _single_quoted(text: str) -> str:
+    """The requotable literal ``text`` written with single quotes: the same string."""
+    prefix = text[: len(text) - len(text.lstrip("rRbBuU"))]
+    return prefix + "'" + text[len(prefix) + 1:-1] + "'"
+
+
+def _reindent(source: str, depth_of_start: Mapping[int, int], inside_string: set[int]) -> str:
     """``source`` with one space per block level and no indentation on continuation lines.
 
     Only a logical line's first physical line carries meaning in its
-    indentation; lines continued inside brackets (or after a backslash) keep a
+    indentation (``depth_of_start``); lines continued inside brackets (or after a backslash) keep a
     single space, and lines inside a multi-line string are content, untouched.
     """
-    lines = source.splitlines(keepends=True)
-    depth_of_start: dict[int, int] = {}  # row -> block depth, for rows that start a logical line
-    inside_string: set[int] = set()
-    depth = 0
-    at_line_start = True
-    string_starts: list[int] = []  # rows where an f-string opened (3.12+ tokenizes them in parts)
-    fstring_start = getattr(tokenize, "FSTRING_START", None)
-    fstring_end = getattr(tokenize, "FSTRING_END", None)
-    for token in tokenize.generate_tokens(io.StringIO(source).readline):
-        kind = token.type
-        if kind == tokenize.INDENT:
-            depth += 1
-            continue
-        if kind == tokenize.DEDENT:
-            depth -= 1
-            continue
-        if kind in (tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER):
-            continue
-        if kind == tokenize.NEWLINE:
-            at_line_start = True
-            continue
-        if at_line_start:
-            depth_of_start[token.start[0]] = depth
-            at_line_start = False
-        if kind == fstring_start:
-            string_starts.append(token.start[0])
-        elif kind == fstring_end:
-            inside_string.update(range(string_starts.pop() + 1, token.end[0] + 1))
-        elif kind == tokenize.STRING:
-            inside_string.update(range(token.start[0] + 1, token.end[0] + 1))
     out = []
-    for row, line in enumerate(lines, start=1):
+    for row, line in enumerate(source.splitlines(keepends=True), start=1):
         stripped = line.lstrip(" \t")
         if row in inside_string or stripped in ("\n", ""):
             out.append(line)
