@@ -57,10 +57,13 @@ $(AWSCLI):
 	$(PYTHON) -m venv $(AWSCLI_VENV)
 	$(AWSCLI_VENV)/bin/pip install $(PIP_FLAGS) '$(AWSCLI_VERSION)'
 
-# compileall: pip byte-compiles an installed package, but an editable one is compiled on every
-# start under PYTHONDONTWRITEBYTECODE (set on this project's CI machines): ~60 ms of each render.
+# pip byte-compiles an installed package, but an editable one is compiled on every start under
+# PYTHONDONTWRITEBYTECODE (set on this project's CI machines): ~60 ms of each render, and of each
+# CLI process the tests start.
+COMPILE := $(BIN)/python -m compileall -q src/webhook_templates
+
 template: $(INSTALLED)
-	@$(BIN)/python -m compileall -q src/webhook_templates
+	@$(COMPILE)
 	$(BIN)/webhook-templates render --out $(BUILD)
 
 # The code's own checks: ruff on everything, mypy strict on the package (config in pyproject.toml).
@@ -74,6 +77,7 @@ lint: static template $(CHECKOV)
 # The tests lint the rendered templates themselves (tests/template/test_render_and_lint.py).
 # -n auto: one worker per core halves the run; every test owns its ports and folders.
 test: static $(CHECKOV) $(AWSCLI) test-runtimes
+	@$(COMPILE)
 	CHECKOV=$(CHECKOV) AWS_CLI=$(AWSCLI) $(BIN)/python -m pytest -n auto
 
 # The handler's own tests on every runtime config.RUNTIMES allows other than .venv's (which runs

@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from support.handler_loader import APP, SECRET, make_event, sign
@@ -101,16 +103,53 @@ def test_arbitrary_field_values(app, tx, amount, currency, status, metadata):
         assert json.loads(resp["body"])["transactionId"] == tx
 
 
-@SETTINGS
-@given(amount=st.decimals(min_value="0.01", max_value="1e15", places=2))
-def test_valid_amounts_are_accepted_and_stored_exactly(app, aws, amount):
-    aws.clear_table()  # each example on an empty table: moto copies the whole table per write
+valid_amounts = st.decimals(min_value="0.01", max_value="1e15", places=2)
+
+
+def _amount_body(amount: Any) -> tuple[str, str]:
     tx = "p" + uuid.uuid4().hex
-    body = f'{{"transactionId": "{tx}", "amount": {amount}, "currency": "USD"}}'
+    return tx, f'{{"transactionId": "{tx}", "amount": {amount}, "currency": "USD"}}'
+
+
+@SETTINGS
+@given(amount=valid_amounts)
+def test_valid_amounts_are_sent_to_dynamodb_exactly(app, amount):
+    """The whole property, on what the handler asks DynamoDB to store (answered in-process:
+    an emulated write per example made this test 20 s)."""
+    tx, body = _amount_body(amount)
+    sent: list[dict[str, Any]] = []
+
+    def capture(params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+        sent.append(json.loads(params["body"]))  # the request body as it would go on the wire
+        return SimpleNamespace(status_code=200), {"ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    events = app._container().ddb.meta.events  # the clients the request below will use
+    events.register("before-call.dynamodb.TransactWriteItems", capture)
+    try:
+        assert _check(app, _signed(body))["statusCode"] == 200
+    finally:
+        events.unregister("before-call.dynamodb.TransactWriteItems", capture)
+    (request,) = sent
+    items = [entry["Put"]["Item"] for entry in request["TransactItems"] if "Put" in entry]
+    (stored,) = [item for item in items if item.get("transactionId", {}).get("S") == tx and "amount" in item]
+    assert stored["amount"]["N"] == format(amount, ".2f")  # USD: padded to its two minor-unit digits
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@example(amount=Decimal("0.01"))
+@example(amount=Decimal("1E+15"))
+@example(amount=Decimal("999999999999999.99"))
+@example(amount=Decimal("0.10"))
+@example(amount=Decimal("100"))
+@given(amount=valid_amounts)
+def test_valid_amounts_are_accepted_and_stored_exactly(app, aws, amount):
+    """End to end through the emulated table: the item read back holds the amount exactly."""
+    aws.clear_table()  # each example on an empty table: moto copies the whole table per write
+    tx, body = _amount_body(amount)
     assert _check(app, _signed(body))["statusCode"] == 200
     item = aws.ddb.query(TableName="webhook-transactions-test", KeyConditionExpression="transactionId = :t",
                          ExpressionAttributeValues={":t": {"S": tx}})["Items"][0]
-    assert item["amount"]["N"] == format(amount, "f")
+    assert item["amount"]["N"] == format(amount, ".2f")
 
 
 @SETTINGS
