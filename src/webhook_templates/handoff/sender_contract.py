@@ -13,7 +13,7 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..stack.packaging import HandlerLimits
+from ..stack.packaging import HandlerLimits, parsed
 
 #: What each transaction status means to the receiver; a status without words is an error.
 STATUS_WORDS: Mapping[str, str] = {
@@ -52,7 +52,7 @@ def _message(node: ast.expr) -> str:
 
 def handler_errors(source: str) -> list[HandlerError]:
     """Every non-200 answer in the handler's ``source``, by status then code (first message of each code)."""
-    tree = ast.parse(source)
+    tree = parsed(source)
     found: dict[str, HandlerError] = {}
     for node in ast.walk(tree):
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Reject"

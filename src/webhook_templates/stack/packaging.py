@@ -15,6 +15,7 @@ artifact it made.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import tokenize
 from collections.abc import Mapping
@@ -106,13 +107,21 @@ def _currency_table(value: Any, origin: str) -> Mapping[str, int]:
     return MappingProxyType(dict(sorted(table.items())))
 
 
+@functools.lru_cache(maxsize=4)
+def parsed(source: str) -> ast.Module:
+    """``source``'s syntax tree, parsed once however many readers it has (the limits, the
+    inlining, the handoff's list of answers): each parse of the handler is ~15 ms of a render.
+    Readers must not change the tree."""
+    return ast.parse(source)
+
+
 def read_limits(source: str, origin: str = "handler") -> HandlerLimits:
     """The limits ``source`` (the handler module's text) defines, without executing it.
 
     ``HandlerUnavailable`` names the limit that is missing, not a literal, or of the wrong type.
     """
     try:
-        assignments = _assignments(ast.parse(source, filename=origin))
+        assignments = _assignments(parsed(source))
     except SyntaxError as error:
         raise HandlerUnavailable(f"{origin}: not valid Python (line {error.lineno}: {error.msg})") from None
     values: dict[str, Any] = {}
@@ -196,7 +205,7 @@ def _without_annotations(source: str) -> str:
     that spans lines stays, so every line keeps its number; ``x: T`` without a
     value stays too, as removing it would leave a bare name.
     """
-    tree = ast.parse(source)
+    tree = parsed(source)
     if not any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
                and any(alias.name == "annotations" for alias in node.names) for node in tree.body):
         return source
