@@ -279,6 +279,15 @@ def test_handoff_explains_each_environments_rollout_its_rollback_alarms_and_how_
         assert f"- `{alarm_id}`: {body['Resources'][alarm_id]['Properties']['AlarmDescription']}" in text
     assert "`DEPLOYMENT_FAILURE`, `DEPLOYMENT_STOP_ON_ALARM`" in text
     assert "aws deploy list-deployments --application-name webhook-processor-<env> --deployment-group-name live" in text
+    assert "Environments that set it: none." in text  # the shipped files keep prod's cost as it was
+
+
+def test_handoff_names_the_environments_that_pay_for_provisioned_concurrency(body: dict[str, Any]) -> None:
+    environments = {"dev": ENVIRONMENTS["dev"], "qa": EnvironmentConfig(name="qa", provisioned_concurrency=3)}
+    text = "\n".join(releases.section(body, environments))
+    assert "`ProvisionedConcurrency=N` keeps N execution environments initialised on the `live` alias" in text
+    assert "billed per GB-second (N x memory) for as long as it is configured, whether used or not" in text
+    assert "Environments that set it: qa (3)." in text
 
 
 def test_handoff_has_no_releases_section_for_a_template_without_a_deployment_group(body: dict[str, Any]) -> None:
