@@ -107,6 +107,8 @@ NUMERIC_BOUNDS: Mapping[str, NumericBound] = MappingProxyType({
         "(API Gateway stops waiting at 29 s)",
     ),
     "reserved_concurrency": NumericBound(0, 1000, "an integer from 0 (none) to 1000"),
+    # The same ceiling as reserved concurrency, which caps it when set.
+    "provisioned_concurrency": NumericBound(0, 1000, "an integer from 0 (none) to 1000"),
     "throttle_rate_limit": NumericBound(1, 10000, "requests per second from 1 to 10000", integer=False),
     "throttle_burst_limit": NumericBound(1, 5000, "an integer from 1 to 5000"),
 })
@@ -156,6 +158,10 @@ class EnvironmentConfig:
     #: Lambda SnapStart on published versions (Python 3.12+): faster cold starts,
     #: billed for the cached snapshot and each restore; off by default.
     snap_start: bool = False
+    #: Execution environments kept initialised on the ``live`` alias: no cold
+    #: start up to this many concurrent requests, billed per GB-second for as
+    #: long as it is configured, used or not; 0 (none) by default.
+    provisioned_concurrency: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.tags, Mapping):
@@ -265,7 +271,8 @@ def validate(config: EnvironmentConfig) -> None:
 
 
 def _validate_rollout(config: EnvironmentConfig) -> None:
-    """The release settings: deployment preference, rollback monitoring, cold-start options."""
+    """The release settings: deployment preference, rollback monitoring, cold-start options
+    (SnapStart and provisioned concurrency, and the rules AWS sets on combining them)."""
     _require(
         config.deployment_preference in DEPLOYMENT_PREFERENCES,
         "deployment_preference", config.deployment_preference, ", ".join(DEPLOYMENT_PREFERENCES),
@@ -285,6 +292,19 @@ def _validate_rollout(config: EnvironmentConfig) -> None:
         not config.snap_start or config.runtime in SNAP_START_RUNTIMES,
         "snap_start", config.snap_start,
         f"false with runtime={config.runtime!r}; SnapStart needs {', '.join(SNAP_START_RUNTIMES)}",
+    )
+    # Both are Lambda's own rules: it refuses provisioned concurrency on a SnapStart
+    # version, and more provisioned than reserved concurrency; refused here, not mid-deploy.
+    _require(
+        not (config.snap_start and config.provisioned_concurrency),
+        "provisioned_concurrency", config.provisioned_concurrency,
+        "0 with snap_start=true (Lambda does not support SnapStart with provisioned concurrency)",
+    )
+    _require(
+        not config.reserved_concurrency or config.provisioned_concurrency <= config.reserved_concurrency,
+        "provisioned_concurrency", config.provisioned_concurrency,
+        f"an integer from 0 to reserved_concurrency={config.reserved_concurrency} "
+        "(Lambda refuses more provisioned than reserved concurrency)",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -71,6 +72,19 @@ def test_the_cost_table_follows_each_environments_memory(handoff: str) -> None:
     assert ENVIRONMENTS["prod"].memory_mb > ENVIRONMENTS["dev"].memory_mb
     assert sum(line.usd for line in cost.per_million(ENVIRONMENTS["prod"])) > sum(
         line.usd for line in cost.per_million(ENVIRONMENTS["dev"]))
+
+
+def test_provisioned_concurrency_is_a_monthly_cost_whatever_the_traffic() -> None:
+    """Billed per GB-second while configured, used or not: 1 at 512 MB for 730 hours."""
+    prod = ENVIRONMENTS["prod"]
+    assert prod.provisioned_concurrency == 0 and cost.provisioned_per_month(prod) == 0
+    warm = dataclasses.replace(prod, provisioned_concurrency=2)
+    expected = 2 * 512 / 1024 * 730 * 3600 * cost.LAMBDA_ARM64_PROVISIONED_PER_GB_SECOND
+    assert cost.provisioned_per_month(warm) == pytest.approx(expected) == pytest.approx(8.76, abs=0.01)
+    assert cost.monthly_fixed(warm) == pytest.approx(cost.monthly_fixed(prod) + expected)
+    (row,) = [row for row in cost.cost_rows({"prod": prod, "warm": warm})[1] if row[0].startswith("Each month")]
+    assert row[2:] == [f"{cost.monthly_fixed(prod):,.2f}", f"{cost.monthly_fixed(warm):,.2f}"]
+    assert "provisioned concurrency" in row[1]
 
 
 def test_verify_names_each_changed_missing_and_added_file(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from typing import Any
 
@@ -48,6 +49,18 @@ def test_scoped_services_name_this_stack(files: dict[str, RenderedFile]) -> None
     assert resources["SecretsmanagerOnThisStack"] == ["arn:aws:secretsmanager:*:*:secret:webhook-signing-secret-*"]
     assert set(resources["LogsOnThisStack"]) == {"arn:aws:logs:*:*:log-group:/aws/lambda/webhook-processor-*",
                                                  "arn:aws:logs:*:*:log-group:/aws/apigateway/webhook-api-*"}
+
+
+def test_provisioned_concurrency_on_the_alias_is_granted_on_this_stacks_function(
+    files: dict[str, RenderedFile]
+) -> None:
+    """The alias's registry schema brings these, so an environment may turn provisioned concurrency on
+    (and off) with the same role; the function scope covers the alias's qualified ARN."""
+    (lambda_statement,) = [st for st in policy(files)["Statement"] if st["Sid"] == "LambdaOnThisStack"]
+    assert {"lambda:PutProvisionedConcurrencyConfig", "lambda:GetProvisionedConcurrencyConfig",
+            "lambda:DeleteProvisionedConcurrencyConfig"} <= set(lambda_statement["Action"])
+    alias_arn = "arn:aws:lambda:eu-west-1:123456789012:function:webhook-processor-prod:live"
+    assert any(fnmatch.fnmatchcase(alias_arn, pattern) for pattern in lambda_statement["Resource"])
 
 
 def test_a_service_without_a_scope_is_an_error_not_a_wildcard(body: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from webhook_templates.config import (
     ConfigError,
     EnvironmentConfig,
     TemplateConfig,
+    parse_environments,
 )
 from webhook_templates.handoff import releases
 from webhook_templates.handoff.render import template_dict
@@ -120,6 +121,32 @@ def test_snap_start_on_published_versions_only_when_configured(resources: dict[s
         parameters.USE_SNAP_START, {"ApplyOn": "PublishedVersions"}, {"Ref": "AWS::NoValue"}]}
 
 
+def test_provisioned_concurrency_on_the_alias_only_when_configured(body: dict[str, Any]) -> None:
+    """On the alias, so it follows ``live`` to each new version; absent (not 0, which Lambda refuses) by default."""
+    assert props(body["Resources"], naming.ALIAS_ID)["ProvisionedConcurrencyConfig"] == {"Fn::If": [
+        parameters.HAS_PROVISIONED_CONCURRENCY,
+        {"ProvisionedConcurrentExecutions": {"Ref": "ProvisionedConcurrency"}},
+        {"Ref": "AWS::NoValue"}]}
+    assert body["Conditions"][parameters.HAS_PROVISIONED_CONCURRENCY] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ProvisionedConcurrency"}, 0]}]}
+    parameter = body["Parameters"]["ProvisionedConcurrency"]
+    assert (parameter["Type"], parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (
+        "Number", "0", 0, 1000)
+    # Only the alias carries it: the function and its version (hence the canary) do not change with it.
+    users = [logical_id for logical_id, resource in body["Resources"].items()
+             if {"Ref": "ProvisionedConcurrency"} in _nodes(resource)]
+    assert users == [naming.ALIAS_ID]
+
+
+def test_parameter_file_carries_provisioned_concurrency_of_an_environment_that_sets_it() -> None:
+    (qa,) = parse_environments("[qa]\nreserved_concurrency = 20\nprovisioned_concurrency = 5\n").values()
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in parameters.parameter_file(qa)}
+    assert values["ProvisionedConcurrency"] == "5"
+    assert all(parameters.parameter_file(config)[-1] == {"ParameterKey": "ProvisionedConcurrency",
+                                                          "ParameterValue": "0"}
+               for config in ENVIRONMENTS.values()), "no shipped environment pays for it"
+
+
 # --- CodeDeploy: traffic shifting with automatic rollback ---------------------------
 
 def test_application_is_for_lambda(resources: dict[str, Any]) -> None:
@@ -191,6 +218,7 @@ def test_release_settings_default_to_the_safe_choice() -> None:
     assert config.deployment_preference == "CodeDeployDefault.LambdaCanary10Percent5Minutes"
     assert config.rollback_monitoring_minutes > 0
     assert config.snap_start is False
+    assert config.provisioned_concurrency == 0
 
 
 @pytest.mark.parametrize(("settings", "named", "accepted"), [
@@ -199,6 +227,14 @@ def test_release_settings_default_to_the_safe_choice() -> None:
     ({"rollback_monitoring_minutes": 181}, "rollback_monitoring_minutes=181", "0 to 180"),
     ({"signing_secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:" + "s" * 160},
      "signing_secret_arn", "at most 200 characters"),
+    # Lambda supports SnapStart or provisioned concurrency on a version, never both.
+    ({"runtime": "python3.12", "snap_start": True, "provisioned_concurrency": 2}, "provisioned_concurrency=2",
+     "0 with snap_start=true (Lambda does not support SnapStart with provisioned concurrency)"),
+    # Lambda allocates no more provisioned concurrency than the function's reserved concurrency.
+    ({"reserved_concurrency": 10, "provisioned_concurrency": 11}, "provisioned_concurrency=11",
+     "an integer from 0 to reserved_concurrency=10 (Lambda refuses more provisioned than reserved concurrency)"),
+    ({"provisioned_concurrency": 1001}, "provisioned_concurrency=1001", "an integer from 0 (none) to 1000"),
+    ({"provisioned_concurrency": True}, "provisioned_concurrency=True", "an integer from 0 (none) to 1000"),
 ])
 def test_invalid_release_settings_are_refused_naming_what_is_accepted(
     settings: dict[str, Any], named: str, accepted: str
@@ -210,6 +246,23 @@ def test_invalid_release_settings_are_refused_naming_what_is_accepted(
 
 def test_snap_start_is_accepted_from_python_3_12() -> None:
     assert EnvironmentConfig(name="x1", runtime="python3.12", snap_start=True).snap_start
+
+
+@pytest.mark.parametrize(("reserved", "provisioned"), [(10, 10), (0, 1000), (50, 1)])
+def test_provisioned_concurrency_up_to_reserved_or_without_reserved_is_accepted(
+    reserved: int, provisioned: int
+) -> None:
+    """Equal to reserved is what Lambda allows; reserved 0 here means none (the unreserved pool), not a cap."""
+    config = EnvironmentConfig(name="x1", reserved_concurrency=reserved, provisioned_concurrency=provisioned)
+    assert config.provisioned_concurrency == provisioned
+
+
+def test_provisioned_concurrency_refusal_names_the_file_and_table() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_environments("[qa]\nruntime = 'python3.13'\nsnap_start = true\nprovisioned_concurrency = 1\n",
+                           "envs.toml")
+    assert str(error.value) == ("envs.toml [qa]: provisioned_concurrency=1 is invalid; accepted: 0 with "
+                                "snap_start=true (Lambda does not support SnapStart with provisioned concurrency)")
 
 
 # --- the handoff ----------------------------------------------------------------
@@ -226,6 +279,15 @@ def test_handoff_explains_each_environments_rollout_its_rollback_alarms_and_how_
         assert f"- `{alarm_id}`: {body['Resources'][alarm_id]['Properties']['AlarmDescription']}" in text
     assert "`DEPLOYMENT_FAILURE`, `DEPLOYMENT_STOP_ON_ALARM`" in text
     assert "aws deploy list-deployments --application-name webhook-processor-<env> --deployment-group-name live" in text
+    assert "Environments that set it: none." in text  # the shipped files keep prod's cost as it was
+
+
+def test_handoff_names_the_environments_that_pay_for_provisioned_concurrency(body: dict[str, Any]) -> None:
+    environments = {"dev": ENVIRONMENTS["dev"], "qa": EnvironmentConfig(name="qa", provisioned_concurrency=3)}
+    text = "\n".join(releases.section(body, environments))
+    assert "`ProvisionedConcurrency=N` keeps N execution environments initialised on the `live` alias" in text
+    assert "billed per GB-second (N x memory) for as long as it is configured, whether used or not" in text
+    assert "Environments that set it: qa (3)." in text
 
 
 def test_handoff_has_no_releases_section_for_a_template_without_a_deployment_group(body: dict[str, Any]) -> None:

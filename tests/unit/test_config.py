@@ -225,7 +225,7 @@ def test_parameter_file_renders_every_setting_as_a_string() -> None:
         "CreateApiGatewayAccountRole": "false", "LogRetentionDays": "30", "SigningSecretArn": "",
         "SigningSecretReaders": "", "AlarmTopicArn": "",
         "DeploymentPreference": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
-        "SnapStart": "false",
+        "SnapStart": "false", "ProvisionedConcurrency": "0",
     }
     assert [spec.key for spec in SPECS if not spec.omitted_at_default] == list(values)
 def test_signing_secret_readers_become_one_comma_separated_parameter() -> None:

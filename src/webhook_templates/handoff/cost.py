@@ -1,8 +1,8 @@
 """What a million webhooks cost in each environment, from its parameter values and list prices.
 
 The per-environment inputs are the values the stack is deployed with
-(``LambdaMemorySize`` from the parameter file, whether the stack creates the
-signing secret); the per-request facts are the handler's (4 write request
+(``LambdaMemorySize`` and ``ProvisionedConcurrency`` from the parameter file,
+whether the stack creates the signing secret); the per-request facts are the handler's (4 write request
 units per accepted delivery: a delivery marker and the transaction, each under
 1 KB, in one ``TransactWriteItems``, which counts double).  What cannot be read
 from the template (function duration, log line sizes, cold starts,
@@ -26,6 +26,10 @@ MILLION = 1_000_000
 API_GATEWAY_REST_PER_MILLION = 3.50           # first 333 million requests a month
 LAMBDA_REQUESTS_PER_MILLION = 0.20
 LAMBDA_ARM64_PER_GB_SECOND = 0.0000133334
+#: Provisioned concurrency on arm64, per GB-second it is configured, whether invoked or not.
+LAMBDA_ARM64_PROVISIONED_PER_GB_SECOND = 0.0000033334
+#: AWS's pricing examples count a month as 730 hours.
+SECONDS_PER_MONTH = 730 * 3600
 DYNAMODB_WRITE_UNITS_PER_MILLION = 0.625      # on-demand, since the November 2024 price cut
 DYNAMODB_READ_UNITS_PER_MILLION = 0.125
 KMS_PER_10K_REQUESTS = 0.03
@@ -60,9 +64,13 @@ class Line:
     usd: float
 
 
-def _memory_mb(config: EnvironmentConfig) -> int:
+def _parameter(config: EnvironmentConfig, key: str) -> int:
     values = {entry["ParameterKey"]: entry["ParameterValue"] for entry in parameter_file(config)}
-    return int(values["LambdaMemorySize"])
+    return int(values[key])
+
+
+def _memory_mb(config: EnvironmentConfig) -> int:
+    return _parameter(config, "LambdaMemorySize")
 
 
 def per_million(config: EnvironmentConfig) -> list[Line]:
@@ -92,9 +100,21 @@ def per_million(config: EnvironmentConfig) -> list[Line]:
     ]
 
 
+def provisioned_per_month(config: EnvironmentConfig) -> float:
+    """What the ``live`` alias's provisioned concurrency costs a month: billed while configured, used or not.
+
+    Invocations it serves are billed at a lower duration rate than on-demand
+    ones; the per-million table keeps the on-demand rate, an upper bound.
+    """
+    gb = _parameter(config, "ProvisionedConcurrency") * _memory_mb(config) / 1024
+    return gb * SECONDS_PER_MONTH * LAMBDA_ARM64_PROVISIONED_PER_GB_SECOND
+
+
 def monthly_fixed(config: EnvironmentConfig) -> float:
-    """What the stack costs each month whatever the traffic: the key, and the secret if it creates one."""
-    return KMS_KEY_PER_MONTH + (SECRETS_MANAGER_SECRET_PER_MONTH if not config.signing_secret_arn else 0.0)
+    """What the stack costs each month whatever the traffic: the key, the secret if it creates one,
+    and provisioned concurrency if the environment sets it."""
+    secret = SECRETS_MANAGER_SECRET_PER_MONTH if not config.signing_secret_arn else 0.0
+    return KMS_KEY_PER_MONTH + secret + provisioned_per_month(config)
 
 
 def cost_rows(environments: Mapping[str, EnvironmentConfig]) -> tuple[list[str], list[list[str]]]:
@@ -109,6 +129,8 @@ def cost_rows(environments: Mapping[str, EnvironmentConfig]) -> tuple[list[str],
             f"{name}: {lines[name][index].basis}" for name in names)
         rows.append([line.item, basis, *[f"{lines[name][index].usd:,.2f}" for name in names]])
     rows.append(["**Total**", "", *[f"**{sum(line.usd for line in lines[name]):,.2f}**" for name in names]])
-    rows.append(["Each month, whatever the traffic", "the KMS key; the signing secret when the stack creates it",
+    rows.append(["Each month, whatever the traffic",
+                 "the KMS key; the signing secret when the stack creates it; provisioned concurrency "
+                 "(x memory, 730 h) when set",
                  *[f"{monthly_fixed(environments[name]):,.2f}" for name in names]])
     return headers, rows

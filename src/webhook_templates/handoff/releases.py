@@ -27,6 +27,8 @@ def section(body: Mapping[str, Any], environments: Mapping[str, EnvironmentConfi
     events = ", ".join(f"`{event}`" for event in group["AutoRollbackConfiguration"]["Events"])
     described = {alarm_id: body["Resources"][alarm_id]["Properties"].get("AlarmDescription", "")
                  for alarm_id in alarms}
+    provisioned = ", ".join(f"{name} ({config.provisioned_concurrency})"
+                            for name, config in environments.items() if config.provisioned_concurrency) or "none"
     lines = [
         "## Releases: canary and automatic rollback",
         "",
@@ -64,8 +66,14 @@ def section(body: Mapping[str, Any], environments: Mapping[str, EnvironmentConfi
         "aws deploy stop-deployment --deployment-id d-XXXXXXXXX --auto-rollback-enabled   # roll back by hand",
         "```",
         "",
-        "Cold starts: `SnapStart=true` (Python 3.12+; off by default) restores published versions from a "
-        "snapshot, billed for the cached snapshot and each restore. A pre-traffic check is an extension point: "
+        "Cold starts (both off by default): `SnapStart=true` (Python 3.12+) restores published versions from a "
+        "snapshot, billed for the cached snapshot and each restore. `ProvisionedConcurrency=N` keeps N execution "
+        f"environments initialised on the `{naming.LIVE_ALIAS}` alias, so up to N concurrent requests are served "
+        "without a cold start; it is billed per GB-second (N x memory) for as long as it is configured, whether used "
+        "or not. Lambda refuses it together with SnapStart, and above `ReservedConcurrency` when that is set. "
+        f"Environments that set it: {provisioned}.",
+        "",
+        "A pre-traffic check is an extension point: "
         "a function named in the alias's `BeforeAllowTrafficHook`, which the CodeDeploy role must then be "
         "allowed to invoke.",
         "",

@@ -156,10 +156,14 @@ def live_alias(version: awslambda.Version) -> awslambda.Alias:
     ``CodeDeployLambdaAliasUpdate`` makes CloudFormation hand a change of the
     alias's version to the deployment group instead of switching it at once;
     the group shifts traffic by the environment's deployment preference and
-    rolls back when a rollback alarm fires.  A pre-traffic check is an
-    extension point: add a function that tests the new version and reports
-    with ``codedeploy:PutLifecycleEventHookExecutionStatus``, name it in the
-    update policy's ``BeforeAllowTrafficHook``, and grant the CodeDeploy role
+    rolls back when a rollback alarm fires.  Provisioned concurrency, when
+    the environment sets it, is the alias's (it follows the alias to each new
+    version), so it changes neither the function nor its version.
+
+    A pre-traffic check is an extension point: add a function that tests the
+    new version and reports with
+    ``codedeploy:PutLifecycleEventHookExecutionStatus``, name it in the update
+    policy's ``BeforeAllowTrafficHook``, and grant the CodeDeploy role
     ``lambda:InvokeFunction`` on that function alone.
     """
     return awslambda.Alias(
@@ -167,6 +171,11 @@ def live_alias(version: awslambda.Version) -> awslambda.Alias:
         Name=naming.LIVE_ALIAS,
         FunctionName=Ref(naming.FUNCTION_ID),
         FunctionVersion=GetAtt(version, "Version"),
+        ProvisionedConcurrencyConfig=If(
+            parameters.HAS_PROVISIONED_CONCURRENCY,
+            awslambda.ProvisionedConcurrencyConfiguration(ProvisionedConcurrentExecutions=Ref("ProvisionedConcurrency")),
+            NoValue,
+        ),
         UpdatePolicy=UpdatePolicy(
             CodeDeployLambdaAliasUpdate=CodeDeployLambdaAliasUpdate(
                 ApplicationName=Ref(naming.CODEDEPLOY_APPLICATION_ID),

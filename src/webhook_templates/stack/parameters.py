@@ -40,6 +40,7 @@ HAS_ALARM_TOPIC = "HasAlarmTopic"
 HAS_RESERVED_CONCURRENCY = "HasReservedConcurrency"
 HAS_SECRET_READERS = "HasSigningSecretReaders"
 USE_SNAP_START = "UseSnapStart"
+HAS_PROVISIONED_CONCURRENCY = "HasProvisionedConcurrency"
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,10 @@ SPECS: tuple[ParameterSpec, ...] = (
                   "CodeDeploy config moving the live alias to a new version."),
     ParameterSpec("SnapStart", "snap_start", "Function", "SnapStart",
                   "true: SnapStart (Python 3.12+).", constraints=_BOOL),
+    # Kept short: the template has a few hundred bytes left under CloudFormation's body limit.
+    ParameterSpec("ProvisionedConcurrency", "provisioned_concurrency", "Function", "Provisioned concurrency",
+                  "Warm environments on the live alias, billed while set; 0 for none.", "Number",
+                  _bounds("provisioned_concurrency")),
 )
 
 #: Settings that are deploy-time data, not template parameters: stack tags.
@@ -179,6 +184,7 @@ def conditions() -> dict[str, Condition | Any]:
         HAS_RESERVED_CONCURRENCY: Not(Equals(Ref("ReservedConcurrency"), 0)),
         HAS_SECRET_READERS: Not(Equals(Join("", Ref("SigningSecretReaders")), "")),
         USE_SNAP_START: Equals(Ref("SnapStart"), "true"),
+        HAS_PROVISIONED_CONCURRENCY: Not(Equals(Ref("ProvisionedConcurrency"), 0)),
     }
 
 
