@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -91,12 +92,14 @@ def test_sandbox_deploys_a_new_environment_and_stops_on_ctrl_c(
     assert "sandbox stopped" in sandbox.read_until("sandbox stopped")
 
 
-def test_a_busy_port_is_refused_with_exit_2(sandbox: Sandbox) -> None:
-    endpoint = sandbox.read_until("export AWS_ENDPOINT_URL=")
-    port = endpoint.split("export AWS_ENDPOINT_URL=http://127.0.0.1:")[1].split()[0]
+def test_a_busy_port_is_refused_with_exit_2() -> None:
+    with socket.socket() as holder:  # any listener makes the port busy; a second sandbox is no different
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
 
-    second = subprocess.run([sys.executable, "-m", "support.sandbox", "--port", port], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "tests")}, timeout=60)
+        second = subprocess.run([sys.executable, "-m", "support.sandbox", "--port", str(port)], capture_output=True,
+                                text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "tests")}, timeout=60)
 
     assert second.returncode == 2
     assert f"port {port} on 127.0.0.1 is in use; accepted: a free port" in second.stderr

@@ -19,8 +19,6 @@ import warnings
 from collections.abc import Sequence
 from types import FrameType
 
-from . import moto_server
-
 DEFAULT_PORT = 4566
 #: Dummy credentials: moto accepts any, and these can never reach a real account.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox", "AWS_REGION": "us-east-1"}
@@ -83,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not _port_is_free(args.port):
         parser.exit(2, f"make sandbox: error: port {args.port} on 127.0.0.1 is in use; accepted: a free port, "
                     "e.g. make sandbox SANDBOX_PORT=4567\n")
+    from . import moto_server  # moto takes seconds to import: not for a refused port
+
     # moto warns once per resource type its CloudFormation skips; NOT_MODELLED says it once.
     warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto")
     stop = threading.Event()
