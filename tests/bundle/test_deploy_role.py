@@ -201,6 +201,14 @@ def test_handoff_says_how_to_create_and_use_the_role(handoff: str) -> None:
     assert '${CFN_ROLE_ARN:+--role-arn "$CFN_ROLE_ARN"}' in handoff
 
 
+def test_handoff_says_what_the_iam_and_kms_grants_are_conditioned_on(handoff: str) -> None:
+    assert "(`Team` is `payments-platform` and `CostCenter` is `fintech-webhooks`, from the environments;" in handoff
+    assert "`FunctionRole` to `lambda.amazonaws.com`" in handoff
+    assert "`CodeDeployRole` to `codedeploy.amazonaws.com`" in handoff
+    assert "`ApiGatewayLoggingRole` to `apigateway.amazonaws.com`" in handoff
+    assert "key/*" not in handoff  # the unconditioned grant it used to describe
+
+
 def test_deploy_takes_a_role_arn_and_refuses_a_malformed_one(capsys: pytest.CaptureFixture[str]) -> None:
     from webhook_templates import cli
 
