@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import fnmatch
 import json
+import re
 from typing import Any
 
 import pytest
 
+from support.environments import SHIPPED
 from webhook_templates.handoff import deploy_role
 from webhook_templates.handoff.render import RenderedFile
 
@@ -63,10 +67,140 @@ def test_provisioned_concurrency_on_the_alias_is_granted_on_this_stacks_function
     assert any(fnmatch.fnmatchcase(alias_arn, pattern) for pattern in lambda_statement["Resource"])
 
 
+def statements_granting(document: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [statement for statement in document["Statement"] if action in statement["Action"]]
+
+
+#: Every resource of a kind: ``*``, or an ARN ending in ``<type>/*`` (``key/*``, ``role/aws-service-role/*``).
+EVERY_RESOURCE_OF_A_KIND = re.compile(r"\*|arn:aws:[a-z0-9-]+:[^:]*:[^:]*:(?:[A-Za-z0-9-]+[:/])+\*")
+
+
+def test_no_iam_or_kms_action_reaches_every_resource_of_a_kind_without_a_condition(
+    files: dict[str, RenderedFile],
+) -> None:
+    """The property the two review findings broke: ``key/*`` unconditioned, ``iam:PassRole`` to any service."""
+    assert EVERY_RESOURCE_OF_A_KIND.fullmatch("arn:aws:kms:*:*:key/*")
+    assert not EVERY_RESOURCE_OF_A_KIND.fullmatch("arn:aws:kms:*:*:alias/webhook-lambda-*")
+    unconditioned = set()
+    for statement in policy(files)["Statement"]:
+        if "Condition" in statement or not any(EVERY_RESOURCE_OF_A_KIND.fullmatch(r) for r in statement["Resource"]):
+            continue
+        unconditioned |= {action for action in statement["Action"] if action.startswith(("iam:", "kms:"))}
+    # The one exception: a read-only listing with no resource and no condition key but the caller's account.
+    assert deploy_role.UNCONDITIONED_LISTINGS == {"kms:ListAliases"}
+    assert unconditioned == set(deploy_role.UNCONDITIONED_LISTINGS)
+
+
+def test_key_actions_require_the_tags_the_template_puts_on_its_key(
+    files: dict[str, RenderedFile], body: dict[str, Any],
+) -> None:
+    tags = {tag["Key"]: tag["Value"] for tag in body["Resources"]["EncryptionKey"]["Properties"]["Tags"]}
+    assert tags["Team"] == {"Ref": "Team"} and tags["CostCenter"] == {"Ref": "CostCenter"}
+    expected = {"Team": sorted({env.team for env in SHIPPED.values()}),
+                "CostCenter": sorted({env.cost_center for env in SHIPPED.values()})}
+    assert expected == {"Team": ["payments-platform"], "CostCenter": ["fintech-webhooks"]}
+    on_existing_keys = {f"aws:ResourceTag/{tag}": values for tag, values in expected.items()}
+    on_requests = {f"aws:RequestTag/{tag}": values for tag, values in expected.items()}
+    document = policy(files)
+    kms_statements = [s for s in document["Statement"] if any(a.startswith("kms:") for a in s["Action"])]
+    for statement in kms_statements:
+        if "arn:aws:kms:*:*:key/*" not in statement["Resource"]:
+            continue
+        condition = statement["Condition"]["StringEquals"]
+        assert condition in (on_existing_keys, on_requests), statement["Sid"]
+    # Creating a key takes no resource: it is allowed only for a key requested with the tags.
+    (create,) = statements_granting(document, "kms:CreateKey")
+    assert create["Resource"] == ["*"] and create["Condition"] == {"StringEquals": on_requests}
+    # Tagging at creation is the only request-tag grant on keys, and it only tags.
+    by_request_tags = [s for s in kms_statements if s.get("Condition", {}).get("StringEquals") == on_requests]
+    assert [s["Action"] for s in by_request_tags] == [["kms:CreateKey"], ["kms:TagResource"]]
+    # Rotation, key policy and deletion run on a new key before its alias exists: tag-conditioned, not alias.
+    administer = {action: s for s in kms_statements for action in s["Action"]}
+    for action in ("kms:EnableKeyRotation", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DescribeKey"):
+        assert administer[action]["Condition"] == {"StringEquals": on_existing_keys}, action
+    # Cryptographic use and grants: also only through the services that encrypt with the key.
+    (use,) = statements_granting(document, "kms:Decrypt")
+    assert set(use["Action"]) == {"kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
+    assert use["Condition"]["StringLike"] == {"kms:ViaService": [
+        "dynamodb.*.amazonaws.com", "secretsmanager.*.amazonaws.com", "lambda.*.amazonaws.com"]}
+
+
+def test_key_tag_values_come_from_every_environment(body: dict[str, Any]) -> None:
+    environments = {**SHIPPED, "qa": dataclasses.replace(SHIPPED["dev"], name="qa", team="risk", cost_center="cc-9")}
+    document = json.loads(deploy_role.to_json(deploy_role.deploy_role_policy(body, environments)))
+    (create,) = statements_granting(document, "kms:CreateKey")
+    assert create["Condition"]["StringEquals"] == {"aws:RequestTag/CostCenter": ["cc-9", "fintech-webhooks"],
+                                                   "aws:RequestTag/Team": ["payments-platform", "risk"]}
+
+
+def test_a_key_without_the_tags_is_an_error_not_an_unmatchable_policy(body: dict[str, Any]) -> None:
+    untagged = copy.deepcopy(body)
+    untagged["Resources"]["EncryptionKey"]["Properties"]["Tags"] = [
+        t for t in untagged["Resources"]["EncryptionKey"]["Properties"]["Tags"] if t["Key"] != "CostCenter"]
+    with pytest.raises(ValueError, match="the key EncryptionKey has no CostCenter tag"):
+        deploy_role.deploy_role_policy(untagged, SHIPPED)
+
+
+EXPECTED_PASSES = {
+    "lambda.amazonaws.com": ["arn:aws:iam::*:role/webhook-lambda-role-*"],
+    "apigateway.amazonaws.com": ["arn:aws:iam::*:role/webhook-*-ApiGatewayLoggingRole-*"],
+    "codedeploy.amazonaws.com": ["arn:aws:iam::*:role/webhook-*-CodeDeployRole-*"],
+}
+
+
+def test_each_role_is_passed_only_to_the_service_it_is_for(files: dict[str, RenderedFile]) -> None:
+    passes = statements_granting(policy(files), "iam:PassRole")
+    passed = {}
+    for statement in passes:
+        assert statement["Action"] == ["iam:PassRole"], statement["Sid"]
+        assert list(statement["Condition"]) == ["StringEquals"], statement["Sid"]
+        assert list(statement["Condition"]["StringEquals"]) == ["iam:PassedToService"], statement["Sid"]
+        passed[statement["Condition"]["StringEquals"]["iam:PassedToService"]] = statement["Resource"]
+    assert passed == EXPECTED_PASSES
+
+
+def test_a_role_goes_to_the_service_its_trust_policy_names(body: dict[str, Any]) -> None:
+    """The services come from the template's trust policies, not from a list beside them."""
+    changed = copy.deepcopy(body)
+    trust = changed["Resources"]["CodeDeployRole"]["Properties"]["AssumeRolePolicyDocument"]
+    trust["Statement"][0]["Principal"]["Service"] = "states.amazonaws.com"
+    document = json.loads(deploy_role.to_json(deploy_role.deploy_role_policy(changed, SHIPPED)))
+    passed = {s["Condition"]["StringEquals"]["iam:PassedToService"]: s["Resource"]
+              for s in statements_granting(document, "iam:PassRole")}
+    assert passed["states.amazonaws.com"] == EXPECTED_PASSES["codedeploy.amazonaws.com"]
+    assert "codedeploy.amazonaws.com" not in passed
+
+
+def test_a_role_without_a_known_arn_is_an_error(body: dict[str, Any]) -> None:
+    extended = copy.deepcopy(body)
+    extended["Resources"]["AnotherRole"] = body["Resources"]["CodeDeployRole"]
+    with pytest.raises(ValueError, match="no ARN for the role AnotherRole"):
+        deploy_role.deploy_role_policy(extended, SHIPPED)
+
+
+def test_managed_policies_attach_only_from_this_account_and_service_linked_roles_only_for_dynamodb(
+    files: dict[str, RenderedFile],
+) -> None:
+    document = policy(files)
+    (attach,) = statements_granting(document, "iam:AttachRolePolicy")
+    assert attach["Action"] == ["iam:AttachRolePolicy"]
+    # Never an AWS-managed policy (arn:aws:iam::aws:policy/...): only this account's own webhook-* ones.
+    own = "arn:aws:iam::${aws:PrincipalAccount}:policy/webhook-*"
+    assert attach["Condition"] == {"ArnLike": {"iam:PolicyARN": own}}
+    assert set(attach["Resource"]) == {arn for arns in EXPECTED_PASSES.values() for arn in arns}
+    (linked,) = statements_granting(document, "iam:CreateServiceLinkedRole")
+    assert linked["Resource"] == ["arn:aws:iam::*:role/aws-service-role/*"]
+    assert linked["Condition"] == {"StringLike": {"iam:AWSServiceName": ["*.dynamodb.amazonaws.com"]}}
+    # No other IAM action reaches the service-linked roles.
+    for statement in document["Statement"]:
+        if statement is not linked and any(a.startswith("iam:") for a in statement["Action"]):
+            assert "arn:aws:iam::*:role/aws-service-role/*" not in statement["Resource"], statement["Sid"]
+
+
 def test_a_service_without_a_scope_is_an_error_not_a_wildcard(body: dict[str, Any]) -> None:
     extended = {**body, "Resources": {**body["Resources"], "Queue": {"Type": "AWS::SQS::Queue"}}}
     with pytest.raises(ValueError, match="no resource scope for sqs"):
-        deploy_role.deploy_role_policy(extended)
+        deploy_role.deploy_role_policy(extended, SHIPPED)
 
 
 def test_the_policy_fits_an_inline_role_policy(files: dict[str, RenderedFile]) -> None:
@@ -78,6 +212,14 @@ def test_handoff_says_how_to_create_and_use_the_role(handoff: str) -> None:
     for command in deploy_role.create_commands():
         assert command in handoff
     assert '${CFN_ROLE_ARN:+--role-arn "$CFN_ROLE_ARN"}' in handoff
+
+
+def test_handoff_says_what_the_iam_and_kms_grants_are_conditioned_on(handoff: str) -> None:
+    assert "(`Team` is `payments-platform` and `CostCenter` is `fintech-webhooks`, from the environments;" in handoff
+    assert "`FunctionRole` to `lambda.amazonaws.com`" in handoff
+    assert "`CodeDeployRole` to `codedeploy.amazonaws.com`" in handoff
+    assert "`ApiGatewayLoggingRole` to `apigateway.amazonaws.com`" in handoff
+    assert "key/*" not in handoff  # the unconditioned grant it used to describe
 
 
 def test_deploy_takes_a_role_arn_and_refuses_a_malformed_one(capsys: pytest.CaptureFixture[str]) -> None:

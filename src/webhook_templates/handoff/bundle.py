@@ -69,7 +69,7 @@ def build_files(
         files += [RenderedFile(guard_script.POLICY_NAME, guard_script.stack_policy_json()),
                   RenderedFile(guard_script.SCRIPT_NAME, guard_script.guard_script()),
                   RenderedFile(deploy_role.NAME, deploy_role.to_json(deploy_role.deploy_role_policy(
-                      {"Resources": resources})))]
+                      {"Resources": resources}, environments)))]
         names = [f.path for f in files] + [document.NAME] + [name for name, _ in svg_jobs] + [manifest.NAME]
         deployed = next(f for f in files if f.path == procedure.DEPLOY_TEMPLATE)
         files.append(RenderedFile(document.NAME, document.handoff_markdown(

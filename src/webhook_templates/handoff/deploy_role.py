@@ -10,6 +10,10 @@ resource-level permissions; the few actions that take no resource (creating a
 key, listing, VPC lookups) get ``*`` as their resource, never as their action.
 An action of a service with no scope here is an error, so a new service forces
 a decision rather than a silent ``*``.
+
+IAM and KMS actions get conditions on top (``iam_statements``,
+``kms_statements``): an IAM or KMS grant on every resource of a kind (``*``,
+``key/*``) would let the role pass, attach or use far more than this stack.
 """
 
 from __future__ import annotations
@@ -21,9 +25,23 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from awacs.aws import Action, Allow, Policy, PolicyDocument, Principal, Statement
+from awacs.aws import (
+    Action,
+    Allow,
+    ArnLike,
+    Condition,
+    Policy,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+    StringLike,
+)
 
-from ..stack import naming
+from ..config import EnvironmentConfig
+from ..stack import naming, parameters
+from ..stack.api import ACCOUNT_ROLE_ID
+from ..stack.encryption import KEY_SERVICES
 
 NAME = "deploy-role-policy.json"
 #: The role name HANDOFF's commands create.
@@ -42,18 +60,9 @@ def _arn(service: str, resource: str, region: str = "*", account: str = "*") -> 
 SCOPES: Mapping[str, tuple[str, ...]] = {
     "dynamodb": (_arn("dynamodb", f"table/{naming.TABLE}-*"), _arn("dynamodb", f"table/{naming.TABLE}-*/*")),
     "lambda": (_arn("lambda", f"function:{naming.FUNCTION}-*"),),
-    "iam": (
-        f"arn:aws:iam::*:role/{naming.ROLE}-*",
-        # The optional API Gateway logging role has a generated name: <stack>-ApiGatewayLoggingRole-<id>.
-        "arn:aws:iam::*:role/webhook-*-ApiGatewayLoggingRole-*",
-        f"arn:aws:iam::*:role/webhook-*-{naming.CODEDEPLOY_ROLE_ID}-*",  # generated too, for CodeDeploy
-        "arn:aws:iam::*:role/aws-service-role/*",  # service-linked roles DynamoDB/Lambda may create
-    ),
     "logs": (_arn("logs", f"log-group:{naming.FUNCTION_LOG_GROUP}-*"),
              _arn("logs", f"log-group:{naming.ACCESS_LOG_GROUP}-*")),
     "secretsmanager": (_arn("secretsmanager", f"secret:{naming.SIGNING_SECRET}-*"),),
-    # Key IDs are generated, so keys cannot be told apart by name; the alias can.
-    "kms": (_arn("kms", "key/*"), _arn("kms", f"{naming.KEY_ALIAS}-*")),
     "cloudwatch": (_arn("cloudwatch", "alarm:webhook-*"),),  # alarms are named <stack>-<what>
     # The application is named like the function; its one deployment group is the alias's.
     "codedeploy": (_arn("codedeploy", f"application:{naming.FUNCTION}-*"),
@@ -113,28 +122,259 @@ def handler_permissions(types: Iterable[str]) -> set[str]:
     return {action for action in actions if _IAM_ACTION.match(action)}
 
 
-def _statement(sid: str, actions: Iterable[str], resources: Iterable[str]) -> Statement:
+def _statement(sid: str, actions: Iterable[str], resources: Iterable[str], condition: Any = None) -> Statement:
     return Statement(
         Sid=sid, Effect=Allow,
         Action=[Action(*action.split(":", 1)) for action in sorted(actions)],
         Resource=list(resources),
+        **({"Condition": Condition(condition)} if condition is not None else {}),
     )
 
 
-def deploy_role_policy(body: Mapping[str, Any]) -> PolicyDocument:
-    """The service role's policy for ``body``: each service's actions on this stack's resources."""
+# --- IAM: the stack's roles, each passed only to its own service -----------------------
+
+#: The template's roles (logical ID) -> that role's ARN in any environment.
+ROLE_ARNS: Mapping[str, str] = {
+    naming.ROLE_ID: f"arn:aws:iam::*:role/{naming.ROLE}-*",
+    # Unnamed roles get generated names, <stack>-<logical ID>-<suffix>, and the stacks are webhook-<env>.
+    ACCOUNT_ROLE_ID: f"arn:aws:iam::*:role/webhook-*-{ACCOUNT_ROLE_ID}-*",
+    naming.CODEDEPLOY_ROLE_ID: f"arn:aws:iam::*:role/webhook-*-{naming.CODEDEPLOY_ROLE_ID}-*",
+}
+#: The only managed policies the role may attach to the stack's roles: this account's own
+#: ``webhook-*`` ones (the role cannot create any).  The template attaches none: its roles have
+#: inline ``Policies`` and never an AWS-managed policy.  The role handler's schema lists
+#: ``iam:AttachRolePolicy`` anyway, and unconditioned it would let a template attach
+#: ``AdministratorAccess`` to a role that the role then passes to a function.
+ATTACHABLE_POLICIES = "arn:aws:iam::${aws:PrincipalAccount}:policy/webhook-*"
+#: The service-linked roles a handler may create: the DynamoDB table's schema lists
+#: ``iam:CreateServiceLinkedRole`` (for features such as replicas; this table uses none), and
+#: DynamoDB's service-linked roles are all for ``*.dynamodb.amazonaws.com`` principals.
+SERVICE_LINKED_ROLE_SERVICES = ("*.dynamodb.amazonaws.com",)
+_SERVICE_LINKED_ROLES = "arn:aws:iam::*:role/aws-service-role/*"
+_PASS_ROLE, _ATTACH_POLICY, _CREATE_SERVICE_LINKED_ROLE = (
+    "iam:PassRole", "iam:AttachRolePolicy", "iam:CreateServiceLinkedRole")
+
+
+def role_services(body: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Each role of ``body`` (logical ID) -> the services its trust policy lets assume it.
+
+    Those are the services CloudFormation passes the role to (the function's role to Lambda,
+    the deployment group's to CodeDeploy, the account's logging role to API Gateway).  A role
+    without an ARN in ``ROLE_ARNS``, or trusted by a service named through an intrinsic, is an
+    error: either would leave ``iam:PassRole`` to guesswork.
+    """
+    services: dict[str, list[str]] = {}
+    for logical_id, resource in sorted(body["Resources"].items()):
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        if logical_id not in ROLE_ARNS:
+            raise ValueError(f"{NAME}: no ARN for the role {logical_id}: add it to deploy_role.ROLE_ARNS")
+        trusted: set[str] = set()
+        for statement in resource["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+            principal = statement.get("Principal")
+            named = principal.get("Service", []) if isinstance(principal, dict) else []
+            for service in named if isinstance(named, list) else [named]:
+                if not isinstance(service, str):
+                    raise ValueError(f"{NAME}: the role {logical_id} trusts a service given as {service!r}; "
+                                     "iam:PassedToService needs its name")
+                trusted.add(service)
+        services[logical_id] = sorted(trusted)
+    return services
+
+
+def pass_roles_to_their_services(body: Mapping[str, Any]) -> list[Statement]:
+    """``iam:PassRole`` on each of the stack's roles, only to the service that role is for.
+
+    Without ``iam:PassedToService`` the role could hand the function's role (which writes the
+    transactions table and reads the signing secret) to any service that takes a role.
+    """
+    arns_by_service: dict[str, list[str]] = {}
+    for logical_id, services in role_services(body).items():
+        for service in services:
+            arns_by_service.setdefault(service, []).append(ROLE_ARNS[logical_id])
+    return [
+        _statement(f"PassRoleTo{service.split('.')[0].title()}", [_PASS_ROLE], sorted(arns),
+                   StringEquals("iam:PassedToService", service))
+        for service, arns in sorted(arns_by_service.items())
+    ]
+
+
+def attach_only_account_policies(role_arns: Iterable[str]) -> Statement:
+    """``iam:AttachRolePolicy`` on the stack's roles for ``ATTACHABLE_POLICIES`` only."""
+    return _statement("AttachOnlyAccountPoliciesToStackRoles", [_ATTACH_POLICY], role_arns,
+                      ArnLike("iam:PolicyARN", ATTACHABLE_POLICIES))
+
+
+def create_service_linked_roles() -> Statement:
+    """``iam:CreateServiceLinkedRole`` for ``SERVICE_LINKED_ROLE_SERVICES`` only."""
+    return _statement("CreateDynamodbServiceLinkedRoles", [_CREATE_SERVICE_LINKED_ROLE], [_SERVICE_LINKED_ROLES],
+                      StringLike("iam:AWSServiceName", list(SERVICE_LINKED_ROLE_SERVICES)))
+
+
+def iam_statements(actions: set[str], body: Mapping[str, Any]) -> list[Statement]:
+    """The IAM actions of ``actions``: managing the stack's roles, passing and attaching under conditions.
+
+    Detaching (``iam:DetachRolePolicy``) stays unconditioned on the stack's roles: it only
+    removes permissions, and deleting a role must detach whatever was attached to it.
+    """
+    role_arns = [ROLE_ARNS[logical_id] for logical_id in role_services(body)]
+    statements = pass_roles_to_their_services(body) if _PASS_ROLE in actions else []
+    if _ATTACH_POLICY in actions:
+        statements.append(attach_only_account_policies(role_arns))
+    if _CREATE_SERVICE_LINKED_ROLE in actions:
+        statements.append(create_service_linked_roles())
+    managing = actions - {_PASS_ROLE, _ATTACH_POLICY, _CREATE_SERVICE_LINKED_ROLE}
+    if managing:
+        statements.append(_statement("IamOnThisStack", managing, role_arns))
+    return statements
+
+
+# --- KMS: the stack's keys, told apart by their tags -------------------------------
+#
+# Key IDs are generated, so no ARN names this stack's key before it exists.  Two of the
+# key's attributes could: its alias (``kms:ResourceAliases``) and its tags
+# (``aws:ResourceTag``).  The conditions are on the tags, because the alias comes too late:
+# CloudFormation creates it after the key, and in parallel with the table, function and
+# secret that use the key, so the first calls on a new key (the key handler's own
+# EnableKeyRotation; DynamoDB's CreateGrant and DescribeKey; Lambda's and Secrets
+# Manager's encryption) would be refused.  The tags are there from the key's first moment:
+# the key handler passes them to CreateKey itself.
+#
+# One grant cannot be conditioned on the key's tags: KMS authorizes the tags of a CreateKey
+# request as ``kms:TagResource`` on every key of the account and Region, before the key
+# exists.  That grant (``TagKeysAtCreation``) is conditioned on the request's tags instead,
+# and it is the one that reaches past this stack's keys: it could put these tag values on
+# another key whose key policy leaves tagging to IAM policies.
+
+#: The key tags whose values every KMS statement requires (the values come from the
+#: environments).  Not ``Environment``: its value is an environment's name, and an
+#: environment can be named at deploy time (``deploy --based-on``).
+KEY_TAGS = ("Team", "CostCenter")
+_KEYS = _arn("kms", "key/*")
+_ALIASES = _arn("kms", f"{naming.KEY_ALIAS}-*")
+_CREATE_KEY, _TAG_KEY = "kms:CreateKey", "kms:TagResource"
+#: Key actions that encrypt, decrypt or grant: the stack's services make them on the role's behalf.
+_KEY_USE = frozenset({"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"})
+_ALIAS_ACTIONS = frozenset({"kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"})
+#: The services whose statements carry conditions: built by ``iam_statements`` and
+#: ``kms_statements``, not from ``SCOPES``.
+CONDITIONED_SERVICES = ("iam", "kms")
+#: Resource-less actions that still get a condition, in their service's statements.
+CONDITIONED_UNSCOPED = frozenset({_CREATE_KEY})
+#: IAM and KMS actions left on ``*`` without a condition: read-only listings that take no
+#: resource and whose one condition key (``kms:CallerAccount``) could only restate the account.
+UNCONDITIONED_LISTINGS = frozenset({"kms:ListAliases"})
+
+
+def key_tag_values(body: Mapping[str, Any], environments: Iterable[EnvironmentConfig]) -> dict[str, list[str]]:
+    """Each of ``KEY_TAGS`` -> the values it has on the template's KMS keys in ``environments``, sorted.
+
+    Read through the template: a key's tag is a literal or a ``Ref`` to a parameter, which
+    each environment supplies from its setting (``parameters.SPECS``).  A key without one of
+    the tags is an error: the KMS statements would match no key, and the first deploy would
+    fail on its first key call.
+    """
+    settings = {spec.key: spec.setting for spec in parameters.SPECS}
+    configs = list(environments)
+    values: dict[str, set[str]] = {tag: set() for tag in KEY_TAGS}
+    for logical_id, resource in sorted(body["Resources"].items()):
+        if resource["Type"] != "AWS::KMS::Key":
+            continue
+        tags = {tag["Key"]: tag["Value"] for tag in resource.get("Properties", {}).get("Tags", [])}
+        for key in KEY_TAGS:
+            value = tags.get(key)
+            parameter = value.get("Ref") if isinstance(value, dict) else None
+            if isinstance(value, str):
+                values[key].add(value)
+            elif parameter in settings:
+                values[key] |= {str(getattr(config, settings[parameter])) for config in configs}
+            else:
+                raise ValueError(f"{NAME}: the key {logical_id} has no {key} tag from a literal or a parameter; "
+                                 "the KMS statements are conditioned on it")
+    return {key: sorted(found) for key, found in values.items()}
+
+
+def _tags_are(context_key: str, tags: Mapping[str, list[str]]) -> StringEquals:
+    """``<context_key>/<tag>`` is one of the tag's values, for every tag."""
+    return StringEquals({f"{context_key}/{tag}": values for tag, values in tags.items()})
+
+
+def create_tagged_keys(tags: Mapping[str, list[str]]) -> Statement:
+    """``kms:CreateKey`` (which takes no resource) only for a key requested with these tags."""
+    return _statement("CreateKeysWithStackTags", [_CREATE_KEY], ["*"], _tags_are("aws:RequestTag", tags))
+
+
+def tag_keys_at_creation(tags: Mapping[str, list[str]]) -> Statement:
+    """The ``kms:TagResource`` KMS checks for CreateKey's tags, only when the request carries these tags."""
+    return _statement("TagKeysAtCreation", [_TAG_KEY], [_KEYS], _tags_are("aws:RequestTag", tags))
+
+
+def administer_tagged_keys(actions: Iterable[str], tags: Mapping[str, list[str]]) -> Statement:
+    """Key administration (rotation, policy, tags, aliases' key side) on keys already tagged so."""
+    return _statement("AdministerStackKeys", actions, [_KEYS], _tags_are("aws:ResourceTag", tags))
+
+
+def use_tagged_keys_through_services(actions: Iterable[str], tags: Mapping[str, list[str]]) -> Statement:
+    """Encrypt, decrypt and grant with keys tagged so, only through the services in ``KEY_SERVICES``.
+
+    The key policy demands the same of the account's principals; saying it here keeps the
+    grant narrow for any other key that carries the tags.
+    """
+    return _statement("UseStackKeysThroughServices", actions, [_KEYS], [
+        _tags_are("aws:ResourceTag", tags),
+        StringLike("kms:ViaService", [f"{service}.*.amazonaws.com" for service in KEY_SERVICES]),
+    ])
+
+
+def kms_statements(actions: set[str], tags: Mapping[str, list[str]]) -> list[Statement]:
+    """The KMS actions of ``actions``, each under the key-tag condition that fits when CloudFormation calls it."""
+    if any(not values for values in tags.values()):
+        raise ValueError(f"{NAME}: no environment gives the key a value for {', '.join(KEY_TAGS)}")
+    statements = []
+    if _CREATE_KEY in actions:
+        statements.append(create_tagged_keys(tags))
+        if _TAG_KEY in actions:
+            statements.append(tag_keys_at_creation(tags))
+    if actions & _ALIAS_ACTIONS:  # an alias operation needs the alias and the key (below)
+        statements.append(_statement("ManageStackAliases", actions & _ALIAS_ACTIONS, [_ALIASES]))
+    if actions & _KEY_USE:
+        statements.append(use_tagged_keys_through_services(actions & _KEY_USE, tags))
+    administration = actions - _KEY_USE - {_CREATE_KEY}
+    if administration:
+        statements.append(administer_tagged_keys(administration, tags))
+    return statements
+
+
+def deploy_role_policy(body: Mapping[str, Any], environments: Mapping[str, EnvironmentConfig]) -> PolicyDocument:
+    """The service role's policy for ``body``: each service's actions on this stack's resources.
+
+    ``environments`` (those the stack is deployed as) supply the key tag values
+    (``key_tag_values``) that the KMS statements require.
+    """
     needed = handler_permissions(resource_types(body))
+    unconditioned = needed & UNSCOPED - CONDITIONED_UNSCOPED
     by_service: dict[str, set[str]] = {}
-    for action in needed - UNSCOPED:
+    for action in needed - unconditioned:
         by_service.setdefault(action.split(":", 1)[0], set()).add(action)
-    unknown = sorted(service for service in by_service if service not in SCOPES)
+    unknown = sorted(service for service in by_service if service not in (*SCOPES, *CONDITIONED_SERVICES))
     if unknown:
         raise ValueError(f"{NAME}: no resource scope for {', '.join(unknown)}: add it to deploy_role.SCOPES "
                          "(or its resource-less actions to UNSCOPED)")
-    statements = [_statement(f"{service.title().replace('-', '')}OnThisStack", actions, SCOPES[service])
-                  for service, actions in sorted(by_service.items())]
-    if needed & UNSCOPED:
-        statements.append(_statement("ActionsWithoutResourceLevelPermissions", needed & UNSCOPED, ["*"]))
+    unchecked = sorted(action for action in unconditioned
+                       if action.split(":", 1)[0] in CONDITIONED_SERVICES and action not in UNCONDITIONED_LISTINGS)
+    if unchecked:
+        raise ValueError(f"{NAME}: {', '.join(unchecked)} would be granted on * without a condition: "
+                         "give it one (deploy_role.CONDITIONED_UNSCOPED)")
+    statements: list[Statement] = []
+    for service, actions in sorted(by_service.items()):
+        if service == "iam":
+            statements += iam_statements(actions, body)
+        elif service == "kms":
+            statements += kms_statements(actions, key_tag_values(body, environments.values()))
+        else:
+            statements.append(_statement(f"{service.title().replace('-', '')}OnThisStack", actions, SCOPES[service]))
+    if unconditioned:
+        statements.append(_statement("ActionsWithoutResourceLevelPermissions", unconditioned, ["*"]))
     return PolicyDocument(Version="2012-10-17", Statement=statements)
 
 

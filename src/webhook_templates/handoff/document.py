@@ -311,6 +311,24 @@ def _outputs(body: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _deploy_role_conditions(body: Mapping[str, Any], environments: Mapping[str, EnvironmentConfig]) -> str:
+    """What the deploy role's IAM and KMS statements are conditioned on, in a few sentences."""
+    tags = deploy_role.key_tag_values(body, environments.values())
+    required = " and ".join(f"{code(tag)} is {' or '.join(code(v) for v in values)}" for tag, values in tags.items())
+    passes = ", ".join(f"{code(role)} to {' and '.join(code(s) for s in services)}"
+                       for role, services in deploy_role.role_services(body).items())
+    return (
+        f"KMS keys get generated IDs, so key actions require the key's tags instead ({required}, from the "
+        "environments; a deploy that overrides these parameters needs the policy rendered with its values), "
+        "a new key is created only with them, and keys are used only through "
+        + ", ".join(code(service) for service in KEY_SERVICES) + ". KMS checks a new key's tags as "
+        "`kms:TagResource` on every key, so that one grant could also tag another key whose key policy "
+        f"leaves tagging to IAM. `iam:PassRole` passes each role only to its service ({passes}); "
+        "`iam:AttachRolePolicy` attaches only this account's `webhook-*` managed policies (the template "
+        "attaches none); service-linked roles are DynamoDB's only."
+    )
+
+
 def _deploying(
     body: Mapping[str, Any], environments: Mapping[str, EnvironmentConfig], template_bytes: int
 ) -> list[str]:
@@ -384,8 +402,8 @@ def _deploying(
         "limited to this stack's resource names (`transactions-*`, `webhook-processor-*`, "
         "`webhook-lambda-role-*`, `webhook-signing-secret-*`, the two log groups, `alias/webhook-lambda-*`, "
         "`webhook-*` alarms, this API's paths). Only the actions AWS does not scope by resource (creating "
-        "a key, listing, VPC lookups) have `*` as resource; no action is a wildcard. KMS keys get "
-        "generated IDs, so key actions apply to the account's keys (`key/*`). Create the role once per "
+        "a key, listing, VPC lookups) have `*` as resource; no action is a wildcard. "
+        + _deploy_role_conditions(body, environments) + " Create the role once per "
         "account, then export its ARN as `CFN_ROLE_ARN`: the blocks pass it as `--role-arn` "
         "(`webhook-templates deploy --role-arn` does the same). Whoever runs the blocks then needs "
         "`cloudformation:*` on `webhook-*` stacks and `iam:PassRole` on this role only.",
