@@ -2,8 +2,10 @@
 
 Declares the resources our template does (KMS key and alias, DynamoDB table, signing secret, two
 log groups, IAM roles, the Lambda function with the handler inlined, the REST API with its
-model, validator, gateway responses, deployment, stage, usage plan, permission and alarms),
-mostly with L1 constructs so the synth does no more work than ours; L2 grants for the role.
+model, validator, gateway responses, deployment, stage, usage plan, permission and alarms, the
+function's published version and ``live`` alias, CodeDeploy's application, role and deployment
+group, the secret's resource policy), mostly with L1 constructs so the synth does no more work
+than ours; L2 grants for the role.
 It runs only in ``.venv-cdk`` (aws-cdk-lib needs Node.js for jsii), never in ``make test``.
 
     .venv-cdk/bin/python benchmarks/cdk_app/app.py [--out DIR] [--runs N]
@@ -24,6 +26,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -66,6 +69,12 @@ def build_stack(app: cdk.App) -> cdk.Stack:
     secret = sm.CfnSecret(stack, "SigningSecret", name=f"webhook-signing-{env}", kms_key_id=key.attr_arn,
                           generate_secret_string=sm.CfnSecret.GenerateSecretStringProperty(
                               secret_string_template="{}", generate_string_key="current", password_length=48))
+    sm.CfnResourcePolicy(stack, "SigningSecretPolicy", secret_id=secret.ref, block_public_policy=True,
+                         resource_policy={"Version": "2012-10-17", "Statement": [{
+                             "Sid": "OnlyTheFunction", "Effect": "Deny", "Principal": "*",
+                             "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+                             "Condition": {"StringNotLike": {"aws:PrincipalArn": [
+                                 f"arn:{stack.partition}:iam::{stack.account}:role/webhook-lambda-role-{env}"]}}}]})
     fn_logs = logs.CfnLogGroup(stack, "FunctionLogGroup", log_group_name=f"/aws/lambda/webhook-processor-{env}",
                                retention_in_days=retention, kms_key_id=key.attr_arn)
     api_logs = logs.CfnLogGroup(stack, "ApiAccessLogGroup", log_group_name=f"/aws/apigateway/webhook-{env}",
@@ -96,6 +105,20 @@ def build_stack(app: cdk.App) -> cdk.Stack:
                                                                         "SIGNING_SECRET_ARN": secret.ref}),
         logging_config=lambda_.CfnFunction.LoggingConfigProperty(log_group=fn_logs.ref, log_format="JSON"))
 
+    # Releases: a published version, the `live` alias API Gateway invokes, and CodeDeploy shifting it.
+    version = lambda_.CfnVersion(stack, "FunctionVersion", function_name=function.ref)
+    alias = lambda_.CfnAlias(stack, "LiveAlias", function_name=function.ref, function_version=version.attr_version,
+                             name="live")
+    deploy_app = codedeploy.CfnApplication(stack, "CodeDeployApplication", compute_platform="Lambda",
+                                           application_name=f"webhook-{env}")
+    deploy_role = iam.CfnRole(stack, "CodeDeployRole", assume_role_policy_document=iam.PolicyDocument(
+        statements=[iam.PolicyStatement(actions=["sts:AssumeRole"],
+                                        principals=[iam.ServicePrincipal("codedeploy.amazonaws.com")])]).to_json(),
+        policies=[iam.CfnRole.PolicyProperty(policy_name="shift-live-alias", policy_document=iam.PolicyDocument(
+            statements=[iam.PolicyStatement(actions=["lambda:GetAlias", "lambda:UpdateAlias"],
+                                            resources=[alias.ref]),
+                        iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=["*"])]).to_json())])
+
     api = apigw.CfnRestApi(stack, "WebhookApi", name=f"webhook-api-{env}",
                            endpoint_configuration=apigw.CfnRestApi.EndpointConfigurationProperty(types=["REGIONAL"]))
     resource = apigw.CfnResource(stack, "WebhookResource", rest_api_id=api.ref, parent_id=api.attr_root_resource_id,
@@ -116,7 +139,7 @@ def build_stack(app: cdk.App) -> cdk.Stack:
         integration=apigw.CfnMethod.IntegrationProperty(
             type="AWS_PROXY", integration_http_method="POST",
             uri=f"arn:{stack.partition}:apigateway:{stack.region}:lambda:path/2015-03-31/functions/"
-                f"{function.attr_arn}/invocations"))
+                f"{alias.ref}/invocations"))
     deployment = apigw.CfnDeployment(stack, "ApiDeployment", rest_api_id=api.ref)
     deployment.node.add_dependency(method)
     logging_role = iam.CfnRole(stack, "ApiGatewayLoggingRole", assume_role_policy_document=iam.PolicyDocument(
@@ -134,18 +157,32 @@ def build_stack(app: cdk.App) -> cdk.Stack:
     apigw.CfnUsagePlan(stack, "ApiUsagePlan", usage_plan_name=f"webhook-{env}",
                        api_stages=[apigw.CfnUsagePlan.ApiStageProperty(api_id=api.ref, stage=stage.ref)],
                        throttle=apigw.CfnUsagePlan.ThrottleSettingsProperty(rate_limit=rate, burst_limit=burst))
-    lambda_.CfnPermission(stack, "ApiInvokePermission", action="lambda:InvokeFunction", function_name=function.ref,
+    lambda_.CfnPermission(stack, "ApiInvokePermission", action="lambda:InvokeFunction", function_name=alias.ref,
                           principal="apigateway.amazonaws.com", source_account=stack.account,
                           source_arn=f"arn:{stack.partition}:execute-api:{stack.region}:{stack.account}:{api.ref}/*/POST/webhook")
     alarms = {"FunctionErrorsAlarm": ("AWS/Lambda", "Errors", {"FunctionName": function.ref}),
               "FunctionThrottlesAlarm": ("AWS/Lambda", "Throttles", {"FunctionName": function.ref}),
               "Api5xxRateAlarm": ("AWS/ApiGateway", "5XXError", {"ApiName": api.name, "Stage": stage.ref}),
               "ApiLatencyP99Alarm": ("AWS/ApiGateway", "Latency", {"ApiName": api.name, "Stage": stage.ref})}
+    created = {}
     for logical_id, (namespace, metric, dimensions) in alarms.items():
-        cw.CfnAlarm(stack, logical_id, namespace=namespace, metric_name=metric, period=60, evaluation_periods=5,
+        created[logical_id] = cw.CfnAlarm(
+                    stack, logical_id, namespace=namespace, metric_name=metric, period=60, evaluation_periods=5,
                     datapoints_to_alarm=3, threshold=1, comparison_operator="GreaterThanOrEqualToThreshold",
                     treat_missing_data="notBreaching", alarm_actions=[topic], ok_actions=[topic], statistic="Sum",
                     dimensions=[cw.CfnAlarm.DimensionProperty(name=k, value=v) for k, v in dimensions.items()])
+    group = codedeploy.CfnDeploymentGroup(
+        stack, "CodeDeploymentGroup", application_name=deploy_app.ref, service_role_arn=deploy_role.attr_arn,
+        deployment_config_name="CodeDeployDefault.LambdaCanary10Percent5Minutes",
+        deployment_style=codedeploy.CfnDeploymentGroup.DeploymentStyleProperty(
+            deployment_option="WITH_TRAFFIC_CONTROL", deployment_type="BLUE_GREEN"),
+        alarm_configuration=codedeploy.CfnDeploymentGroup.AlarmConfigurationProperty(enabled=True, alarms=[
+            codedeploy.CfnDeploymentGroup.AlarmProperty(name=created[name].ref)
+            for name in ("FunctionErrorsAlarm", "Api5xxRateAlarm")]),
+        auto_rollback_configuration=codedeploy.CfnDeploymentGroup.AutoRollbackConfigurationProperty(
+            enabled=True, events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]))
+    shift = cdk.CfnCodeDeployLambdaAliasUpdate(application_name=deploy_app.ref, deployment_group_name=group.ref)
+    alias.cfn_options.update_policy = cdk.CfnUpdatePolicy(code_deploy_lambda_alias_update=shift)
     for name, value in (("Team", "payments"), ("CostCenter", "fintech")):
         cdk.Tags.of(stack).add(name, value)
     return stack
