@@ -4,7 +4,8 @@ Render and lint timing, then the handler benchmark (when present), then the load
 against ``make serve``'s endpoint. Then the peers: ``webhook-templates render`` against a CDK v2
 app of the same stack (``benchmarks/cdk_app/app.py`` in ``.venv-cdk``, which ``make bench``
 installs on demand; skipped with one line when it is absent or its synth fails), whole
-processes and in-process, interleaved, medians of ``PEER_RUNS``; and the handler's cold-start
+processes and in-process, interleaved, medians of ``PEER_RUNS``, with the resource types either
+template has that the other lacks, if any; and the handler's cold-start
 and warm figures from ``bench_handler.py`` against its targets and its "before" column.
 Exits non-zero if a benchmark failed; a missing CDK peer is not a failure.
 """
@@ -21,8 +22,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -113,6 +116,24 @@ def render_round(scratch: Path, run: int) -> tuple[float, float]:
     return whole, float(out.strip().splitlines()[-1])
 
 
+def resource_types(template: Path) -> list[str]:
+    """The ``Type`` of every resource in the JSON template at ``template``, sorted."""
+    resources: dict[str, dict[str, Any]] = json.loads(template.read_text())["Resources"]
+    return sorted(resource["Type"] for resource in resources.values())
+
+
+def type_difference(ours: Sequence[str], theirs: Sequence[str]) -> str:
+    """What each list of resource types has that the other lacks ("" when they hold the same types as often)."""
+    def listed(types: Counter[str]) -> str:
+        named = (f"{kind} x{count}" if count > 1 else kind for kind, count in sorted(types.items()))
+        return ", ".join(named) or "nothing"
+
+    only_ours, only_theirs = Counter(ours) - Counter(theirs), Counter(theirs) - Counter(ours)
+    if not only_ours and not only_theirs:
+        return ""
+    return f"render only: {listed(only_ours)}; cdk only: {listed(only_theirs)}"
+
+
 def peers_render(runs: int = PEER_RUNS, cdk_python: Path = CDK_PYTHON) -> list[str]:
     """Summary lines for render against the CDK app: interleaved rounds, medians and ratios."""
     lines = []
@@ -132,14 +153,20 @@ def peers_render(runs: int = PEER_RUNS, cdk_python: Path = CDK_PYTHON) -> list[s
                     cdk.append(cdk_round(scratch, run, cdk_python))
                 except PeerSkipped as why:
                     skipped = str(why)
-        resources = len(json.loads((scratch / "render-0" / "template.json").read_text())["Resources"])
+        render_types = resource_types(scratch / "render-0" / "template.json")
+        # The app writes its assembly under --out; its one stack's template is the only *.template.json.
+        assembly = sorted((scratch / "cdk-0").glob("**/*.template.json"))
+        cdk_types = resource_types(assembly[0]) if assembly else None
     render_whole = statistics.median(r[0] for r in render)
     render_in = statistics.median(r[1] for r in render)
     if skipped is not None or not cdk:
         lines.append(f"peers.render whole_process={render_whole:.0f} ms in_process={render_in:.0f} ms n={runs}")
         lines.append(f"peers.cdk SKIPPED: {skipped}")  # one line; the other figures stand
         return lines
-    lines.append(f"peers.resources render={resources} cdk={cdk[-1][2]} (same stack, resource count)")
+    difference = (type_difference(render_types, cdk_types) if cdk_types is not None
+                  else "no template in the CDK app's assembly")
+    lines.append(f"peers.resources render={len(render_types)} cdk={cdk[-1][2]} "
+                 + (f"(NOT the same stack: {difference})" if difference else "(same stack: the same resource types)"))
     cdk_whole = statistics.median(c[0] for c in cdk)
     cdk_in = statistics.median(c[1] for c in cdk)
     for label, ours, theirs, what in (("whole_process", render_whole, cdk_whole, "python cdk_app/app.py"),

@@ -36,6 +36,20 @@ def test_failing_cdk_app_becomes_a_skip_not_a_crash(bench_run: ModuleType, tmp_p
         bench_run.cdk_round(tmp_path, 0, fake)
 
 
+def test_resource_types_are_compared_as_multisets(bench_run: ModuleType, tmp_path: Path) -> None:
+    template = tmp_path / "template.json"
+    template.write_text('{"Resources": {"B": {"Type": "AWS::Lambda::Alias"}, "A": {"Type": "AWS::IAM::Role"},'
+                        ' "C": {"Type": "AWS::IAM::Role"}}}')
+    ours = bench_run.resource_types(template)
+    assert ours == ["AWS::IAM::Role", "AWS::IAM::Role", "AWS::Lambda::Alias"]
+    assert bench_run.type_difference(ours, list(reversed(ours))) == ""
+    # Same count, different types: the difference names both sides, a repeated type with its count.
+    theirs = ["AWS::IAM::Role", "AWS::KMS::Key", "AWS::KMS::Key"]
+    assert bench_run.type_difference([*ours, "AWS::IAM::Role"], theirs) == (
+        "render only: AWS::IAM::Role x2, AWS::Lambda::Alias; cdk only: AWS::KMS::Key x2")
+    assert bench_run.type_difference(ours, ours[:2]) == "render only: AWS::Lambda::Alias; cdk only: nothing"
+
+
 def test_handler_figures_get_target_and_baseline_ratios(bench_run: ModuleType) -> None:
     lines = bench_run.peers_handler([
         "handler.cold.total_ms median=120.0 max=130.0 before=324.0 (add44cc) n=7",
