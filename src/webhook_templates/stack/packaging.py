@@ -180,8 +180,8 @@ def inline_source(source: str) -> str:
     its readers and mypy, not for Lambda.  Every remaining line keeps its number, so a traceback from
     the deployed function points at the right line of ``handler/app.py``.
 
-    One pass of the tokenizer finds everything to change (on Python 3.11 it is
-    pure Python and most of a render's time): comments and docstrings to drop,
+    One pass of the tokenizer finds everything to change (on Python 3.11 the tokenizer is
+    pure Python, and each pass was ~20 ms of a render): comments and docstrings to drop,
     plain ``"..."`` literals to write ``'...'``, and each line's block depth.
     """
     source = _without_annotations(source)
