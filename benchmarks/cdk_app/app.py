@@ -54,7 +54,7 @@ HANDLER = ROOT / "handler" / "app.py"
 # The two stack modules that import no troposphere: .venv-cdk has none, and the inlined code and
 # the model must be exactly ours, not a second implementation of them.
 sys.path.insert(0, str(ROOT / "src"))
-from webhook_templates.stack.contract import request_schema  # noqa: E402
+from webhook_templates.stack.contract import GATEWAY_ERRORS, request_schema  # noqa: E402
 from webhook_templates.stack.packaging import HandlerArtifact  # noqa: E402
 
 JSON = "application/json"
@@ -94,13 +94,6 @@ KEY_ADMINISTRATION = [f"kms:{action}" for action in (
     "UpdateKeyDescription", "GetKeyRotationStatus", "EnableKeyRotation", "DisableKeyRotation", "RotateKeyOnDemand",
     "ListKeyRotations", "TagResource", "UntagResource", "ListResourceTags", "CreateAlias", "UpdateAlias",
     "DeleteAlias", "ListGrants", "RevokeGrant", "ScheduleKeyDeletion", "CancelKeyDeletion")]
-GATEWAY_RESPONSES = {
-    "BAD_REQUEST_BODY": ("validation_failed", "$context.error.validationErrorString"),
-    "THROTTLED": ("rate_limited", "Too many requests; retry later"),
-    "REQUEST_TOO_LARGE": ("payload_too_large", "$context.error.message"),
-    "DEFAULT_4XX": ("request_rejected", "$context.error.message"),
-    "DEFAULT_5XX": ("gateway_error", "$context.error.message"),
-}
 ACCESS_LOG_FIELDS = {
     "requestId": "requestId", "requestTime": "requestTimeEpoch", "ip": "identity.sourceIp",
     "httpMethod": "httpMethod", "resourcePath": "resourcePath", "status": "status",
@@ -333,7 +326,7 @@ def build_stack(app: cdk.App) -> cdk.Stack:
         stack, "GatewayResponse" + "".join(part.capitalize() for part in kind.split("_")), rest_api_id=api.ref,
         response_type=kind, response_templates={JSON: json.dumps({"error": code, "message": message},
                                                                   separators=(",", ":"))})
-        for kind, (code, message) in GATEWAY_RESPONSES.items()]
+        for kind, (code, message) in GATEWAY_ERRORS.items()]
     method = apigw.CfnMethod(
         stack, "WebhookPostMethod", rest_api_id=api.ref, resource_id=resource.ref, http_method="POST",
         authorization_type="NONE", request_validator_id=validator.ref, request_models={JSON: model.ref},

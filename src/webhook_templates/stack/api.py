@@ -10,7 +10,7 @@ from troposphere import AWSObject, GetAtt, If, Ref, Sub, apigateway, awslambda, 
 
 from ..config import TemplateConfig
 from . import naming, parameters, policies, skips
-from .contract import CONTENT_TYPE, request_schema
+from .contract import CONTENT_TYPE, GATEWAY_ERRORS, request_schema
 from .function import live_alias_arn
 from .packaging import HandlerLimits
 from .skips import checkov_skips
@@ -42,17 +42,6 @@ ACCESS_LOG_FIELDS = {
     "validationError": "$context.error.validationErrorString",
     "xrayTraceId": "$context.xrayTraceId",
 }
-
-#: API Gateway's own rejections answer in the handler's error format, so senders
-#: parse one shape: ``{"error": <code>, "message": <text>}``.
-GATEWAY_ERRORS = {
-    "BAD_REQUEST_BODY": ("validation_failed", "$context.error.validationErrorString"),
-    "THROTTLED": ("rate_limited", "Too many requests; retry later"),
-    "REQUEST_TOO_LARGE": ("payload_too_large", "$context.error.message"),
-    "DEFAULT_4XX": ("request_rejected", "$context.error.message"),
-    "DEFAULT_5XX": ("gateway_error", "$context.error.message"),
-}
-
 
 def rest_api(config: TemplateConfig) -> apigateway.RestApi:
     """``webhook-api-<env>``, regional."""

@@ -12,6 +12,15 @@ from typing import Any
 from .packaging import HandlerLimits
 
 CONTENT_TYPE = "application/json"
+#: API Gateway's own rejections answer in the handler's error format, so senders
+#: parse one shape: ``{"error": <code>, "message": <text>}`` (gateway response type -> code, message).
+GATEWAY_ERRORS = {
+    "BAD_REQUEST_BODY": ("validation_failed", "$context.error.validationErrorString"),
+    "THROTTLED": ("rate_limited", "Too many requests; retry later"),
+    "REQUEST_TOO_LARGE": ("payload_too_large", "$context.error.message"),
+    "DEFAULT_4XX": ("request_rejected", "$context.error.message"),
+    "DEFAULT_5XX": ("gateway_error", "$context.error.message"),
+}
 
 
 def request_schema(limits: HandlerLimits) -> dict[str, Any]:
