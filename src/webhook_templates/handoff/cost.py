@@ -64,13 +64,15 @@ class Line:
     usd: float
 
 
-def _parameter(config: EnvironmentConfig, key: str) -> int:
+def _parameters(config: EnvironmentConfig, *keys: str) -> tuple[int, ...]:
+    """The numeric values ``config`` deploys ``keys`` with, from its parameter file (built once)."""
     values = {entry["ParameterKey"]: entry["ParameterValue"] for entry in parameter_file(config)}
-    return int(values[key])
+    return tuple(int(values[key]) for key in keys)
 
 
 def _memory_mb(config: EnvironmentConfig) -> int:
-    return _parameter(config, "LambdaMemorySize")
+    (memory,) = _parameters(config, "LambdaMemorySize")
+    return memory
 
 
 def per_million(config: EnvironmentConfig) -> list[Line]:
@@ -106,7 +108,8 @@ def provisioned_per_month(config: EnvironmentConfig) -> float:
     Invocations it serves are billed at a lower duration rate than on-demand
     ones; the per-million table keeps the on-demand rate, an upper bound.
     """
-    gb = _parameter(config, "ProvisionedConcurrency") * _memory_mb(config) / 1024
+    provisioned, memory = _parameters(config, "ProvisionedConcurrency", "LambdaMemorySize")
+    gb = provisioned * memory / 1024
     return gb * SECONDS_PER_MONTH * LAMBDA_ARM64_PROVISIONED_PER_GB_SECOND
 
 

@@ -182,14 +182,14 @@ def role_services(body: Mapping[str, Any]) -> dict[str, list[str]]:
     return services
 
 
-def pass_roles_to_their_services(body: Mapping[str, Any]) -> list[Statement]:
-    """``iam:PassRole`` on each of the stack's roles, only to the service that role is for.
+def pass_roles_to_their_services(services_by_role: Mapping[str, list[str]]) -> list[Statement]:
+    """``iam:PassRole`` on each of the stack's roles (``role_services``), only to the service that role is for.
 
     Without ``iam:PassedToService`` the role could hand the function's role (which writes the
     transactions table and reads the signing secret) to any service that takes a role.
     """
     arns_by_service: dict[str, list[str]] = {}
-    for logical_id, services in role_services(body).items():
+    for logical_id, services in services_by_role.items():
         for service in services:
             arns_by_service.setdefault(service, []).append(ROLE_ARNS[logical_id])
     return [
@@ -217,8 +217,9 @@ def iam_statements(actions: set[str], body: Mapping[str, Any]) -> list[Statement
     Detaching (``iam:DetachRolePolicy``) stays unconditioned on the stack's roles: it only
     removes permissions, and deleting a role must detach whatever was attached to it.
     """
-    role_arns = [ROLE_ARNS[logical_id] for logical_id in role_services(body)]
-    statements = pass_roles_to_their_services(body) if _PASS_ROLE in actions else []
+    services_by_role = role_services(body)
+    role_arns = [ROLE_ARNS[logical_id] for logical_id in services_by_role]
+    statements = pass_roles_to_their_services(services_by_role) if _PASS_ROLE in actions else []
     if _ATTACH_POLICY in actions:
         statements.append(attach_only_account_policies(role_arns))
     if _CREATE_SERVICE_LINKED_ROLE in actions:

@@ -312,14 +312,19 @@ def _requotable(text: str) -> bool:
     (Python 3.12 tokenizes f-strings in parts, so leaving them alone keeps the
     output the same on every interpreter); JSON escapes every ``"`` of ``ZipFile``.
     """
-    body = text[len(text) - len(text.lstrip("rRbBuU")):]
+    body = text[len(_prefix(text)):]
     return (len(body) >= 2 and body[0] == '"' and not body.startswith('"""') and "'" not in body
             and "\\" not in body and body.count('"') == 2)
 
 
+def _prefix(text: str) -> str:
+    """The string literal ``text``'s prefix (``r``, ``b``, ``u``...; f-strings are not requoted)."""
+    return text[: len(text) - len(text.lstrip("rRbBuU"))]
+
+
 def _single_quoted(text: str) -> str:
     """The requotable literal ``text`` written with single quotes: the same string."""
-    prefix = text[: len(text) - len(text.lstrip("rRbBuU"))]
+    prefix = _prefix(text)
     return prefix + "'" + text[len(prefix) + 1:-1] + "'"
 
 
