@@ -196,6 +196,16 @@ def test_checkov_fails_nothing_on_either_rendering_and_finds_the_legacy_stacks_f
     assert all(f.location.startswith(f"{LEGACY.name}:") for f in findings[LEGACY])
 
 
+def test_a_template_checkov_cannot_read_is_a_finding_not_a_clean_result(rendered: Path, tmp_path: Path) -> None:
+    """checkov skips an unreadable file silently (no parsing error, no check): a truncated
+    rendering must not pass as clean, and the readable file beside it still gets its result."""
+    truncated = tmp_path / "template.json"
+    truncated.write_text((rendered / "template.json").read_text()[:3000])
+    findings = lint.checkov(rendered / "template.yaml", truncated)
+    assert [(f.rule, f.location) for f in findings[truncated]] == [("parse", "template.json")]
+    assert findings[rendered / "template.yaml"] == []
+
+
 def test_cfn_lint_does_find_the_legacy_stacks_faults() -> None:
     """Negative control: cfn-lint reports the retired stack's known faults."""
     cfn = lint.cfn_lint(LEGACY.read_text(), LEGACY.name)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cfnlint.api import lint
 from cfnlint.config import ManualArgs
+from cfnlint.decode import decode
 
 #: Regions whose resource specs the template is checked against.
 LINT_REGIONS = ("us-east-1", "eu-west-1")
@@ -80,18 +81,36 @@ def checkov(*paths: Path) -> dict[Path, list[Finding]]:
     reports = reports if isinstance(reports, list) else [reports]
     by_file = {path.resolve(): path for path in paths}
     findings: dict[Path, list[Finding]] = {path: [] for path in paths}
-    for report in reports:
-        if report.get("summary", {}).get("parsing_errors"):
-            # checkov counts parse failures without naming the file: every file is suspect.
-            for path in paths:
-                findings[path].append(Finding("checkov", "parse", "checkov could not parse the template", path.name))
-        for failed in report.get("results", {}).get("failed_checks", []):
-            path = by_file[Path(failed["file_abs_path"]).resolve()]
+    # checkov skips a file it cannot read as a template without a word (``parsing_errors`` stays 0):
+    # such a file is a finding, and the resources checkov checked must be all the readable files have.
+    expected = {path: _resource_count(path) for path in paths}
+    for path, count in expected.items():
+        if count is None:
+            findings[path].append(Finding("checkov", "parse", "not a readable template: checkov checked nothing",
+                                          path.name))
+    readable = {path: count for path, count in expected.items() if count is not None}
+    wanted = sum(readable.values())
+    summaries = [report.get("summary", {}) for report in reports]
+    checked = sum(summary.get("resource_count", 0) for summary in summaries)
+    if checked != wanted or any(summary.get("parsing_errors") for summary in summaries):
+        # checkov counts what it missed without naming the file: every readable file is suspect.
+        for path in readable:
             findings[path].append(Finding(
-                "checkov", failed["check_id"], failed.get("check_name", ""),
-                f"{path.name}:{failed.get('resource', '?')}",
-            ))
+                "checkov", "parse", f"checkov checked {checked} of the {wanted} resources", path.name))
+    for failed in (check for report in reports for check in report.get("results", {}).get("failed_checks", [])):
+        path = by_file[Path(failed["file_abs_path"]).resolve()]
+        findings[path].append(Finding(
+            "checkov", failed["check_id"], failed.get("check_name", ""),
+            f"{path.name}:{failed.get('resource', '?')}",
+        ))
     return findings
+
+
+def _resource_count(path: Path) -> int | None:
+    """How many resources the template at ``path`` declares (cfn-lint's decoder: JSON or YAML), or None."""
+    template, _ = decode(str(path))
+    resources = template.get("Resources") if isinstance(template, dict) else None
+    return len(resources) if isinstance(resources, dict) else None
 
 
 def lint_build(build_dir: Path) -> list[Finding]:
