@@ -199,11 +199,12 @@ def test_checkov_fails_nothing_on_either_rendering_and_finds_the_legacy_stacks_f
 def test_a_template_checkov_cannot_read_is_a_finding_not_a_clean_result(rendered: Path, tmp_path: Path) -> None:
     """checkov skips an unreadable file silently (no parsing error, no check): a truncated
     rendering must not pass as clean, and the readable file beside it still gets its result."""
-    truncated = tmp_path / "template.json"
-    truncated.write_text((rendered / "template.json").read_text()[:3000])
-    findings = lint.checkov(rendered / "template.yaml", truncated)
-    assert [(f.rule, f.location) for f in findings[truncated]] == [("parse", "template.json")]
-    assert findings[rendered / "template.yaml"] == []
+    for broken in ((rendered / "template.json").read_text()[:3000], '{"Resources": '):
+        truncated = tmp_path / "template.json"
+        truncated.write_text(broken)
+        findings = lint.checkov(rendered / "template.yaml", truncated)
+        assert [(f.rule, f.location) for f in findings[truncated]] == [("parse", "template.json")], broken
+        assert findings[rendered / "template.yaml"] == [], broken
 
 
 def test_cfn_lint_does_find_the_legacy_stacks_faults() -> None:

@@ -92,11 +92,14 @@ def checkov(*paths: Path) -> dict[Path, list[Finding]]:
     wanted = sum(readable.values())
     summaries = [report.get("summary", {}) for report in reports]
     checked = sum(summary.get("resource_count", 0) for summary in summaries)
-    if checked != wanted or any(summary.get("parsing_errors") for summary in summaries):
-        # checkov counts what it missed without naming the file: every readable file is suspect.
+    errors = sum(summary.get("parsing_errors", 0) for summary in summaries)
+    # checkov counts what it missed without naming the file: unless the unreadable files
+    # account for it, every readable file is suspect.
+    if checked != wanted or errors > len(paths) - len(readable):
         for path in readable:
             findings[path].append(Finding(
-                "checkov", "parse", f"checkov checked {checked} of the {wanted} resources", path.name))
+                "checkov", "parse", f"checkov checked {checked} of the {wanted} resources and reported "
+                f"{errors} parsing error(s)", path.name))
     for failed in (check for report in reports for check in report.get("results", {}).get("failed_checks", [])):
         path = by_file[Path(failed["file_abs_path"]).resolve()]
         findings[path].append(Finding(
