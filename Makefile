@@ -74,7 +74,7 @@ static: $(INSTALLED)
 lint: static template $(CHECKOV)
 	CHECKOV=$(CHECKOV) $(BIN)/webhook-templates lint --out $(BUILD)
 
-# The tests lint the rendered templates themselves (tests/template/test_render_and_lint.py).
+# The tests lint the rendered templates themselves (tests/stack/test_render_and_lint.py).
 # -n auto: one worker per core halves the run; every test owns its ports and folders.
 test: static $(CHECKOV) $(AWSCLI) test-runtimes
 	@$(COMPILE)

@@ -273,7 +273,7 @@ def warm(endpoint: str) -> None:
 
 
 def main() -> None:
-    from webhook_templates.stack.packaging import inline_source
+    from webhook_templates.stack.minify import inline_source
 
     source = APP_PATH.read_text(encoding="utf-8")
     print(f"handler.size_bytes source={len(source.encode())} inlined={len(inline_source(source).encode())}",

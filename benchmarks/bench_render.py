@@ -14,7 +14,7 @@ from typing import TypeVar
 from webhook_templates.config import load_environments
 from webhook_templates.handoff import lint
 from webhook_templates.handoff.bundle import build_files
-from webhook_templates.handoff.render import TEMPLATE_BODY_LIMIT
+from webhook_templates.stack.limits import TEMPLATE_BODY_LIMIT
 
 ROUNDS = 5
 T = TypeVar("T")

@@ -8,16 +8,38 @@ own credentials to read a real deployed stack.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytest
+from troposphere import Template
 
-from webhook_templates.stack.packaging import CHECKOUT_HANDLER_PATH, HandlerArtifact
+from webhook_templates.handoff.render import template_dict
+from webhook_templates.stack.handler_artifact import CHECKOUT_HANDLER_PATH, HandlerArtifact
+from webhook_templates.stack.template import build_template
 
 
 @pytest.fixture(scope="session")
 def handler_artifact() -> HandlerArtifact:
     """This checkout's ``handler/app.py``, resolved once, as the CLI does."""
     return HandlerArtifact.from_path(CHECKOUT_HANDLER_PATH)
+
+
+@pytest.fixture(scope="session")
+def template(handler_artifact: HandlerArtifact) -> Template:
+    """The template built from this checkout's handler, once per test process."""
+    return build_template(handler_artifact)
+
+
+@pytest.fixture(scope="session")
+def body(template: Template) -> dict[str, Any]:
+    """The whole template as plain data (intrinsics as dicts), sections in CloudFormation's order."""
+    return template_dict(template)
+
+
+@pytest.fixture(scope="session")
+def resources(body: dict[str, Any]) -> dict[str, Any]:
+    """The template's resources as plain data."""
+    return dict(body["Resources"])
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ validation stays on, as in a default ``cdk synth`` (about 11 s of a 13 s synth w
 2.275 here; ``builtin_cloud_formation_validation=False`` turns it off, and render is then ~6x faster).
 
 The handler is inlined as our template inlines it (comments, docstrings and type hints stripped)
-and the model is our request schema: both come from ``webhook_templates.stack.packaging`` and
+and the model is our request schema: both come from ``webhook_templates.stack.handler_artifact`` and
 ``.contract``, which need only the standard library, and are computed inside the timed synth as in
 a render. It runs only in ``.venv-cdk`` (aws-cdk-lib needs Node.js for jsii), never in ``make test``.
 
@@ -55,7 +55,7 @@ HANDLER = ROOT / "handler" / "app.py"
 # the model must be exactly ours, not a second implementation of them.
 sys.path.insert(0, str(ROOT / "src"))
 from webhook_templates.stack.contract import GATEWAY_ERRORS, request_schema  # noqa: E402
-from webhook_templates.stack.packaging import HandlerArtifact  # noqa: E402
+from webhook_templates.stack.handler_artifact import HandlerArtifact  # noqa: E402
 
 JSON = "application/json"
 RETENTION_DAYS = ["1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365", "400", "545", "731",

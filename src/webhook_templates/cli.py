@@ -34,7 +34,7 @@ def _removed_tag(text: str) -> str:
 def cmd_render(args: argparse.Namespace) -> int:
     """Render the template and parameter files into the build folder."""
     from .handoff.bundle import build_files, check_drift, load_handler, write_bundle
-    from .stack.packaging import HandlerUnavailable
+    from .stack.handler_artifact import HandlerUnavailable
 
     environments = load_environments(args.environments)
     started = time.perf_counter()

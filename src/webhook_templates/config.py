@@ -308,16 +308,6 @@ def _validate_rollout(config: EnvironmentConfig) -> None:
     )
 
 
-@dataclass(frozen=True)
-class TemplateConfig:
-    """Build-time choices that are the same for every environment of the template.
-
-    Tags are not among them: they are deploy-time stack tags
-    (``EnvironmentConfig.tags`` and ``deploy --tags``), so what ``render``
-    writes and what ``deploy`` sends cannot disagree.
-    """
-
-
 # --- environments.toml -------------------------------------------------------------
 
 def check_environment_name(name: str, flag: str = "--env") -> str:

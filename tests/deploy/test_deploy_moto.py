@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from deploy_testkit import MOTO_SKIPS_TYPES, Result, parameters_with, template_without_table
 
 from support.environments import ENVIRONMENTS_FILE
-from webhook_templates.deploy import guard
+from webhook_templates import data_guard
 from webhook_templates.stack import naming
 
 pytestmark = pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)
@@ -60,7 +60,7 @@ def test_first_deploy_renders_the_build_creates_the_stack_and_writes_outputs(
     assert any(naming.TABLE_ID in row and "AWS::DynamoDB::Table" in row for row in rows)
     assert f"[{len(rows)}/{len(rows)}]" in result.out
     policy = json.loads(aws("cloudformation").get_stack_policy(StackName=STACK)["StackPolicyBody"])
-    assert policy == guard.stack_policy()
+    assert policy == data_guard.stack_policy()
     assert created["EnableTerminationProtection"] is False
 
 
@@ -120,7 +120,7 @@ def test_allow_replacement_lets_the_named_removal_through_and_restores_the_polic
     assert "allowed by --allow-replacement: TransactionsTable" in result.err
     assert naming.TABLE_ID not in deployed_template(aws)["Resources"]
     policy = json.loads(aws("cloudformation").get_stack_policy(StackName=STACK)["StackPolicyBody"])
-    assert policy == guard.stack_policy()
+    assert policy == data_guard.stack_policy()
 
 
 def test_dry_run_of_a_new_stack_creates_nothing(aws: Clients, run: Run, tmp_path: Path) -> None:

@@ -31,17 +31,17 @@ from aws_shapes import (
 from botocore.stub import ANY, Stubber
 
 from support.environments import SHIPPED as ENVIRONMENTS
-from webhook_templates.deploy import guard
+from webhook_templates import data_guard
 from webhook_templates.deploy.console import Console
 from webhook_templates.deploy.flow import DeployRequest, deploy
 from webhook_templates.deploy.inputs import TemplateSource
 
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
 OLD_STACK_ID = STACK_ID.replace("0001", "0009")
-FULL_POLICY = json.dumps(guard.stack_policy())
-COMPACT_POLICY = json.dumps(guard.stack_policy(), separators=(",", ":"))
+FULL_POLICY = json.dumps(data_guard.stack_policy())
+COMPACT_POLICY = json.dumps(data_guard.stack_policy(), separators=(",", ":"))
 TABLE_ALLOWED = frozenset({"TransactionsTable"})
-LIFTED_POLICY = json.dumps(guard.stack_policy(allowed=TABLE_ALLOWED))
+LIFTED_POLICY = json.dumps(data_guard.stack_policy(allowed=TABLE_ALLOWED))
 
 
 #: The smallest template that needs CAPABILITY_NAMED_IAM, as the real one does.

@@ -26,14 +26,14 @@ from botocore.exceptions import ClientError
 from deploy_testkit import MOTO_SKIPS_TYPES, Result
 
 from support.faults import Faults, install
-from webhook_templates.deploy import guard
+from webhook_templates import data_guard
 from webhook_templates.stack import naming
 
 pytestmark = pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)
 
 Clients = Callable[[str], Any]
 Run = Callable[..., Result]
-FULL = guard.stack_policy()
+FULL = data_guard.stack_policy()
 
 
 KEPT = (naming.KEY_ID, naming.TABLE_ID, naming.FUNCTION_LOG_GROUP_ID)
@@ -314,7 +314,7 @@ def test_a_policy_that_cannot_be_restored_after_an_allowed_replacement_is_loud_a
                               "--region us-east-1 --stack-policy-body '")
     assert json.loads(command.split("--stack-policy-body ", 1)[1].strip("'")) == FULL
     assert_ends(aws, "webhook-staging", status="UPDATE_COMPLETE",
-                stack_policy=guard.stack_policy(allowed={naming.TABLE_ID}))
+                stack_policy=data_guard.stack_policy(allowed={naming.TABLE_ID}))
     no_traceback(result)
 
     faults.plan.clear()

@@ -27,7 +27,7 @@ from support.environments import ENVIRONMENTS_FILE, SHIPPED
 from webhook_templates import cli
 from webhook_templates.deploy import stack_outputs
 from webhook_templates.deploy.session import session
-from webhook_templates.stack.packaging import HANDLER
+from webhook_templates.stack.handler_artifact import HANDLER
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)]
 

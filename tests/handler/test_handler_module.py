@@ -18,7 +18,7 @@ def test_inlined_code_fits_the_template_budget():
     # stay under CloudFormation's 51,200-byte template body limit; the rest of the template is
     # ~25 KB and the code grows ~5 % when JSON-escaped, so 23 KiB of inlined code leaves ~2.5 KB.
     # Comments and docstrings cost nothing here: write them; keep the code lean.
-    from webhook_templates.stack.packaging import inline_source
+    from webhook_templates.stack.minify import inline_source
 
     assert len(inline_source(SOURCE).encode()) <= 23 * 1024  # 23,552 bytes
 

@@ -6,7 +6,7 @@ real-AWS-shaped data without any AWS.
 
 from __future__ import annotations
 
-from ..handoff.guard_check import ResourceChange, resource_changes
+from ..data_guard import ResourceChange, resource_changes
 from .console import Console
 
 __all__ = ["NO_CHANGES_MARKERS", "ResourceChange", "is_no_changes", "resource_changes", "summary", "table"]

@@ -31,11 +31,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .. import __version__
+from .. import __version__, data_guard
 from ..config import EnvironmentConfig
 from ..exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_UNPROTECTED
-from ..handoff.render import TEMPLATE_BODY_LIMIT
-from . import guard, protect, rollout, stack_outputs, stacks
+from ..stack.limits import TEMPLATE_BODY_LIMIT
+from . import protect, rollout, stack_outputs, stacks
 from .changeset import ResourceChange, is_no_changes, resource_changes, summary, table
 from .console import Console
 from .events import EventFeed, Progress, elapsed, follow, in_progress, latest_event_id, recovery_advice, root_cause
@@ -294,9 +294,9 @@ def describe_changes(cfn: Any, change_set_arn: str) -> list[ResourceChange]:
 def check_guard(changes: list[ResourceChange], request: DeployRequest, console: Console) -> bool:
     """Apply the data guard: True to go on, False (after saying why) to refuse.
 
-    The lines come from ``guard.verdict``, which the bundle's ``guard-check.py`` prints too.
+    The lines come from ``data_guard.verdict``, which the bundle's ``guard-check.py`` prints too.
     """
-    notes, refusal = guard.verdict(changes, request.allow_replacement)
+    notes, refusal = data_guard.verdict(changes, request.allow_replacement)
     for note in notes:
         console.warn(console.style(note, "yellow") if note.startswith("allowed") else note)
     if not refusal:
@@ -305,7 +305,7 @@ def check_guard(changes: list[ResourceChange], request: DeployRequest, console: 
     console.warn(console.style(headline, "red", "bold"))
     for reason in reasons:
         console.warn(reason)
-    flags = guard.allow_flags(guard.refused(changes, request.allow_replacement))
+    flags = data_guard.allow_flags(data_guard.refused(changes, request.allow_replacement))
     console.warn(f"Nothing was executed and the change set was deleted. If losing them is intended "
                  f"(back the data up first), deploy again with: {flags}")
     return False
@@ -399,7 +399,7 @@ def execute(cfn: Any, change_set: ChangeSetRef, changes: list[ResourceChange], r
             # The full policy during any update; a change set cannot carry a
             # temporary one (UpdateStack's StackPolicyDuringUpdateBody), so the
             # allowed resources are lifted for this update and protected again after.
-            policy = guard.stack_policy(request.allow_replacement)
+            policy = data_guard.stack_policy(request.allow_replacement)
             retrying(lambda: cfn.set_stack_policy(StackName=change_set.stack_id, StackPolicyBody=json.dumps(policy)))
         run.executing = True
         try:
@@ -499,7 +499,7 @@ def report_failure(status: str, events: list[dict[str, Any]], stack_id: str, sta
 
 
 def report(request: DeployRequest, kind: str | None, changes: list[ResourceChange],
-           refused: list[guard.Danger], kept: ChangeSetRef | None = None) -> None:
+           refused: list[data_guard.Danger], kept: ChangeSetRef | None = None) -> None:
     """Hand ``--output json`` its document: what the change set holds and what the guard says."""
     if request.report is None:
         return
@@ -595,7 +595,7 @@ def _deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable
         console.say(summary(changes))
         console.say(rollout.describe_triggers(releases, request.environment.rollback_monitoring_minutes))
         if not check_guard(changes, request, console):
-            report(request, kind, changes, guard.refused(changes, request.allow_replacement))
+            report(request, kind, changes, data_guard.refused(changes, request.allow_replacement))
             return EXIT_REFUSED
         if request.dry_run:
             report(request, kind, changes, [])

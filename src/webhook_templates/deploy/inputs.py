@@ -20,8 +20,8 @@ from botocore.exceptions import ClientError
 
 from ..config import ConfigError, EnvironmentConfig
 from ..handoff.bundle import build_files, check_drift, write_bundle
-from ..handoff.render import TEMPLATE_BODY_LIMIT
 from ..stack.capabilities import required_capabilities
+from ..stack.limits import TEMPLATE_BODY_LIMIT
 
 #: Where templates too large for ``TemplateBody`` go, inside the upload bucket.
 S3_PREFIX = "webhook-templates/"

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import data_guard
 from ..config import EnvironmentConfig
-from . import guard, stack_outputs
+from . import stack_outputs
 from .console import Console
 from .session import aws_errors_or_interrupt, describe_error
 from .stacks import describe_stack, retrying
@@ -41,7 +42,7 @@ class Shortfall:
 
 def full_policy_body() -> str:
     """The full stack policy as CloudFormation is given it."""
-    return json.dumps(guard.stack_policy(), separators=(",", ":"))
+    return json.dumps(data_guard.stack_policy(), separators=(",", ":"))
 
 
 def policy_command(stack_name: str, region: str | None) -> str:
@@ -65,7 +66,7 @@ def _policy_in_place(cfn: Any, stack_id: str) -> bool:
     """Whether the stack's policy is the full one (False when it cannot be read either: set it anyway)."""
     try:
         body = retrying(lambda: cfn.get_stack_policy(StackName=stack_id)).get("StackPolicyBody")
-        return bool(body) and json.loads(body) == guard.stack_policy()
+        return bool(body) and json.loads(body) == data_guard.stack_policy()
     except aws_errors_or_interrupt():
         return False
     except ValueError:  # not JSON: not the full policy

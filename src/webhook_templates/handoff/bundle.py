@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ..config import EnvironmentConfig, TemplateConfig
-from ..stack.packaging import CHECKOUT_HANDLER_PATH, HandlerArtifact
+from ..config import EnvironmentConfig
+from ..stack.handler_artifact import CHECKOUT_HANDLER_PATH, HandlerArtifact
 from ..stack.template import build_template
 from . import deploy_role, diagram, document, guard_script, manifest, procedure, sender_contract
 from .render import RenderedFile, render_files, template_dict, write_files
@@ -44,7 +44,7 @@ def load_handler() -> HandlerArtifact:
 
 
 def build_files(
-    environments: Mapping[str, EnvironmentConfig], config: TemplateConfig | None = None,
+    environments: Mapping[str, EnvironmentConfig],
     handler: HandlerArtifact | None = None, *, commit: str | None = None,
 ) -> list[RenderedFile]:
     """Every file of the bundle for ``environments`` (``environments.toml``), rendered in memory.
@@ -54,7 +54,7 @@ def build_files(
     needs, git's and Graphviz's, run while the template is rendered, not after.
     """
     handler = handler or load_handler()
-    template = build_template(config or TemplateConfig(), handler)
+    template = build_template(handler)
     resources = template_dict(template)["Resources"]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="render") as pool:
         head = pool.submit(manifest.git_commit) if commit is None else None

@@ -22,14 +22,15 @@ from ..exit_codes import EXIT_REFUSED
 from ..stack import naming
 from ..stack.capabilities import required_capabilities
 from ..stack.encryption import KEY_SERVICES
-from ..stack.packaging import HandlerLimits
+from ..stack.handler_artifact import HandlerLimits
+from ..stack.limits import TEMPLATE_BODY_LIMIT
 from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND
 from ..stack.policies import decrypt_through_service
 from ..stack.secrets import reader_policy
 from . import cost, deploy_role, diagram, releases, sender_contract
 from .guard_script import POLICY_NAME, SCRIPT_NAME
 from .procedure import DEPLOY_TEMPLATE, change_set_block
-from .render import TEMPLATE_BODY_LIMIT, template_dict
+from .render import template_dict
 
 NAME = "HANDOFF.md"
 

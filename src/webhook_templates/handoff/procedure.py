@@ -12,7 +12,7 @@ pipeline can run the block on every commit.
 It is POSIX ``sh`` in a subshell ``( ... )``: pasted into a terminal, its
 ``exit`` ends the block, not the reader's shell.  Only ``--parameters
 file://`` (the list format both CLI versions read) and options both versions
-have are used; ``tests/bundle/test_procedure_awscli.py`` runs the blocks with
+have are used; ``tests/handoff/test_procedure_awscli.py`` runs the blocks with
 AWS CLI v1 against moto.
 """
 
@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from .. import __version__
 from ..config import EnvironmentConfig
 from ..exit_codes import EXIT_REFUSED
+from ..stack.limits import TEMPLATE_BODY_LIMIT
 from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND
 from ..stack.tags import stack_tags
 from .guard_script import POLICY_NAME, SCRIPT_NAME
-from .render import TEMPLATE_BODY_LIMIT
 
 #: The template file the blocks deploy: the compact JSON, which leaves the most room
 #: under the 51,200-byte body limit before a deploy needs an S3 bucket.

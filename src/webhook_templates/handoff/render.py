@@ -29,8 +29,6 @@ SECTION_ORDER = (
     "AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Rules",
     "Mappings", "Conditions", "Transform", "Resources", "Outputs",
 )
-#: The largest ``TemplateBody`` CloudFormation accepts; larger needs ``TemplateURL``.
-TEMPLATE_BODY_LIMIT = 51_200
 
 
 def template_dict(template: Template) -> dict[str, Any]:
@@ -70,7 +68,7 @@ class _YamlDumper(Dumper):  # type: ignore[misc]  # PyYAML and cfn-flip ship no 
     character at a time: together most of a render, the inlined handler's
     ~17 KB alone about 40 ms.  Here mappings are plain dicts dumped with
     ``sort_keys=False`` and the analysis of ASCII text (all of this template's) is the same rules, per pattern.
-    ``tests/template/test_render_and_lint.py`` checks the output against
+    ``tests/stack/test_render_and_lint.py`` checks the output against
     cfn-flip's, and the analysis against PyYAML's.
     """
 

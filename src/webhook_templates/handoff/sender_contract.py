@@ -1,6 +1,6 @@
 """The whole sender contract for HANDOFF.md, from the handler's own source.
 
-Limits come from ``HandlerLimits`` (read with ``ast`` by ``stack/packaging.py``);
+Limits come from ``HandlerLimits`` (read with ``ast`` by ``stack/handler_artifact.py``);
 the error answers are read here, with ``ast`` too, from the handler's
 ``Reject(<status>, "<code>", "<message>")`` calls and its ``_SERVER_ERRORS``
 table, so a new error code reaches the document without anyone remembering to
@@ -13,7 +13,8 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..stack.packaging import HandlerLimits, parsed
+from ..stack.handler_artifact import HandlerLimits
+from ..stack.minify import parsed
 
 #: What each transaction status means to the receiver; a status without words is an error.
 STATUS_WORDS: Mapping[str, str] = {

@@ -18,7 +18,7 @@ from typing import Any
 from unittest import mock
 
 from ..stack import naming
-from ..stack.packaging import HandlerUnavailable
+from ..stack.handler_artifact import HandlerUnavailable
 from .emulated_aws import REGION, STAGE, LocalAws
 
 #: The function's configured timeout, reported by the emulated context.

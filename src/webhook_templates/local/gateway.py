@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 
 from ..stack import api
 from ..stack.contract import CONTENT_TYPE, request_schema
-from ..stack.packaging import HandlerLimits
+from ..stack.handler_artifact import HandlerLimits
 
 #: The only route the API has.
 WEBHOOK_PATH = "/webhook"

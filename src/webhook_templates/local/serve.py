@@ -25,7 +25,7 @@ from pathlib import Path
 from ..config import ConfigError
 from ..exit_codes import EXIT_FAILED, EXIT_OK
 from ..handoff.bundle import handler_location
-from ..stack.packaging import HandlerArtifact, HandlerUnavailable
+from ..stack.handler_artifact import HandlerArtifact, HandlerUnavailable
 from . import gateway, signing
 from .containers import start_containers
 from .emulated_aws import local_aws

@@ -10,7 +10,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ..stack.packaging import HandlerArtifact
+from ..stack.handler_artifact import HandlerArtifact
 from . import gateway
 from .containers import Containers
 from .emulated_aws import STAGE, LocalAws

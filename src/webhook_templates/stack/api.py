@@ -8,11 +8,10 @@ from collections.abc import Sequence
 
 from troposphere import AWSObject, GetAtt, If, Ref, Sub, apigateway, awslambda, iam
 
-from ..config import TemplateConfig
 from . import naming, parameters, policies, skips
 from .contract import CONTENT_TYPE, GATEWAY_ERRORS, request_schema
 from .function import live_alias_arn
-from .packaging import HandlerLimits
+from .handler_artifact import HandlerLimits
 from .skips import checkov_skips
 from .tags import resource_tags
 
@@ -43,14 +42,14 @@ ACCESS_LOG_FIELDS = {
     "xrayTraceId": "$context.xrayTraceId",
 }
 
-def rest_api(config: TemplateConfig) -> apigateway.RestApi:
+def rest_api() -> apigateway.RestApi:
     """``webhook-api-<env>``, regional."""
     return apigateway.RestApi(
         naming.API_ID,
         Name=naming.per_environment(naming.API),
         Description="Receives signed financial-transaction webhooks",
         EndpointConfiguration=apigateway.EndpointConfiguration(Types=["REGIONAL"]),
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
     )
 
 
@@ -181,7 +180,7 @@ def deployment(definition: Sequence[AWSObject]) -> apigateway.Deployment:
 EXECUTION_LOG_GROUP_PREFIX = "API-Gateway-Execution-Logs_"
 
 
-def logging_role(config: TemplateConfig) -> iam.Role:
+def logging_role() -> iam.Role:
     """The role API Gateway uses to write logs (optional: one per account and region).
 
     Being the account's, it serves every API there: it may write any API's
@@ -200,7 +199,7 @@ def logging_role(config: TemplateConfig) -> iam.Role:
                 )),
             )
         ],
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
     )
 
 
@@ -213,7 +212,7 @@ def account_settings() -> apigateway.Account:
     )
 
 
-def stage(config: TemplateConfig, deployment_id: str) -> apigateway.Stage:
+def stage(deployment_id: str) -> apigateway.Stage:
     """The environment's stage: tracing, JSON access logs, metrics, and throttling.
 
     Throttling lives in ``MethodSettings`` because a usage plan only limits
@@ -250,11 +249,11 @@ def stage(config: TemplateConfig, deployment_id: str) -> apigateway.Stage:
                 ThrottlingBurstLimit=Ref("ThrottleBurstLimit"),
             )
         ],
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
     )
 
 
-def usage_plan(config: TemplateConfig) -> apigateway.UsagePlan:
+def usage_plan() -> apigateway.UsagePlan:
     """Kept for parity with the old stack; it only applies to API-key requests."""
     return apigateway.UsagePlan(
         USAGE_PLAN_ID,
@@ -264,7 +263,7 @@ def usage_plan(config: TemplateConfig) -> apigateway.UsagePlan:
         Throttle=apigateway.ThrottleSettings(
             RateLimit=Ref("ThrottleRateLimit"), BurstLimit=Ref("ThrottleBurstLimit")
         ),
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
     )
 
 

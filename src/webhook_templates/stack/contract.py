@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .packaging import HandlerLimits
+from .handler_artifact import HandlerLimits
 
 CONTENT_TYPE = "application/json"
 #: API Gateway's own rejections answer in the handler's error format, so senders

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Ref, kms
 
-from ..config import TemplateConfig
 from . import naming, policies
 from .tags import resource_tags
 
@@ -18,7 +17,7 @@ DELETION_WINDOW_DAYS = 7
 KEY_SERVICES = ("dynamodb", "secretsmanager", "lambda")
 
 
-def encryption_key(config: TemplateConfig) -> kms.Key:
+def encryption_key() -> kms.Key:
     """The stack's CMK: rotated yearly, retained when the stack is deleted.
 
     Its policy separates administration (the account's IAM policies decide who)
@@ -41,7 +40,7 @@ def encryption_key(config: TemplateConfig) -> kms.Key:
             policies.use_key_through_services(*KEY_SERVICES),
             policies.grant_key_to_service_resources(*KEY_SERVICES),
         ),
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
     )
 
 

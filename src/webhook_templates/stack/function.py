@@ -15,10 +15,9 @@ from typing import Any
 from troposphere import GetAtt, If, NoValue, Ref, Sub, awslambda, encode_to_dict, iam
 from troposphere.policies import CodeDeployLambdaAliasUpdate, UpdatePolicy
 
-from ..config import TemplateConfig
 from . import naming, parameters, policies, skips
 from .encryption import KEY_SERVICES, key_arn
-from .packaging import HANDLER, HandlerArtifact
+from .handler_artifact import HANDLER, HandlerArtifact
 from .secrets import signing_secret_arn
 from .skips import checkov_skips
 from .storage import table_arn, table_name
@@ -31,7 +30,7 @@ class LoggingConfig(awslambda.LoggingConfig):  # type: ignore[misc]  # troposphe
     props = {**awslambda.LoggingConfig.props, "LogFormat": (str, False)}
 
 
-def function_role(config: TemplateConfig) -> iam.Role:
+def function_role() -> iam.Role:
     """``webhook-lambda-role-<env>``: exactly what the handler does, nothing AWS-managed."""
     return iam.Role(
         naming.ROLE_ID,
@@ -51,11 +50,11 @@ def function_role(config: TemplateConfig) -> iam.Role:
                 ),
             )
         ],
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
     )
 
 
-def webhook_function(config: TemplateConfig, handler: HandlerArtifact) -> awslambda.Function:
+def webhook_function(handler: HandlerArtifact) -> awslambda.Function:
     """The webhook processor, its code inlined from ``handler`` (``handler/app.py``).
 
     arm64 because it is cheaper per GB-second and the handler is pure Python.
@@ -92,7 +91,7 @@ def webhook_function(config: TemplateConfig, handler: HandlerArtifact) -> awslam
             ApplicationLogLevel="INFO",
             SystemLogLevel="WARN",
         ),
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
     )
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from troposphere import Ref, logs
 
-from ..config import TemplateConfig
 from . import naming
 from .encryption import key_arn
 from .tags import resource_tags
 
 
-def _log_group(logical_id: str, prefix: str, config: TemplateConfig) -> logs.LogGroup:
+def _log_group(logical_id: str, prefix: str) -> logs.LogGroup:
     return logs.LogGroup(
         logical_id,
         # Kept on stack deletion: logs of financial transactions are audit evidence.
@@ -18,15 +17,15 @@ def _log_group(logical_id: str, prefix: str, config: TemplateConfig) -> logs.Log
         LogGroupName=naming.per_environment(prefix),
         RetentionInDays=Ref("LogRetentionDays"),
         KmsKeyId=key_arn(),
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
     )
 
 
-def function_log_group(config: TemplateConfig) -> logs.LogGroup:
+def function_log_group() -> logs.LogGroup:
     """``/aws/lambda/webhook-processor-<env>``, created before the function so it is ours to configure."""
-    return _log_group(naming.FUNCTION_LOG_GROUP_ID, naming.FUNCTION_LOG_GROUP, config)
+    return _log_group(naming.FUNCTION_LOG_GROUP_ID, naming.FUNCTION_LOG_GROUP)
 
 
-def access_log_group(config: TemplateConfig) -> logs.LogGroup:
+def access_log_group() -> logs.LogGroup:
     """The API stage's JSON access log."""
-    return _log_group(naming.ACCESS_LOG_GROUP_ID, naming.ACCESS_LOG_GROUP, config)
+    return _log_group(naming.ACCESS_LOG_GROUP_ID, naming.ACCESS_LOG_GROUP)

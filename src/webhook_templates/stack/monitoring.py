@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from troposphere import If, NoValue, Ref, Sub, cloudwatch
 
-from ..config import TemplateConfig
 from . import naming, parameters
 from .tags import resource_tags
 
@@ -43,7 +42,7 @@ API_ALARMS = (
 )
 
 
-def _alarm(spec: AlarmSpec, dimensions: list[cloudwatch.MetricDimension], config: TemplateConfig) -> cloudwatch.Alarm:
+def _alarm(spec: AlarmSpec, dimensions: list[cloudwatch.MetricDimension]) -> cloudwatch.Alarm:
     notify = If(parameters.HAS_ALARM_TOPIC, [Ref("AlarmTopicArn")], NoValue)
     statistic = (
         {"ExtendedStatistic": spec.statistic} if spec.statistic.startswith("p")
@@ -65,12 +64,12 @@ def _alarm(spec: AlarmSpec, dimensions: list[cloudwatch.MetricDimension], config
         TreatMissingData="notBreaching",
         AlarmActions=notify,
         OKActions=notify,
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
         **statistic,
     )
 
 
-def alarms(config: TemplateConfig) -> list[cloudwatch.Alarm]:
+def alarms() -> list[cloudwatch.Alarm]:
     """Lambda errors and throttles; API 5XX rate and p99 latency."""
     function = [cloudwatch.MetricDimension(Name="FunctionName", Value=Ref(naming.FUNCTION_ID))]
     api = [
@@ -80,6 +79,6 @@ def alarms(config: TemplateConfig) -> list[cloudwatch.Alarm]:
         # API's integration) on the live alias, which the deployment group manages.
         cloudwatch.MetricDimension(Name="Stage", Value=Ref("Environment")),
     ]
-    return [_alarm(spec, function, config) for spec in FUNCTION_ALARMS] + [
-        _alarm(spec, api, config) for spec in API_ALARMS
+    return [_alarm(spec, function) for spec in FUNCTION_ALARMS] + [
+        _alarm(spec, api) for spec in API_ALARMS
     ]

@@ -73,7 +73,7 @@ DATA_RESOURCES: tuple[str, ...] = (
 #: has today, the types it could gain for the same data: a global table, replica
 #: keys, buckets (exports, archives), queues and streams (buffered deliveries),
 #: databases, file systems and backup vaults.  Every type the template retains on
-#: deletion must be here (tests/deploy/test_guard.py checks it).
+#: deletion must be here (tests/test_data_guard.py checks it).
 DATA_TYPES: tuple[str, ...] = (
     "AWS::DynamoDB::Table",
     "AWS::DynamoDB::GlobalTable",

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Ref, codedeploy, iam
 
-from ..config import TemplateConfig
 from . import naming, policies
 from .tags import resource_tags
 
@@ -21,7 +20,7 @@ def _alarm_arns() -> list[GetAtt]:
     return [GetAtt(alarm_id, "Arn") for alarm_id in naming.ROLLBACK_ALARMS]
 
 
-def codedeploy_role(config: TemplateConfig) -> iam.Role:
+def codedeploy_role() -> iam.Role:
     """CodeDeploy's service role: shift this function's alias, read its rollback alarms.
 
     Unnamed (CloudFormation names it): the template is close to CloudFormation's
@@ -45,21 +44,21 @@ def codedeploy_role(config: TemplateConfig) -> iam.Role:
                 ),
             ),
         ],
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
     )
 
 
-def application(config: TemplateConfig) -> codedeploy.Application:
+def application() -> codedeploy.Application:
     """The CodeDeploy application ``webhook-processor-<env>`` (Lambda platform)."""
     return codedeploy.Application(
         naming.CODEDEPLOY_APPLICATION_ID,
         ApplicationName=naming.per_environment(naming.FUNCTION),
         ComputePlatform="Lambda",
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
     )
 
 
-def deployment_group(config: TemplateConfig) -> codedeploy.DeploymentGroup:
+def deployment_group() -> codedeploy.DeploymentGroup:
     """The live alias's traffic shifting: the environment's preference, rolled back on alarm or failure."""
     return codedeploy.DeploymentGroup(
         naming.DEPLOYMENT_GROUP_ID,
@@ -78,5 +77,5 @@ def deployment_group(config: TemplateConfig) -> codedeploy.DeploymentGroup:
         AutoRollbackConfiguration=codedeploy.AutoRollbackConfiguration(
             Enabled=True, Events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
         ),
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
     )

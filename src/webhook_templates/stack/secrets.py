@@ -8,13 +8,12 @@ from typing import Any
 from awacs.aws import PolicyDocument
 from troposphere import GetAtt, If, Join, Ref, Split, secretsmanager
 
-from ..config import TemplateConfig
 from . import naming, parameters, policies
 from .encryption import key_arn
 from .tags import resource_tags
 
 
-def signing_secret(config: TemplateConfig) -> secretsmanager.Secret:
+def signing_secret() -> secretsmanager.Secret:
     """A generated signing secret, created only when no existing secret ARN is given.
 
     The value is ``{"current": "<48 base64 characters>"}``; senders are given
@@ -36,7 +35,7 @@ def signing_secret(config: TemplateConfig) -> secretsmanager.Secret:
             PasswordLength=48,
             ExcludePunctuation=True,
         ),
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
     )
 
 

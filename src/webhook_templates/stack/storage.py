@@ -6,13 +6,12 @@ from typing import Any
 
 from troposphere import GetAtt, If, Ref, dynamodb
 
-from ..config import TemplateConfig
 from . import naming, parameters
 from .encryption import key_arn
 from .tags import resource_tags
 
 
-def transactions_table(config: TemplateConfig) -> dynamodb.Table:
+def transactions_table() -> dynamodb.Table:
     """``transactions-<env>``, with the old stack's key schema (``transactionId`` + ``timestamp``).
 
     Retained on stack deletion and on replacement: no stack operation can drop
@@ -38,7 +37,7 @@ def transactions_table(config: TemplateConfig) -> dynamodb.Table:
             SSEEnabled=True, SSEType="KMS", KMSMasterKeyId=key_arn()
         ),
         DeletionProtectionEnabled=If(parameters.IS_PRODUCTION, True, False),
-        Tags=resource_tags(config),
+        Tags=resource_tags(),
     )
 
 
@@ -58,5 +57,5 @@ def table_shape() -> dict[str, Any]:
     The local server, the handler tests and the benchmark create their emulated
     table from this, so they cannot drift from the deployed one.
     """
-    properties = transactions_table(TemplateConfig()).to_dict()["Properties"]
+    properties = transactions_table().to_dict()["Properties"]
     return {key: properties[key] for key in ("KeySchema", "AttributeDefinitions", "BillingMode")}

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 
 from troposphere import Ref, Tags
 
-from ..config import EnvironmentConfig, TemplateConfig, validate_tag
+from ..config import EnvironmentConfig, validate_tag
 
 
-def resource_tags(config: TemplateConfig) -> Tags:
+def resource_tags() -> Tags:
     """``Environment``, ``Team`` and ``CostCenter``, from the parameters of the same names."""
     return Tags(
         Environment=Ref("Environment"),

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from troposphere import Template
 
-from ..config import TemplateConfig
 from . import api, encryption, function, logs, monitoring, outputs, parameters, rollout, secrets, storage
-from .packaging import HandlerArtifact
+from .handler_artifact import HandlerArtifact
 
 DESCRIPTION = (
     "Financial-transaction webhook receiver: API Gateway POST /webhook -> Lambda (Standard "
@@ -20,8 +19,12 @@ DESCRIPTION = (
 )
 
 
-def build_template(config: TemplateConfig, handler: HandlerArtifact) -> Template:
-    """The complete CloudFormation template for ``config``, shipping ``handler``.
+def build_template(handler: HandlerArtifact) -> Template:
+    """The complete, environment-agnostic CloudFormation template shipping ``handler``.
+
+    Everything that differs between environments is a parameter
+    (``parameters.parameter_file`` gives each environment's values), so there
+    is no build-time configuration besides the handler.
 
     A pure function of its arguments: the handler's source and limits come in
     with ``handler`` (resolved once by the caller), so nothing here reads a
@@ -37,33 +40,33 @@ def build_template(config: TemplateConfig, handler: HandlerArtifact) -> Template
 
     definition = api.api_definition(handler.limits)
     deployment = api.deployment(definition)
-    webhook_function = function.webhook_function(config, handler)
+    webhook_function = function.webhook_function(handler)
     version = function.function_version(webhook_function)
     template.add_resource([
-        encryption.encryption_key(config),
+        encryption.encryption_key(),
         encryption.key_alias(),
-        storage.transactions_table(config),
-        secrets.signing_secret(config),
-        logs.function_log_group(config),
-        logs.access_log_group(config),
-        function.function_role(config),
+        storage.transactions_table(),
+        secrets.signing_secret(),
+        logs.function_log_group(),
+        logs.access_log_group(),
+        function.function_role(),
         secrets.signing_secret_policy(),
         webhook_function,
         version,
         # The alarms before the deployment group that rolls back on them, the
         # group before the alias it shifts, the alias before the API calling it.
-        *monitoring.alarms(config),
-        rollout.codedeploy_role(config),
-        rollout.application(config),
-        rollout.deployment_group(config),
+        *monitoring.alarms(),
+        rollout.codedeploy_role(),
+        rollout.application(),
+        rollout.deployment_group(),
         function.live_alias(version),
-        api.rest_api(config),
+        api.rest_api(),
         *definition,
         deployment,
-        api.logging_role(config),
+        api.logging_role(),
         api.account_settings(),
-        api.stage(config, deployment.title),
-        api.usage_plan(config),
+        api.stage(deployment.title),
+        api.usage_plan(),
         api.invoke_permission(),
     ])
     template.add_output(outputs.outputs())

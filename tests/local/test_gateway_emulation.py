@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from webhook_templates.config import ConfigError, TemplateConfig
+from webhook_templates.config import ConfigError
 from webhook_templates.handoff.render import template_dict
 from webhook_templates.local import emulated_aws, gateway, signing
 from webhook_templates.local.serve import loopback_host
 from webhook_templates.stack import api, naming
-from webhook_templates.stack.packaging import HandlerArtifact
+from webhook_templates.stack.handler_artifact import HandlerArtifact
 from webhook_templates.stack.template import build_template
 
 
@@ -126,7 +126,7 @@ def test_other_hosts_are_refused(host: str) -> None:
 
 def test_the_local_table_has_the_templates_key_schema(handler_artifact: HandlerArtifact) -> None:
     """The table ``serve`` creates, read back from the emulated DynamoDB, against the template's."""
-    resources = template_dict(build_template(TemplateConfig(), handler_artifact))["Resources"]
+    resources = template_dict(build_template(handler_artifact))["Resources"]
     template = resources[naming.TABLE_ID]["Properties"]
     with emulated_aws.local_aws(signing.generate_secret()) as aws:
         table = aws.dynamodb.describe_table(TableName=aws.table_name)["Table"]

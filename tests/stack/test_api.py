@@ -11,7 +11,7 @@ from template_helpers import PSEUDO, allowed, of_type, props, resolve
 
 from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates.stack import api, contract, naming
-from webhook_templates.stack.packaging import HandlerArtifact, HandlerLimits
+from webhook_templates.stack.handler_artifact import HandlerArtifact, HandlerLimits
 from webhook_templates.stack.parameters import parameter_file
 
 

@@ -13,7 +13,7 @@ from webhook_templates import cli
 from webhook_templates.handoff import cost, sender_contract
 from webhook_templates.handoff.bundle import write_bundle
 from webhook_templates.handoff.render import RenderedFile
-from webhook_templates.stack.packaging import HandlerArtifact
+from webhook_templates.stack.handler_artifact import HandlerArtifact
 
 
 def section(handoff: str, title: str) -> str:

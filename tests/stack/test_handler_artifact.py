@@ -11,9 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from webhook_templates.config import TemplateConfig
 from webhook_templates.handoff.render import to_json
-from webhook_templates.stack.packaging import CHECKOUT_HANDLER_PATH, HandlerArtifact, HandlerUnavailable, read_limits
+from webhook_templates.stack.handler_artifact import (
+    CHECKOUT_HANDLER_PATH,
+    HandlerArtifact,
+    HandlerUnavailable,
+    read_limits,
+)
 from webhook_templates.stack.template import build_template
 
 LIMITS_SOURCE = '''
@@ -82,12 +86,12 @@ def test_the_template_depends_on_its_arguments_only(
     handler_artifact: HandlerArtifact, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The environment no longer chooses the handler inside ``build_template``; the artifact does."""
-    before = to_json(build_template(TemplateConfig(), handler_artifact))
+    before = to_json(build_template(handler_artifact))
     other = tmp_path / "app.py"
     other.write_text(handler_artifact.source.replace("MAX_BODY_BYTES = 65536", "MAX_BODY_BYTES = 1024"))
     monkeypatch.setenv("WEBHOOK_HANDLER_PATH", str(other))
-    assert to_json(build_template(TemplateConfig(), handler_artifact)) == before
-    changed = to_json(build_template(TemplateConfig(), HandlerArtifact.from_path(other)))
+    assert to_json(build_template(handler_artifact)) == before
+    changed = to_json(build_template(HandlerArtifact.from_path(other)))
     assert changed != before
 
 

@@ -241,7 +241,7 @@ def test_minimum_timeout_leaves_the_handler_time_for_an_aws_call() -> None:
     import ast
 
     from webhook_templates.config import MIN_TIMEOUT_SECONDS
-    from webhook_templates.stack.packaging import CHECKOUT_HANDLER_PATH
+    from webhook_templates.stack.handler_artifact import CHECKOUT_HANDLER_PATH
 
     source = CHECKOUT_HANDLER_PATH.read_text(encoding="utf-8")
     names: dict[str, object] = {}

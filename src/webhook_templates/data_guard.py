@@ -13,10 +13,10 @@ template (other logical IDs, an extra table) is protected too.
 The same lists become the stack policy, so CloudFormation itself refuses such
 an update even when it is started by another tool.
 
-One module, two uses.  ``webhook-templates deploy`` imports it (through
-``deploy/guard.py``); the handoff bundle ships *this module's source* as
-``guard-check.py`` (``guard_script.py`` replaces the package imports below with
-their values), so a pipeline without this repository gets the same verdicts and
+One module, two uses.  ``webhook-templates deploy`` imports it; the handoff
+bundle ships *this module's source* as ``guard-check.py``
+(``handoff/guard_script.py`` replaces the package imports below with their
+values), so a pipeline without this repository gets the same verdicts and
 messages.  Hence: standard library only, apart from the ``from ..`` imports of
 plain values.
 """
@@ -30,8 +30,8 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..exit_codes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
-from ..stack.naming import DATA_RESOURCES, DATA_TYPES
+from .exit_codes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from .stack.naming import DATA_RESOURCES, DATA_TYPES
 
 __all__ = ["DATA_RESOURCES", "DATA_TYPES", "LOSING_ACTIONS", "REFUSED_HEADLINE", "Danger", "ResourceChange",
            "allow_flags", "dangers", "is_data_resource", "keeps_resource", "main", "refused", "resource_changes",

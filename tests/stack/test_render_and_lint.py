@@ -19,11 +19,9 @@ from hypothesis import strategies as st
 from troposphere import Template
 
 from support.environments import SHIPPED as ENVIRONMENTS
-from webhook_templates.config import TemplateConfig
 from webhook_templates.handoff import lint
 from webhook_templates.handoff.bundle import build_files, write_bundle
 from webhook_templates.handoff.render import (
-    TEMPLATE_BODY_LIMIT,
     _YamlDumper,
     json_to_yaml,
     template_dict,
@@ -31,7 +29,8 @@ from webhook_templates.handoff.render import (
     to_yaml,
 )
 from webhook_templates.stack import skips
-from webhook_templates.stack.packaging import HandlerArtifact
+from webhook_templates.stack.handler_artifact import HandlerArtifact
+from webhook_templates.stack.limits import TEMPLATE_BODY_LIMIT
 from webhook_templates.stack.parameters import SPECS
 from webhook_templates.stack.template import build_template
 
@@ -75,7 +74,7 @@ def test_yaml_uses_short_form_intrinsics_and_matches_json(template: Template) ->
 
 def test_yaml_is_byte_for_byte_what_cfn_flip_writes(template: Template, handler_artifact: HandlerArtifact) -> None:
     """The faster dumper changes the time, not the file: a variant with awkward strings too (same rules)."""
-    tagged = build_template(TemplateConfig(), handler_artifact)
+    tagged = build_template(handler_artifact)
     tagged.set_description("payments: core #1")
     tagged.set_metadata({**tagged.metadata, "Note": " padded ", "Owner": "payments: core #1"})
     for each in (template, tagged):

@@ -17,10 +17,10 @@ from webhook_templates.handoff.document import (
     short_form,
 )
 from webhook_templates.handoff.procedure import change_set_block
-from webhook_templates.handoff.render import TEMPLATE_BODY_LIMIT
 from webhook_templates.stack import naming
 from webhook_templates.stack.capabilities import required_capabilities
-from webhook_templates.stack.packaging import HandlerArtifact
+from webhook_templates.stack.handler_artifact import HandlerArtifact
+from webhook_templates.stack.limits import TEMPLATE_BODY_LIMIT
 
 
 def mermaid_block(document: str) -> str:

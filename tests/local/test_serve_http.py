@@ -13,7 +13,7 @@ from standardwebhooks.webhooks import Webhook
 
 from webhook_templates.local import signing
 from webhook_templates.stack import api
-from webhook_templates.stack.packaging import HandlerArtifact
+from webhook_templates.stack.handler_artifact import HandlerArtifact
 
 
 def signed(served: Served, body: bytes, msg_id: str | None = None) -> dict[str, str]:

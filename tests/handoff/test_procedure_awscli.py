@@ -23,7 +23,7 @@ import pytest
 
 from support import moto_server
 from support.environments import SHIPPED
-from webhook_templates.handoff import guard_check
+from webhook_templates import data_guard
 from webhook_templates.handoff.bundle import build_files, write_bundle
 from webhook_templates.stack import naming
 
@@ -128,7 +128,7 @@ def test_staging_and_prod_deploy_protected_and_rerun_cleanly(
         assert "data guard:" in first.stdout  # the guard ran on the change set
         assert stack(account, name)["StackStatus"] == "CREATE_COMPLETE"
         policy = json.loads(cfn.get_stack_policy(StackName=name)["StackPolicyBody"])
-        assert policy == guard_check.stack_policy()
+        assert policy == data_guard.stack_policy()
         assert stack(account, name)["EnableTerminationProtection"] is (environment == "prod")
         table = account("dynamodb").describe_table(TableName=f"transactions-{environment}")["Table"]
         assert table["TableStatus"] == "ACTIVE"
@@ -169,7 +169,7 @@ def test_the_guard_in_the_block_refuses_a_change_set_that_removes_the_table(
     result = run_block(edited, "staging")
 
     assert result.returncode == 3, result.stdout + result.stderr
-    assert guard_check.REFUSED_HEADLINE in result.stderr
+    assert data_guard.REFUSED_HEADLINE in result.stderr
     assert "  TransactionsTable (AWS::DynamoDB::Table) would be removed from the stack" in result.stderr
     assert "Not executed; the change set was deleted." in result.stderr
     assert change_sets(account, "webhook-staging") == []

@@ -14,7 +14,8 @@ from troposphere import Template
 from webhook_templates.handoff.document import role_statements
 from webhook_templates.handoff.render import to_json
 from webhook_templates.stack import naming
-from webhook_templates.stack.packaging import HandlerArtifact, inline_source
+from webhook_templates.stack.handler_artifact import HandlerArtifact
+from webhook_templates.stack.minify import inline_source
 
 
 def test_function_keeps_old_name_and_runs_python_on_arm(resources: dict[str, Any]) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from webhook_templates import data_guard
 from webhook_templates.deploy import flow
 from webhook_templates.deploy.console import Console
-from webhook_templates.handoff import guard_check
 from webhook_templates.handoff.guard_script import POLICY_NAME, SCRIPT_NAME
 from webhook_templates.handoff.render import RenderedFile
 from webhook_templates.stack import naming
@@ -60,7 +60,7 @@ def cli_guard(changes: dict[str, Any], allowed: frozenset[str]) -> tuple[bool, s
     """What ``webhook-templates deploy`` says about the same change set (no colour)."""
     request = flow.DeployRequest("webhook-staging", None, None, [], allow_replacement=allowed)  # type: ignore[arg-type]
     err = io.StringIO()
-    go_on = flow.check_guard(guard_check.resource_changes([changes]), request, Console(out=io.StringIO(), err=err))
+    go_on = flow.check_guard(data_guard.resource_changes([changes]), request, Console(out=io.StringIO(), err=err))
     return go_on, err.getvalue()
 
 
@@ -81,7 +81,7 @@ def test_the_script_gives_the_cli_verdict_and_reasons(script: Path, case: str, a
         # The same lines except the last, which says where to go from here (the CLI has deleted
         # the change set and says how to deploy again; the script says to delete it).
         assert script_lines[:-1] == cli_lines[:-1]
-        assert guard_check.REFUSED_HEADLINE in script_lines
+        assert data_guard.REFUSED_HEADLINE in script_lines
         assert len(script_lines) > 2
 
 
@@ -113,7 +113,7 @@ def test_the_script_is_the_guard_module_with_its_values_inlined(files: dict[str,
 
 def test_stack_policy_file_is_the_policy_deploy_sets(files: dict[str, RenderedFile]) -> None:
     policy = json.loads(files[POLICY_NAME].content)
-    assert policy == guard_check.stack_policy()
+    assert policy == data_guard.stack_policy()
     denied = {resource for statement in policy["Statement"] if statement["Effect"] == "Deny"
               for resource in statement.get("Resource", []) if resource != "*"}
     assert denied == {f"LogicalResourceId/{logical_id}" for logical_id in naming.DATA_RESOURCES}

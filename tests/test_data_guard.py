@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from typing import Any
 
 import pytest
 
-from webhook_templates.deploy import guard
+from webhook_templates import data_guard
 from webhook_templates.deploy.changeset import ResourceChange
 from webhook_templates.stack import naming
 
@@ -21,7 +20,7 @@ def change(action: str, logical_id: str, resource_type: str, replacement: str = 
 @pytest.mark.parametrize("logical_id", naming.DATA_RESOURCES)
 @pytest.mark.parametrize(("action", "replacement"), [("Remove", ""), ("Modify", "True"), ("Modify", "Conditional")])
 def test_every_data_resource_is_refused_when_lost(logical_id: str, action: str, replacement: str) -> None:
-    refused = guard.refused([change(action, logical_id, "AWS::Whatever::Type", replacement)], allowed=())
+    refused = data_guard.refused([change(action, logical_id, "AWS::Whatever::Type", replacement)], allowed=())
     assert [danger.logical_id for danger in refused] == [logical_id]
 
 
@@ -34,21 +33,20 @@ def test_every_data_resource_is_refused_when_lost(logical_id: str, action: str, 
 ])
 def test_the_guard_fails_closed_on_anything_not_known_to_keep_the_data(action: str, replacement: str,
                                                                        says: str) -> None:
-    refused = guard.refused([change(action, naming.TABLE_ID, TABLE, replacement)], allowed=())
+    refused = data_guard.refused([change(action, naming.TABLE_ID, TABLE, replacement)], allowed=())
 
     assert [danger.logical_id for danger in refused] == [naming.TABLE_ID]
     assert refused[0].reason().startswith(f"TransactionsTable (AWS::DynamoDB::Table) {says}")
 
 
 def test_a_global_table_is_data() -> None:
-    refused = guard.refused([change("Modify", "Transactions", "AWS::DynamoDB::GlobalTable", "Conditional")],
+    refused = data_guard.refused([change("Modify", "Transactions", "AWS::DynamoDB::GlobalTable", "Conditional")],
                             allowed=())
     assert [danger.logical_id for danger in refused] == ["Transactions"]
 
 
-def test_every_type_the_template_retains_is_a_data_type(build_dir: Path) -> None:
+def test_every_type_the_template_retains_is_a_data_type(resources: dict[str, Any]) -> None:
     """A resource kept on deletion holds something worth keeping: the guard must cover its type too."""
-    resources = json.loads((build_dir / "template.json").read_text())["Resources"]
     retained = {r["Type"] for r in resources.values() if r.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")}
 
     assert retained and retained <= set(naming.DATA_TYPES)
@@ -60,9 +58,9 @@ def test_the_verdict_needs_only_the_standard_library() -> None:
     import sys
     from pathlib import Path
 
-    from webhook_templates.handoff import guard_check  # the module deploy/guard.py re-exports
+    from webhook_templates import data_guard
 
-    tree = ast.parse(Path(guard_check.__file__).read_text(encoding="utf-8"))
+    tree = ast.parse(Path(data_guard.__file__).read_text(encoding="utf-8"))
     runtime_imports = {
         (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
         for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
@@ -76,7 +74,7 @@ def test_the_verdict_needs_only_the_standard_library() -> None:
 @pytest.mark.parametrize("resource_type", naming.DATA_TYPES)
 def test_a_data_type_is_refused_under_any_logical_id(resource_type: str) -> None:
     """A platform team's edited template may rename or add data resources."""
-    assert guard.refused([change("Remove", "RenamedByPlatformTeam", resource_type)], allowed=())
+    assert data_guard.refused([change("Remove", "RenamedByPlatformTeam", resource_type)], allowed=())
 
 
 @pytest.mark.parametrize("changed", [
@@ -86,7 +84,7 @@ def test_a_data_type_is_refused_under_any_logical_id(resource_type: str) -> None
     change("Modify", naming.ROLE_ID, "AWS::IAM::Role", "True"),
 ])
 def test_changes_that_keep_the_data_pass(changed: ResourceChange) -> None:
-    assert guard.refused([changed], allowed=()) == []
+    assert data_guard.refused([changed], allowed=()) == []
 
 
 def test_a_release_publishing_a_new_version_passes() -> None:
@@ -99,9 +97,9 @@ def test_a_release_publishing_a_new_version_passes() -> None:
         change("Modify", naming.ALIAS_ID, "AWS::Lambda::Alias", "False"),
         change("Modify", naming.FUNCTION_ID, "AWS::Lambda::Function", "False"),
     ]
-    assert guard.dangers(release) == []
-    assert not {"AWS::Lambda::Version", "AWS::Lambda::Alias"} & set(guard.DATA_TYPES)
-    denied = [statement for statement in guard.stack_policy()["Statement"] if statement["Effect"] == "Deny"]
+    assert data_guard.dangers(release) == []
+    assert not {"AWS::Lambda::Version", "AWS::Lambda::Alias"} & set(data_guard.DATA_TYPES)
+    denied = [statement for statement in data_guard.stack_policy()["Statement"] if statement["Effect"] == "Deny"]
     assert all(naming.ALIAS_ID not in str(statement) and naming.VERSION_PREFIX not in str(statement)
                for statement in denied)
 
@@ -109,10 +107,10 @@ def test_a_release_publishing_a_new_version_passes() -> None:
 def test_allow_replacement_lets_only_the_named_resources_through() -> None:
     changes = [change("Remove", naming.TABLE_ID, TABLE), change("Modify", naming.KEY_ID, "AWS::KMS::Key", "True")]
 
-    refused = guard.refused(changes, allowed={naming.TABLE_ID})
+    refused = data_guard.refused(changes, allowed={naming.TABLE_ID})
 
     assert [danger.logical_id for danger in refused] == [naming.KEY_ID]
-    assert guard.refused(changes, allowed={naming.TABLE_ID, naming.KEY_ID}) == []
+    assert data_guard.refused(changes, allowed={naming.TABLE_ID, naming.KEY_ID}) == []
 
 
 def test_reasons_say_what_would_happen_and_why() -> None:
@@ -120,7 +118,7 @@ def test_reasons_say_what_would_happen_and_why() -> None:
     maybe = change("Modify", naming.KEY_ID, "AWS::KMS::Key", "Conditional")
     removed = change("Remove", naming.SECRET_ID, "AWS::SecretsManager::Secret")
 
-    reasons = [danger.reason() for danger in guard.dangers([replaced, maybe, removed])]
+    reasons = [danger.reason() for danger in data_guard.dangers([replaced, maybe, removed])]
 
     assert reasons == [
         "TransactionsTable (AWS::DynamoDB::Table) would be replaced by a new, empty resource, "
@@ -131,7 +129,7 @@ def test_reasons_say_what_would_happen_and_why() -> None:
 
 
 def test_stack_policy_denies_replacing_or_deleting_each_data_resource() -> None:
-    allow, by_id, by_type = guard.stack_policy()["Statement"]
+    allow, by_id, by_type = data_guard.stack_policy()["Statement"]
 
     assert allow == {"Effect": "Allow", "Principal": "*", "Action": "Update:*", "Resource": "*"}
     assert by_id["Effect"] == by_type["Effect"] == "Deny"
@@ -142,7 +140,7 @@ def test_stack_policy_denies_replacing_or_deleting_each_data_resource() -> None:
 
 
 def test_stack_policy_for_an_allowed_replacement_lifts_only_that_resource() -> None:
-    _, by_id, by_type = guard.stack_policy(allowed={naming.TABLE_ID})["Statement"]
+    _, by_id, by_type = data_guard.stack_policy(allowed={naming.TABLE_ID})["Statement"]
 
     assert f"LogicalResourceId/{naming.TABLE_ID}" not in by_id["Resource"]
     assert len(by_id["Resource"]) == len(naming.DATA_RESOURCES) - 1

@@ -14,13 +14,12 @@ from webhook_templates.config import (
     SIGNING_SECRET_ARN_MAX_LENGTH,
     ConfigError,
     EnvironmentConfig,
-    TemplateConfig,
     parse_environments,
 )
 from webhook_templates.handoff import releases
 from webhook_templates.handoff.render import template_dict
 from webhook_templates.stack import function, naming, parameters
-from webhook_templates.stack.packaging import HandlerArtifact
+from webhook_templates.stack.handler_artifact import HandlerArtifact
 from webhook_templates.stack.template import build_template
 
 ALIAS = {"Ref": naming.ALIAS_ID}
@@ -31,8 +30,8 @@ def version_id(resources: dict[str, Any]) -> str:
     return logical_id
 
 
-def built(handler: HandlerArtifact, config: TemplateConfig | None = None) -> dict[str, Any]:
-    return template_dict(build_template(config or TemplateConfig(), handler))["Resources"]
+def built(handler: HandlerArtifact) -> dict[str, Any]:
+    return template_dict(build_template(handler))["Resources"]
 
 
 # --- the published version --------------------------------------------------------
@@ -53,7 +52,7 @@ def test_changed_handler_code_publishes_a_new_version(handler_artifact: HandlerA
 
 
 def test_changed_function_configuration_publishes_a_new_version(handler_artifact: HandlerArtifact) -> None:
-    webhook = function.webhook_function(TemplateConfig(), handler_artifact)
+    webhook = function.webhook_function(handler_artifact)
     before = function.function_version(webhook).title
     webhook.MemorySize = 1024  # a template edit, e.g. a literal instead of the parameter
 

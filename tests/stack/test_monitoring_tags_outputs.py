@@ -6,9 +6,8 @@ from typing import Any
 
 from template_helpers import of_type
 
-from webhook_templates.config import TemplateConfig
 from webhook_templates.handoff.render import template_dict
-from webhook_templates.stack.packaging import HandlerArtifact
+from webhook_templates.stack.handler_artifact import HandlerArtifact
 from webhook_templates.stack.template import build_template
 
 #: Resource types that accept Tags (the rest: alias, model, validator, method, deployment,
@@ -39,7 +38,7 @@ def test_alarms_cover_errors_throttles_5xx_and_latency(resources: dict[str, Any]
 def test_every_taggable_resource_carries_the_three_parameter_tags_and_no_baked_in_tag(
     handler_artifact: HandlerArtifact,
 ) -> None:
-    resources = template_dict(build_template(TemplateConfig(), handler_artifact))["Resources"]
+    resources = template_dict(build_template(handler_artifact))["Resources"]
     tagged = {k: v for k, v in resources.items() if v["Type"] not in UNTAGGABLE}
     assert len(tagged) >= 15
     for logical_id, resource in tagged.items():
