@@ -1,0 +1,33 @@
+"""The one Jinja2 environment every generated document and shell block is rendered with.
+
+Prose and shell live as template files in ``handoff/templates/`` (package
+data), so a reader edits a document where it reads like one and shellcheck can
+read the shell; Python only derives the facts they are fed.  Undefined names
+fail the render instead of printing nothing, and nothing is HTML-escaped: the
+outputs are Markdown, shell and JSON.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jinja2
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The shared environment: templates from the package, strict about undefined names."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("webhook_templates.handoff", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(name: str, **facts: Any) -> str:
+    """The template ``name`` (a path under ``handoff/templates/``) rendered with ``facts``."""
+    return environment().get_template(name).render(**facts)
