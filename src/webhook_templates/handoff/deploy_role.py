@@ -78,7 +78,7 @@ SCOPES: Mapping[str, tuple[str, ...]] = {
     # Only for code or templates in S3: the bucket `webhook-templates deploy` uploads to.
     "s3": ("arn:aws:s3:::cfn-templates-*", "arn:aws:s3:::cfn-templates-*/*"),
     "kinesis": (_arn("kinesis", f"stream/{naming.TABLE}-*"),),
-    "firehose": (_arn("firehose", "deliverystream/webhook-*"),),
+    "firehose": (_arn("firehose", f"deliverystream/{naming.STACK}-*"),),
 }
 
 #: Actions that take no resource ARN (or only ``*``), per the Service Authorization Reference.
