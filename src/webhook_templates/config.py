@@ -20,6 +20,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from .stack import naming
+
 #: Lambda runtimes the template accepts: only those `make test` runs the handler suite on (test-runtimes).
 RUNTIMES: tuple[str, ...] = ("python3.11", "python3.12", "python3.13")
 DEFAULT_RUNTIME = "python3.13"
@@ -171,7 +173,7 @@ class EnvironmentConfig:
     @property
     def stack_name(self) -> str:
         """The default CloudFormation stack name for this environment."""
-        return f"webhook-{self.name}"
+        return f"{naming.STACK}-{self.name}"
 
     @property
     def is_production(self) -> bool:
@@ -319,7 +321,7 @@ def check_environment_name(name: str, flag: str = "--env") -> str:
 
 def stack_name_of(name: str) -> str:
     """The default stack name of environment ``name``, whether or not the file lists it."""
-    return f"webhook-{check_environment_name(name)}"
+    return f"{naming.STACK}-{check_environment_name(name)}"
 
 
 def parse_environments(text: str, source: str = str(DEFAULT_ENVIRONMENTS_FILE)) -> Mapping[str, EnvironmentConfig]:

@@ -10,12 +10,8 @@ import pytest
 
 from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates.handoff import document as handoff_module
-from webhook_templates.handoff.document import (
-    ACTION_WORDS,
-    iam_actions,
-    in_words,
-    short_form,
-)
+from webhook_templates.handoff.document import ACTION_WORDS, iam_actions, in_words
+from webhook_templates.handoff.markdown import short_form
 from webhook_templates.handoff.procedure import change_set_block
 from webhook_templates.stack import naming
 from webhook_templates.stack.capabilities import required_capabilities

@@ -42,10 +42,15 @@ from ..config import EnvironmentConfig
 from ..stack import naming, parameters
 from ..stack.api import ACCOUNT_ROLE_ID
 from ..stack.encryption import KEY_SERVICES
+from . import templating
 
 NAME = "deploy-role-policy.json"
 #: The role name HANDOFF's commands create.
 ROLE_NAME = "webhook-cloudformation-deploy"
+#: The name of the role's inline policy, which holds ``NAME``.
+INLINE_POLICY_NAME = "webhook-stack"
+#: The shell that creates the role.
+CREATE_TEMPLATE = "create_deploy_role.sh.j2"
 _REGION = "us-east-1"  # the registry schemas are the same in every commercial region for these types
 _HANDLERS = ("create", "update", "delete")
 #: ``service:Action``; the schemas also list a few strings that are not IAM actions (``s3:REST.PUT.OBJECT``).
@@ -63,7 +68,7 @@ SCOPES: Mapping[str, tuple[str, ...]] = {
     "logs": (_arn("logs", f"log-group:{naming.FUNCTION_LOG_GROUP}-*"),
              _arn("logs", f"log-group:{naming.ACCESS_LOG_GROUP}-*")),
     "secretsmanager": (_arn("secretsmanager", f"secret:{naming.SIGNING_SECRET}-*"),),
-    "cloudwatch": (_arn("cloudwatch", "alarm:webhook-*"),),  # alarms are named <stack>-<what>
+    "cloudwatch": (_arn("cloudwatch", f"alarm:{naming.STACK}-*"),),  # alarms are named <stack>-<what>
     # The application is named like the function; its one deployment group is the alias's.
     "codedeploy": (_arn("codedeploy", f"application:{naming.FUNCTION}-*"),
                    _arn("codedeploy", f"deploymentgroup:{naming.FUNCTION}-*/*"),
@@ -73,7 +78,7 @@ SCOPES: Mapping[str, tuple[str, ...]] = {
     # Only for code or templates in S3: the bucket `webhook-templates deploy` uploads to.
     "s3": ("arn:aws:s3:::cfn-templates-*", "arn:aws:s3:::cfn-templates-*/*"),
     "kinesis": (_arn("kinesis", f"stream/{naming.TABLE}-*"),),
-    "firehose": (_arn("firehose", "deliverystream/webhook-*"),),
+    "firehose": (_arn("firehose", f"deliverystream/{naming.STACK}-*"),),
 }
 
 #: Actions that take no resource ARN (or only ``*``), per the Service Authorization Reference.
@@ -136,16 +141,16 @@ def _statement(sid: str, actions: Iterable[str], resources: Iterable[str], condi
 #: The template's roles (logical ID) -> that role's ARN in any environment.
 ROLE_ARNS: Mapping[str, str] = {
     naming.ROLE_ID: f"arn:aws:iam::*:role/{naming.ROLE}-*",
-    # Unnamed roles get generated names, <stack>-<logical ID>-<suffix>, and the stacks are webhook-<env>.
-    ACCOUNT_ROLE_ID: f"arn:aws:iam::*:role/webhook-*-{ACCOUNT_ROLE_ID}-*",
-    naming.CODEDEPLOY_ROLE_ID: f"arn:aws:iam::*:role/webhook-*-{naming.CODEDEPLOY_ROLE_ID}-*",
+    # Unnamed roles get generated names, <stack>-<logical ID>-<suffix>, and the stacks are <STACK>-<env>.
+    ACCOUNT_ROLE_ID: f"arn:aws:iam::*:role/{naming.STACK}-*-{ACCOUNT_ROLE_ID}-*",
+    naming.CODEDEPLOY_ROLE_ID: f"arn:aws:iam::*:role/{naming.STACK}-*-{naming.CODEDEPLOY_ROLE_ID}-*",
 }
 #: The only managed policies the role may attach to the stack's roles: this account's own
 #: ``webhook-*`` ones (the role cannot create any).  The template attaches none: its roles have
 #: inline ``Policies`` and never an AWS-managed policy.  The role handler's schema lists
 #: ``iam:AttachRolePolicy`` anyway, and unconditioned it would let a template attach
 #: ``AdministratorAccess`` to a role that the role then passes to a function.
-ATTACHABLE_POLICIES = "arn:aws:iam::${aws:PrincipalAccount}:policy/webhook-*"
+ATTACHABLE_POLICIES = f"arn:aws:iam::${{aws:PrincipalAccount}}:policy/{naming.STACK}-*"
 #: The service-linked roles a handler may create: the DynamoDB table's schema lists
 #: ``iam:CreateServiceLinkedRole`` (for features such as replicas; this table uses none), and
 #: DynamoDB's service-linked roles are all for ``*.dynamodb.amazonaws.com`` principals.
@@ -399,8 +404,7 @@ def _plain(document: Policy) -> dict[str, Any]:
 
 def create_commands() -> list[str]:
     """The AWS CLI commands that create the role from this bundle's files (run once per account)."""
-    trust = json.dumps(_plain(trust_policy()), separators=(",", ":"))
-    return [
-        f"aws iam create-role --role-name {ROLE_NAME} --assume-role-policy-document '{trust}'",
-        f"aws iam put-role-policy --role-name {ROLE_NAME} --policy-name webhook-stack --policy-document file://{NAME}",
-    ]
+    return templating.render(
+        CREATE_TEMPLATE, role_name=ROLE_NAME, policy_name=INLINE_POLICY_NAME, policy_file=NAME,
+        trust_policy=json.dumps(_plain(trust_policy()), separators=(",", ":")),
+    ).splitlines()

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cfnlint.api import lint
 from cfnlint.config import ManualArgs
@@ -68,6 +69,15 @@ def checkov(*paths: Path) -> dict[Path, list[Finding]]:
     One checkov process for all of them: its start-up (about 5 s) is most of
     the cost of checking a template.
     """
+    reports = _checkov_reports(paths)
+    findings: dict[Path, list[Finding]] = {path: [] for path in paths}
+    for path, finding in [*_coverage_findings(paths, reports), *_failed_checks(paths, reports)]:
+        findings[path].append(finding)
+    return findings
+
+
+def _checkov_reports(paths: tuple[Path, ...]) -> list[dict[str, Any]]:
+    """checkov's JSON reports for ``paths`` (one per framework run); an error if checkov did not run."""
     result = subprocess.run(
         [*checkov_command(), "--framework", "cloudformation",
          *(arg for path in paths for arg in ("--file", str(path))),
@@ -78,16 +88,18 @@ def checkov(*paths: Path) -> dict[Path, list[Finding]]:
     if result.returncode not in (0, 1) or not result.stdout.strip():
         raise RuntimeError(f"checkov did not run (exit {result.returncode}): {result.stderr.strip()[-500:]}")
     reports = json.loads(result.stdout)
-    reports = reports if isinstance(reports, list) else [reports]
-    by_file = {path.resolve(): path for path in paths}
-    findings: dict[Path, list[Finding]] = {path: [] for path in paths}
-    # checkov skips a file it cannot read as a template without a word (``parsing_errors`` stays 0):
-    # such a file is a finding, and the resources checkov checked must be all the readable files have.
+    return reports if isinstance(reports, list) else [reports]
+
+
+def _coverage_findings(paths: tuple[Path, ...], reports: list[dict[str, Any]]) -> list[tuple[Path, Finding]]:
+    """Files checkov did not (fully) check.
+
+    checkov skips a file it cannot read as a template without a word (``parsing_errors`` stays 0):
+    such a file is a finding, and the resources checkov checked must be all the readable files have.
+    """
     expected = {path: _resource_count(path) for path in paths}
-    for path, count in expected.items():
-        if count is None:
-            findings[path].append(Finding("checkov", "parse", "not a readable template: checkov checked nothing",
-                                          path.name))
+    found = [(path, Finding("checkov", "parse", "not a readable template: checkov checked nothing", path.name))
+             for path, count in expected.items() if count is None]
     readable = {path: count for path, count in expected.items() if count is not None}
     wanted = sum(readable.values())
     summaries = [report.get("summary", {}) for report in reports]
@@ -96,17 +108,21 @@ def checkov(*paths: Path) -> dict[Path, list[Finding]]:
     # checkov counts what it missed without naming the file: unless the unreadable files
     # account for it, every readable file is suspect.
     if checked != wanted or errors > len(paths) - len(readable):
-        for path in readable:
-            findings[path].append(Finding(
-                "checkov", "parse", f"checkov checked {checked} of the {wanted} resources and reported "
-                f"{errors} parsing error(s)", path.name))
+        found += [(path, Finding("checkov", "parse", f"checkov checked {checked} of the {wanted} resources and "
+                                 f"reported {errors} parsing error(s)", path.name))
+                  for path in readable]
+    return found
+
+
+def _failed_checks(paths: tuple[Path, ...], reports: list[dict[str, Any]]) -> list[tuple[Path, Finding]]:
+    """Every failed check in ``reports``, with the file of ``paths`` it was found in."""
+    by_file = {path.resolve(): path for path in paths}
+    found = []
     for failed in (check for report in reports for check in report.get("results", {}).get("failed_checks", [])):
         path = by_file[Path(failed["file_abs_path"]).resolve()]
-        findings[path].append(Finding(
-            "checkov", failed["check_id"], failed.get("check_name", ""),
-            f"{path.name}:{failed.get('resource', '?')}",
-        ))
-    return findings
+        found.append((path, Finding("checkov", failed["check_id"], failed.get("check_name", ""),
+                                    f"{path.name}:{failed.get('resource', '?')}")))
+    return found
 
 
 def _resource_count(path: Path) -> int | None:

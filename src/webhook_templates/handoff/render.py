@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from cfn_clean import cfn_literal_parser
@@ -77,32 +77,69 @@ class _YamlDumper(Dumper):  # type: ignore[misc]  # PyYAML and cfn-flip ship no 
         if not scalar or isinstance(scalar, LiteralString) or not scalar.isascii():
             analysis: ScalarAnalysis = super().analyze_scalar(scalar)
             return analysis  # cfn-flip's own early answer, or PyYAML's unicode rules
-        first, last = scalar[0], scalar[-1]
-        followed_by_whitespace = len(scalar) == 1 or scalar[1] in _WHITESPACE
-        document_indicator = scalar.startswith(("---", "..."))
-        leading = first in "#,[]{}&*!|>'\"%@`" or (first == "-" and followed_by_whitespace)
-        # ``pos=1``: the first character has its own rules; a look-behind still sees it.
-        inner_block = _INNER_BLOCK_INDICATOR.search(scalar, 1) is not None
-        flow_indicators = (document_indicator or leading or first in "?:"
-                           or _INNER_FLOW_INDICATOR.search(scalar, 1) is not None or inner_block)
-        block_indicators = (document_indicator or leading or (first in "?:" and followed_by_whitespace)
-                            or inner_block)
-        line_breaks = _BREAK.search(scalar) is not None
-        special = _SPECIAL_ASCII.search(scalar) is not None
-        trailing_space = last == " "
-        break_space = _BREAK_SPACE.search(scalar) is not None
-        space_break = _SPACE_BREAK.search(scalar) is not None
-
-        plain = not (first == " " or first in _BREAKS or trailing_space or last in _BREAKS
-                     or break_space or space_break or special or line_breaks)
+        flow_indicators, block_indicators = _indicators(scalar)
+        spaces = _spaces(scalar)
         return ScalarAnalysis(
-            scalar=scalar, empty=False, multiline=line_breaks,
-            allow_flow_plain=plain and not flow_indicators,
-            allow_block_plain=plain and not block_indicators,
-            allow_single_quoted=not (break_space or space_break or special),
+            scalar=scalar, empty=False, multiline=spaces.line_breaks,
+            allow_flow_plain=spaces.allow_plain and not flow_indicators,
+            allow_block_plain=spaces.allow_plain and not block_indicators,
+            allow_single_quoted=spaces.allow_single_quoted,
             allow_double_quoted=True,
-            allow_block=not (trailing_space or space_break or special),
+            allow_block=spaces.allow_block,
         )
+
+
+def _indicators(scalar: str) -> tuple[bool, bool]:
+    """Whether the ASCII ``scalar`` has indicators that rule out a plain scalar: in flow, in block context."""
+    first = scalar[0]
+    followed_by_whitespace = len(scalar) == 1 or scalar[1] in _WHITESPACE
+    leading = first in "#,[]{}&*!|>'\"%@`" or (first == "-" and followed_by_whitespace)
+    # ``pos=1``: the first character has its own rules; a look-behind still sees it.
+    anywhere = (scalar.startswith(("---", "...")) or leading
+                or _INNER_BLOCK_INDICATOR.search(scalar, 1) is not None)
+    flow = anywhere or first in "?:" or _INNER_FLOW_INDICATOR.search(scalar, 1) is not None
+    block = anywhere or (first in "?:" and followed_by_whitespace)
+    return flow, block
+
+
+class _Spaces(NamedTuple):
+    """Where the ASCII scalar's whitespace and special characters are, as PyYAML's analysis sees them."""
+
+    line_breaks: bool
+    special: bool
+    trailing_space: bool
+    #: A space or line break first, or a line break last (with ``trailing_space``: no plain scalar).
+    at_either_end: bool
+    break_space: bool
+    space_break: bool
+
+    @property
+    def allow_single_quoted(self) -> bool:
+        """Whether the scalar can be written single-quoted."""
+        return not (self.break_space or self.space_break or self.special)
+
+    @property
+    def allow_plain(self) -> bool:
+        """Whether the scalar's spacing allows it plain (its indicators may still rule it out)."""
+        return self.allow_single_quoted and not (self.at_either_end or self.line_breaks)
+
+    @property
+    def allow_block(self) -> bool:
+        """Whether the scalar can be written as a block scalar."""
+        return not (self.trailing_space or self.space_break or self.special)
+
+
+def _spaces(scalar: str) -> _Spaces:
+    first, last = scalar[0], scalar[-1]
+    trailing_space = last == " "
+    return _Spaces(
+        line_breaks=_BREAK.search(scalar) is not None,
+        special=_SPECIAL_ASCII.search(scalar) is not None,
+        trailing_space=trailing_space,
+        at_either_end=first == " " or first in _BREAKS or trailing_space or last in _BREAKS,
+        break_space=_BREAK_SPACE.search(scalar) is not None,
+        space_break=_SPACE_BREAK.search(scalar) is not None,
+    )
 
 
 def _mapping(dumper: _YamlDumper, value: dict[str, Any]) -> yaml.Node:

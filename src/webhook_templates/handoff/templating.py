@@ -10,15 +10,29 @@ outputs are Markdown, shell and JSON.
 from __future__ import annotations
 
 import functools
+import shlex
 from typing import Any
 
 import jinja2
+
+from . import markdown
+
+#: Formatting the templates apply to facts: Markdown for the documents, quoting for the shell.
+FILTERS = {
+    "code": markdown.code,
+    "codes": markdown.codes,
+    "cell": markdown.cell,
+    "short": markdown.short_form,
+    "table": markdown.table,
+    "grouped": markdown.grouped,
+    "quote": shlex.quote,
+}
 
 
 @functools.cache
 def environment() -> jinja2.Environment:
     """The shared environment: templates from the package, strict about undefined names."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("webhook_templates.handoff", "templates"),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -26,6 +40,8 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters.update(FILTERS)
+    return env
 
 
 def render(name: str, **facts: Any) -> str:

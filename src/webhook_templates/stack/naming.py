@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from troposphere import Sub
 
+#: Stacks are named ``<STACK>-<env>``; their alarms and generated role names start with it too.
+STACK = "webhook"
 TABLE = "transactions"
 FUNCTION = "webhook-processor"
 ROLE = "webhook-lambda-role"
