@@ -175,7 +175,7 @@ def test_handoff_says_who_reads_the_secret_and_what_an_existing_one_needs(handof
     section = _section(handoff, "Who can use the key and read the signing secret")
     assert "`SigningSecretPolicy` denies `secretsmanager:GetSecretValue`" in section
     assert "`SigningSecretReaders`" in section and "`SigningSecretArn`" in section
-    assert "put-resource-policy --secret-id <SigningSecretArn> --block-public-policy" in section
+    assert 'put-resource-policy --secret-id "$SECRET_ARN" --block-public-policy' in section
     secret_policy, key_statement = _json_blocks(section)
     role = f"arn:aws:iam::<account>:role/{naming.ROLE}-<env>"
     (deny,) = secret_policy["Statement"]

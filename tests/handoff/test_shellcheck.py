@@ -76,6 +76,16 @@ def test_every_shell_block_of_the_handoff_passes_shellcheck(handoff: str) -> Non
     assert {where: found for where, found in findings.items() if found} == {}
 
 
+def test_no_shell_block_has_a_placeholder_the_shell_would_misread(handoff: str) -> None:
+    """``name-<env>`` or ``<Arn>`` pasted as-is is a redirection (shellcheck sees only some): use variables."""
+    placeholders = {
+        where: found for where, block in sh_blocks(handoff)
+        if (found := [word for line in block.splitlines() if not line.lstrip().startswith("#")
+                      for word in re.findall(r"<[A-Za-z][\w-]*>", line.split(" # ")[0])])
+    }
+    assert placeholders == {}
+
+
 @pytest.mark.parametrize("template_bytes", [1_000, TEMPLATE_BODY_LIMIT + 1], ids=["template-body", "via-s3"])
 @pytest.mark.parametrize("config", [
     EnvironmentConfig(name="qa"),

@@ -277,7 +277,8 @@ def test_handoff_explains_each_environments_rollout_its_rollback_alarms_and_how_
     for alarm_id in naming.ROLLBACK_ALARMS:
         assert f"- `{alarm_id}`: {body['Resources'][alarm_id]['Properties']['AlarmDescription']}" in text
     assert "`DEPLOYMENT_FAILURE`, `DEPLOYMENT_STOP_ON_ALARM`" in text
-    assert "aws deploy list-deployments --application-name webhook-processor-<env> --deployment-group-name live" in text
+    assert ('aws deploy list-deployments --application-name "webhook-processor-$ENV" --deployment-group-name live'
+            in text)
     assert "Environments that set it: none." in text  # the shipped files keep prod's cost as it was
 
 
