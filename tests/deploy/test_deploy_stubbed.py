@@ -33,7 +33,7 @@ from botocore.stub import ANY, Stubber
 from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates import data_guard
 from webhook_templates.deploy.console import Console
-from webhook_templates.deploy.flow import DeployRequest, deploy
+from webhook_templates.deploy.deployer import Deployer, DeployRequest, PollSettings
 from webhook_templates.deploy.inputs import TemplateSource
 
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
@@ -65,10 +65,12 @@ class Deploy:
         request = DeployRequest(
             stack_name=STACK_NAME, environment=ENVIRONMENTS[env],
             template=TemplateSource(Path("template.json"), NAMED_ROLE_TEMPLATE), parameters=[],
-            outputs_file=self.tmp_path / "flat-outputs.json", poll_seconds=0, **options,
+            outputs_file=self.tmp_path / "flat-outputs.json", **options,
         )
         console = Console(out=self.out, err=self.err, stdin=io.StringIO(""))
-        return deploy(request, self.cfn, console, upload=lambda template: pytest.fail("no upload expected"))
+        deployer = Deployer(self.cfn, console, PollSettings(poll_seconds=0),
+                            upload=lambda template: pytest.fail("no upload expected"))
+        return deployer.deploy(request)
 
     # The usual openings, in the order the deploy makes the calls.
     def existing_stack(self, status: str = "UPDATE_COMPLETE") -> None:

@@ -126,7 +126,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from ..stack.parameters import parameter_file
     from ..stack.tags import as_cloudformation, stack_tags
     from .console import Console
-    from .flow import DeployRequest, deploy
+    from .deployer import Deployer, DeployRequest, PollSettings
     from .inputs import (
         apply_overrides,
         default_bucket,
@@ -182,16 +182,17 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     request = DeployRequest(
         stack_name=name, environment=env, template=template, parameters=parameters,
         allow_replacement=frozenset(args.allow_replacement), dry_run=args.dry_run, assume_yes=args.yes,
-        outputs_file=args.outputs_file, poll_seconds=args.poll_interval,
-        tags=tuple(as_cloudformation(tags)), role_arn=args.role_arn,
+        outputs_file=args.outputs_file, tags=tuple(as_cloudformation(tags)), role_arn=args.role_arn,
         notification_arns=tuple(dict.fromkeys(args.notification_arns)),
         no_execute=args.no_execute_changeset, region=aws.region_name, report=report if json_output else None,
     )
-    return run_aws(lambda: deploy(
-        request, cloudformation(aws), console, upload,
-        lambda: missing_api_gateway_role(aws.client("apigateway"), parameters, str(args.parameters or beside)),
-        aws.client("codedeploy"),
-    ))
+    deployer = Deployer(
+        cloudformation(aws), console, PollSettings(poll_seconds=args.poll_interval), upload=upload,
+        first_deploy_problem=lambda: missing_api_gateway_role(aws.client("apigateway"), parameters,
+                                                              str(args.parameters or beside)),
+        codedeploy=aws.client("codedeploy"),
+    )
+    return run_aws(lambda: deployer.deploy(request))
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
