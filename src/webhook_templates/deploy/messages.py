@@ -8,7 +8,109 @@ read, and reviewed, without the escape codes.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
 from .states import Protection, StackStatus
+
+# -- deploy inputs: the template and the parameter file (usage errors, exit 2) --------------------------------------
+
+
+def template_not_a_file(path: Path) -> str:
+    """``--template`` names nothing."""
+    return (f"--template {str(path)!r} is not a file; accepted: a rendered template such as "
+            "build/template.json (run `make template`) or the handoff bundle's template")
+
+
+def template_not_utf8(path: Path, reason: str, start: int) -> str:
+    """``--template`` is not text."""
+    return (f"--template {str(path)!r} is not UTF-8 text ({reason} at byte {start}); "
+            "accepted: a rendered template (JSON or YAML, UTF-8)")
+
+
+#: What a parameter file may hold.
+PARAMETERS_ACCEPTED = ('accepted: a JSON file of [{"ParameterKey": ..., "ParameterValue": ...}] '
+                       'or {"Key": "value"}, values strings or numbers, such as build/parameters/<env>.json')
+
+
+def parameters_not_a_file(path: Path) -> str:
+    """``--parameters`` names nothing."""
+    return f"--parameters {str(path)!r} is not a file; {PARAMETERS_ACCEPTED}"
+
+
+def parameters_not_utf8(path: Path, reason: str, start: int) -> str:
+    """The parameter file is not text."""
+    return f"--parameters {str(path)!r} is not UTF-8 text ({reason} at byte {start}); {PARAMETERS_ACCEPTED}"
+
+
+def parameters_not_json(path: Path, error: json.JSONDecodeError) -> str:
+    """The parameter file is not JSON."""
+    return f"--parameters {str(path)!r} is not valid JSON ({error}); {PARAMETERS_ACCEPTED}"
+
+
+def parameters_shape(path: Path) -> str:
+    """The parameter file is JSON of another shape."""
+    return f"--parameters {str(path)!r} has an unexpected shape; {PARAMETERS_ACCEPTED}"
+
+
+def parameters_unknown_keys(path: Path, key: str, extra: Iterable[str]) -> str:
+    """An entry with more than ``ParameterKey`` and ``ParameterValue``."""
+    return f"--parameters {str(path)!r}: {key} has unknown key(s) {', '.join(extra)}; {PARAMETERS_ACCEPTED}"
+
+
+def parameter_value_type(path: Path, key: str, value: str) -> str:
+    """A value that is not a string or a number (``value`` as JSON)."""
+    return f"--parameters {str(path)!r}: {key} is {value}, not a string or a number; {PARAMETERS_ACCEPTED}"
+
+
+def parameters_undeclared(path: Path, unknown: Iterable[str], template: Path, declared: Iterable[str]) -> str:
+    """Parameters the template does not declare."""
+    return (f"--parameters {str(path)!r}: {', '.join(unknown)} not declared by {template}; "
+            f"accepted: {', '.join(sorted(declared))}")
+
+
+def parameters_other_environment(path: Path, given: str, environment: str) -> str:
+    """Another environment's parameter file."""
+    return (f"--parameters {str(path)!r} is for Environment {given!r}, not "
+            f"--env {environment}; accepted: that environment's file (parameters/{environment}.json)")
+
+
+ENVIRONMENT_NOT_OVERRIDABLE = "it is --env's name; deploy another environment with --env"
+
+
+def override_refused(key: str, value: str, why: str) -> str:
+    """An override that would make the stack disagree with its name."""
+    return f"--parameter-overrides {key}={value} is refused: {why}"
+
+
+def override_unknown(key: str, template: Path, accepted: Iterable[str]) -> str:
+    """An override of a parameter the template does not have."""
+    return f"--parameter-overrides {key!r} is not a parameter of {template}; accepted: " + ", ".join(accepted)
+
+
+def override_invalid(key: str, value: str, accepted: str) -> str:
+    """An override the template's constraints refuse."""
+    return f"--parameter-overrides {key}={value!r} is invalid; accepted: {accepted}"
+
+
+A_NUMBER = "a number"
+
+
+def number_range(low: object, high: object) -> str:
+    """A Number parameter's range (either end may be open)."""
+    return f"a number from {low if low is not None else '-inf'} to {high if high is not None else 'inf'}"
+
+
+def length_range(low: object, high: object) -> str:
+    """A String parameter's length range."""
+    return f"{low or 0} to {high if high is not None else 'any number of'} characters"
+
+
+def matching(pattern: str) -> str:
+    """A pattern without a ConstraintDescription."""
+    return f"a value matching {pattern}"
+
 
 # -- deploy: planning ---------------------------------------------------------------------------------------------
 
