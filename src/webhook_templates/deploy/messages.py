@@ -112,6 +112,93 @@ def matching(pattern: str) -> str:
     return f"a value matching {pattern}"
 
 
+# -- the commands' flags (usage errors, exit 2) ------------------------------------------------------------------
+
+
+def given_twice(flag: str, key: str, first: str, second: str) -> str:
+    """A ``KEY=VALUE`` flag naming one key with two values."""
+    return f"{flag} {key} is given twice ({first!r} and {second!r}); accepted: each key once"
+
+
+def too_many_topics(count: int, limit: int) -> str:
+    """More ``--notification-arns`` than CloudFormation takes."""
+    return f"--notification-arns: {count} topics; accepted: at most {limit} (CloudFormation's limit)"
+
+
+def too_many_tags(count: int, limit: int) -> str:
+    """More stack tags than CloudFormation takes."""
+    return f"{count} stack tags; accepted: at most {limit} (CloudFormation's limit)"
+
+
+ALLOW_WITHOUT_EXECUTE = (
+    "--allow-replacement with --no-execute-changeset is refused; accepted: one of them. The stack "
+    "policy is lifted for the allowed resources only while webhook-templates executes the change set"
+)
+
+
+def re_rendered(build_dir: Path, stale: Iterable[str]) -> str:
+    """``build/`` was stale and was rendered again."""
+    return f"{build_dir}/ was out of date ({', '.join(stale)}): re-rendered it."
+
+
+def parameters_from_environments(environment: str, environments: Path, based_on: str | None, beside: Path) -> str:
+    """No parameter file: the values come from the environments file (``based_on``: an ephemeral one)."""
+    based = "" if based_on is None else f" (based on {based_on})"
+    return f"Parameters of {environment}: from {environments}{based}; there is no {beside}."
+
+
+def no_stack_for_outputs(stack_name: str, region: str, environment: str) -> str:
+    """``outputs`` of a stack that is not there."""
+    return f"{stack_name} does not exist in {region}: deploy it first (make deploy ENV={environment})."
+
+
+# -- what an account needs before a first deploy -------------------------------------------------------------------
+
+
+def no_api_gateway_role(parameter: str, parameters_path: str, command: str) -> str:
+    """API Gateway has no CloudWatch role and the stack would not set one."""
+    return (
+        "API Gateway has no CloudWatch role in this account and region, so creating the stage (access "
+        f"logging) would fail. Set {parameter} to true in {parameters_path} for exactly one "
+        f"stack per account and region, or point API Gateway at an existing role: {command}"
+    )
+
+
+# -- the outputs file ----------------------------------------------------------------------------------------------
+
+UNREADABLE = "it cannot be read"
+NOT_JSON = "it is not valid JSON"
+NOT_AN_OBJECT = "it is not a JSON object"
+NO_OUTPUTS = "(the stack has no outputs)"
+OUTPUTS = "Outputs:"
+
+
+def outputs_file_ignored(path: Path, why: str) -> str:
+    """An outputs file that cannot be used (it is only a shortcut)."""
+    return f"warning: {path} ignored: {why}"
+
+
+def wrote(path: Path) -> str:
+    """The outputs file was written."""
+    return f"Wrote {path}"
+
+
+# -- releases: rollback triggers and CodeDeploy ----------------------------------------------------------------------
+
+NO_ROLLBACK_TRIGGERS = "Rollback triggers: none yet (the stack has no alarms before its first deploy)."
+
+
+def rollback_triggers(alarms: Iterable[str], minutes: int) -> str:
+    """What will roll the update back."""
+    return (f"Rollback triggers: {', '.join(alarms)}; CloudFormation rolls the update back if one fires while it runs "
+            f"or in the {minutes} minute(s) after.")
+
+
+def codedeploy_unreadable(error: object) -> str:
+    """CodeDeploy cannot be read; the deploy goes on without the traffic shift's progress."""
+    return f"traffic shifting: cannot read CodeDeploy ({error}); follow it in the CodeDeploy console"
+
+
 # -- deploy: planning ---------------------------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..stack import naming
+from . import messages
 from .states import DEPLOYMENT_STOPPED, RESOURCE_GONE, DeploymentStatus
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
@@ -78,10 +79,8 @@ def rollback_configuration(stack: StackRollout, monitoring_minutes: int) -> dict
 def describe_triggers(stack: StackRollout, monitoring_minutes: int) -> str:
     """One line saying what will roll the update back."""
     if not stack.alarm_arns:
-        return "Rollback triggers: none yet (the stack has no alarms before its first deploy)."
-    names = ", ".join(arn.rsplit(":", 1)[1] for arn in stack.alarm_arns)
-    return (f"Rollback triggers: {names}; CloudFormation rolls the update back if one fires while it runs "
-            f"or in the {monitoring_minutes} minute(s) after.")
+        return messages.NO_ROLLBACK_TRIGGERS
+    return messages.rollback_triggers([arn.rsplit(":", 1)[1] for arn in stack.alarm_arns], monitoring_minutes)
 
 
 @dataclass
@@ -118,8 +117,7 @@ class TrafficShift:
             return read()
         except (ClientError, BotoCoreError) as error:
             self._failed = True
-            self._pending.append(f"traffic shifting: cannot read CodeDeploy ({error}); "
-                                 "follow it in the CodeDeploy console")
+            self._pending.append(messages.codedeploy_unreadable(error))
             return None
 
     def _deployment_ids(self) -> list[str]:
