@@ -41,7 +41,7 @@ def test_the_check_sees_a_rank_d_function_and_passes_a_rank_c_one() -> None:
 def test_the_checked_folders_hold_the_code() -> None:
     files = python_files()
     assert ROOT / "handler" / "app.py" in files
-    assert ROOT / "src" / "webhook_templates" / "deploy" / "deployer.py" in files
+    assert ROOT / "src" / "webhook_templates" / "deploy" / "flow.py" in files
 
 
 @pytest.mark.parametrize("folder", CHECKED)

@@ -33,7 +33,7 @@ from botocore.stub import ANY, Stubber
 from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates import data_guard
 from webhook_templates.deploy.console import Console
-from webhook_templates.deploy.deployer import Deployer, DeployRequest, PollSettings
+from webhook_templates.deploy.flow import Deployer, DeployRequest, PollSettings
 from webhook_templates.deploy.inputs import TemplateSource
 
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."

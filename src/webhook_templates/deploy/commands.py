@@ -123,7 +123,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from ..stack.parameters import parameter_file
     from ..stack.tags import as_cloudformation, stack_tags
     from .console import Console
-    from .deployer import Deployer, DeployRequest, PollSettings
+    from .flow import Deployer, DeployRequest, PollSettings
     from .inputs import (
         apply_overrides,
         default_bucket,

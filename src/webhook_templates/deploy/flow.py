@@ -74,7 +74,8 @@ from .states import (
     is_protectable,
 )
 
-__all__ = ["ChangeSetRef", "DeployRequest", "Deployer", "Followed", "Plan", "PollSettings", "change_set_type"]
+__all__ = ["ChangeSetRef", "DeployRequest", "Deployer", "Followed", "Plan", "PollSettings", "change_set_type",
+           "check_guard"]
 
 T = TypeVar("T")
 #: CloudFormation's error codes for a change set that is not there.
@@ -184,6 +185,28 @@ def change_set_type(status: str | None, stack_name: str) -> ChangeSetKind:
     if in_progress(status):
         raise StackNotDeployable(messages.stack_busy(stack_name, status))
     return ChangeSetKind.UPDATE
+
+
+def check_guard(changes: list[ResourceChange], request: DeployRequest, console: Console) -> bool:
+    """Apply the data guard: True to go on, False (after saying why) to refuse.
+
+    The lines come from ``data_guard.verdict``, which the bundle's ``guard-check.py`` prints too.
+    """
+    allowed = request.allow_replacement
+    notes, refusal = data_guard.verdict(changes, allowed)
+    stopped = data_guard.refused(changes, allowed)
+    # The verdict's notes end with one line per danger let through: those are shown as warnings.
+    let_through = len(data_guard.dangers(changes)) - len(stopped)
+    for index, note in enumerate(notes):
+        console.warn(console.style(note, "yellow") if index >= len(notes) - let_through else note)
+    if not refusal:
+        return True
+    headline, *reasons = refusal
+    console.warn(console.style(headline, "red", "bold"))
+    for reason in reasons:
+        console.warn(reason)
+    console.warn(messages.guard_refused(data_guard.allow_flags(stopped)))
+    return False
 
 
 def change_set_name() -> str:
@@ -413,7 +436,7 @@ class Deployer:
         self.console.say(summary(plan.changes))
         self.console.say(rollout.describe_triggers(plan.releases, request.environment.rollback_monitoring_minutes))
         refused = data_guard.refused(plan.changes, request.allow_replacement)
-        if not self._guard(plan):
+        if not check_guard(plan.changes, request, self.console):
             self._report(plan, refused)
             return EXIT_REFUSED
         if request.dry_run:
@@ -429,27 +452,6 @@ class Deployer:
         except KeyboardInterrupt:
             self.console.warn(messages.INTERRUPTED_AT_PROMPT)
             return EXIT_INTERRUPTED
-
-    def _guard(self, plan: Plan) -> bool:
-        """Apply the data guard: True to go on, False (after saying why) to refuse.
-
-        The lines come from ``data_guard.verdict``, which the bundle's ``guard-check.py`` prints too.
-        """
-        allowed = plan.request.allow_replacement
-        notes, refusal = data_guard.verdict(plan.changes, allowed)
-        stopped = data_guard.refused(plan.changes, allowed)
-        # The verdict's notes end with one line per danger let through: those are shown as warnings.
-        let_through = len(data_guard.dangers(plan.changes)) - len(stopped)
-        for index, note in enumerate(notes):
-            self.console.warn(self.console.style(note, "yellow") if index >= len(notes) - let_through else note)
-        if not refusal:
-            return True
-        headline, *reasons = refusal
-        self.console.warn(self.console.style(headline, "red", "bold"))
-        for reason in reasons:
-            self.console.warn(reason)
-        self.console.warn(messages.guard_refused(data_guard.allow_flags(stopped)))
-        return False
 
     def _confirmed(self, request: DeployRequest) -> bool:
         """``--yes``, or a "y" typed at the terminal; never a guess when there is no terminal."""
