@@ -33,7 +33,7 @@ from botocore.stub import ANY, Stubber
 from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates import data_guard
 from webhook_templates.deploy.console import Console
-from webhook_templates.deploy.flow import DeployRequest, deploy
+from webhook_templates.deploy.flow import Deployer, DeployRequest, PollSettings
 from webhook_templates.deploy.inputs import TemplateSource
 
 NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set."
@@ -61,14 +61,16 @@ class Deploy:
     def expect(self, operation: str, response: dict[str, Any], **params: Any) -> None:
         self.stubber.add_response(operation, response, params)
 
-    def run(self, env: str = "staging", **options: Any) -> int:
+    def run(self, env: str = "staging", colour: bool = False, **options: Any) -> int:
         request = DeployRequest(
             stack_name=STACK_NAME, environment=ENVIRONMENTS[env],
             template=TemplateSource(Path("template.json"), NAMED_ROLE_TEMPLATE), parameters=[],
-            outputs_file=self.tmp_path / "flat-outputs.json", poll_seconds=0, **options,
+            outputs_file=self.tmp_path / "flat-outputs.json", **options,
         )
-        console = Console(out=self.out, err=self.err, stdin=io.StringIO(""))
-        return deploy(request, self.cfn, console, upload=lambda template: pytest.fail("no upload expected"))
+        console = Console(out=self.out, err=self.err, stdin=io.StringIO(""), colour=colour)
+        deployer = Deployer(self.cfn, console, PollSettings(poll_seconds=0),
+                            upload=lambda template: pytest.fail("no upload expected"))
+        return deployer.deploy(request)
 
     # The usual openings, in the order the deploy makes the calls.
     def existing_stack(self, status: str = "UPDATE_COMPLETE") -> None:
@@ -359,3 +361,17 @@ def test_an_update_of_a_stack_without_rollback_alarms_sends_no_rollback_triggers
 
     assert stubbed.run(dry_run=True) == 0
     assert "Rollback triggers: none yet" in stubbed.out.getvalue()
+
+
+def test_only_the_guards_let_through_lines_are_warnings(stubbed: Deploy) -> None:
+    """An allowed replacement is shown in yellow; a --allow-replacement that names nothing at stake is plain."""
+    stubbed.existing_stack()
+    stubbed.change_set_created("UPDATE", resource_change("Modify", "TransactionsTable", "AWS::DynamoDB::Table", "True"))
+    stubbed.expect("delete_change_set", {}, ChangeSetName=CHANGE_SET)
+
+    assert stubbed.run(dry_run=True, colour=True, allow_replacement=frozenset({"TransactionsTable", "SigningKey"})) == 0
+    lines = stubbed.err.getvalue().splitlines()
+    assert [line for line in lines if "SigningKey" in line] == [
+        "note: --allow-replacement SigningKey: this change set does not remove or replace it; nothing to allow"]
+    allowed = [line for line in lines if "allowed by --allow-replacement" in line]
+    assert len(allowed) == 1 and allowed[0].startswith("\033[33mallowed by --allow-replacement: TransactionsTable")

@@ -33,6 +33,7 @@ from ..config import (
     validate_tag,
 )
 from ..exit_codes import DEPLOY_EXIT_CODES, DESTROY_EXIT_CODES, DIFF_EXIT_CODES, EXIT_FAILED, OUTPUTS_EXIT_CODES
+from . import messages
 from .session import check, cloudformation, run_aws, session
 from .stack_outputs import DEFAULT_OUTPUTS_FILE
 
@@ -71,7 +72,7 @@ def key_values(pairs: list[tuple[str, str]], flag: str) -> dict[str, str]:
     result: dict[str, str] = {}
     for key, value in pairs:
         if result.get(key, value) != value:
-            raise ConfigError(f"{flag} {key} is given twice ({result[key]!r} and {value!r}); accepted: each key once")
+            raise ConfigError(messages.given_twice(flag, key, result[key], value))
         result[key] = value
     return result
 
@@ -112,13 +113,9 @@ def _check_deploy_flags(args: argparse.Namespace) -> None:
     for arn in args.notification_arns:
         check(_TOPIC_ARN, "--notification-arns", arn, "SNS topic ARNs such as arn:aws:sns:<region>:<account>:<name>")
     if len(set(args.notification_arns)) > MAX_NOTIFICATION_ARNS:
-        raise ConfigError(f"--notification-arns: {len(set(args.notification_arns))} topics; accepted: at most "
-                          f"{MAX_NOTIFICATION_ARNS} (CloudFormation's limit)")
+        raise ConfigError(messages.too_many_topics(len(set(args.notification_arns)), MAX_NOTIFICATION_ARNS))
     if args.no_execute_changeset and args.allow_replacement:
-        raise ConfigError(
-            "--allow-replacement with --no-execute-changeset is refused; accepted: one of them. The stack "
-            "policy is lifted for the allowed resources only while webhook-templates executes the change set"
-        )
+        raise ConfigError(messages.ALLOW_WITHOUT_EXECUTE)
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
@@ -126,7 +123,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from ..stack.parameters import parameter_file
     from ..stack.tags import as_cloudformation, stack_tags
     from .console import Console
-    from .flow import DeployRequest, deploy
+    from .flow import Deployer, DeployRequest, PollSettings
     from .inputs import (
         apply_overrides,
         default_bucket,
@@ -144,7 +141,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     _check_deploy_flags(args)
     tags = stack_tags(env, cli_tags(args))
     if len(tags) > MAX_STACK_TAGS:
-        raise ConfigError(f"{len(tags)} stack tags; accepted: at most {MAX_STACK_TAGS} (CloudFormation's limit)")
+        raise ConfigError(messages.too_many_tags(len(tags), MAX_STACK_TAGS))
     overrides = key_values(args.parameter_overrides, "--parameter-overrides")
     aws = aws_session(args)
     # With --output json, stdout carries the JSON document only; everything else goes to stderr.
@@ -156,7 +153,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         template_path = DEFAULT_BUILD_DIR / "template.json"
         stale = render_if_stale(DEFAULT_BUILD_DIR, load_environments(args.environments))
         if stale:
-            console.say(f"{DEFAULT_BUILD_DIR}/ was out of date ({', '.join(stale)}): re-rendered it.")
+            console.say(messages.re_rendered(DEFAULT_BUILD_DIR, stale))
     template = load_template(template_path)
     beside = default_parameters_path(template_path, env.name)
     if args.parameters:
@@ -167,8 +164,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         # An ephemeral environment has no parameter file, nor has a bundle rendered before the
         # environment was added: the values are what render would write, computed in memory.
         parameters = parameter_file(env)
-        console.say(f"Parameters of {env.name}: from {args.environments}"
-                    + ("" if listed else f" (based on {args.based_on})") + f"; there is no {beside}.")
+        console.say(messages.parameters_from_environments(env.name, args.environments,
+                                                          None if listed else args.based_on, beside))
     parameters = apply_overrides(parameters, overrides, template)
 
     def upload(source: Any) -> str:
@@ -182,16 +179,17 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     request = DeployRequest(
         stack_name=name, environment=env, template=template, parameters=parameters,
         allow_replacement=frozenset(args.allow_replacement), dry_run=args.dry_run, assume_yes=args.yes,
-        outputs_file=args.outputs_file, poll_seconds=args.poll_interval,
-        tags=tuple(as_cloudformation(tags)), role_arn=args.role_arn,
+        outputs_file=args.outputs_file, tags=tuple(as_cloudformation(tags)), role_arn=args.role_arn,
         notification_arns=tuple(dict.fromkeys(args.notification_arns)),
         no_execute=args.no_execute_changeset, region=aws.region_name, report=report if json_output else None,
     )
-    return run_aws(lambda: deploy(
-        request, cloudformation(aws), console, upload,
-        lambda: missing_api_gateway_role(aws.client("apigateway"), parameters, str(args.parameters or beside)),
-        aws.client("codedeploy"),
-    ))
+    deployer = Deployer(
+        cloudformation(aws), console, PollSettings(poll_seconds=args.poll_interval), upload=upload,
+        first_deploy_problem=lambda: missing_api_gateway_role(aws.client("apigateway"), parameters,
+                                                              str(args.parameters or beside)),
+        codedeploy=aws.client("codedeploy"),
+    )
+    return run_aws(lambda: deployer.deploy(request))
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -214,7 +212,7 @@ def cmd_outputs(args: argparse.Namespace) -> int:
     def show() -> int:
         stack = describe_stack(cloudformation(aws), name)
         if stack is None:
-            console.warn(f"{name} does not exist in {aws.region_name}: deploy it first (make deploy ENV={args.env}).")
+            console.warn(messages.no_stack_for_outputs(name, aws.region_name, args.env))
             return EXIT_FAILED
         if args.output == "json":
             outputs = flatten(stack)

@@ -14,10 +14,11 @@ from typing import Any
 import cfn_flip
 
 from ..exit_codes import EXIT_FAILED, EXIT_OK, EXIT_REFUSED
-from . import stack_outputs
+from . import messages, stack_outputs
 from .console import Console
 from .events import EventFeed, Progress, follow, in_progress, latest_event_id
 from .stacks import describe_stack, retrying
+from .states import StackStatus
 
 #: Deletion policies that keep a resource when its stack is deleted.
 KEEPING_POLICIES = ("Retain", "RetainExceptOnCreate")
@@ -45,7 +46,7 @@ def retained_resources(template_body: Any, resources: list[dict[str, Any]]) -> l
         {key: summary.get(key, "") for key in ("LogicalResourceId", "ResourceType", "PhysicalResourceId")}
         for summary in resources
         if policies.get(summary["LogicalResourceId"], {}).get("DeletionPolicy") in KEEPING_POLICIES
-        and summary.get("ResourceStatus") != "DELETE_COMPLETE"
+        and summary.get("ResourceStatus") != StackStatus.DELETE_COMPLETE
     ]
 
 
@@ -62,33 +63,26 @@ def destroy(cfn: Any, stack_name: str, console: Console, *, assume_yes: bool, po
     """
     stack = describe_stack(cfn, stack_name)
     if stack is None:
-        console.say(f"{stack_name} does not exist: nothing to delete.")
+        console.say(messages.nothing_to_delete(stack_name))
         return EXIT_OK
     stack_id, status = stack["StackId"], stack["StackStatus"]
     if stack.get("EnableTerminationProtection"):
-        console.warn(
-            f"Refusing: {stack_name} has termination protection (production). If deleting it is really "
-            "intended, switch it off deliberately first:\n"
-            f"  aws cloudformation update-termination-protection --no-enable-termination-protection "
-            f"--stack-name {stack_name}"
-        )
+        console.warn(messages.termination_protected(stack_name))
         return EXIT_REFUSED
-    if in_progress(status) and status != "REVIEW_IN_PROGRESS":
-        console.warn(f"{stack_name} is {status}: wait for the running operation to finish, then destroy again.")
+    if in_progress(status) and status != StackStatus.REVIEW_IN_PROGRESS:
+        console.warn(messages.destroy_busy(stack_name, status))
         return EXIT_FAILED
     # A stack only ever reviewed (REVIEW_IN_PROGRESS) has no resources, nor a template to read.
-    resources = [] if status == "REVIEW_IN_PROGRESS" else stack_resources(cfn, stack_id)
+    resources = [] if status == StackStatus.REVIEW_IN_PROGRESS else stack_resources(cfn, stack_id)
     kept = retained_resources(retrying(lambda: cfn.get_template(StackName=stack_id))["TemplateBody"],
                               resources) if resources else []
-    console.say(f"Deleting {stack_name} ({status}) deletes every resource except these, which are retained "
-                "with their data:" if kept else f"Deleting {stack_name} ({status}) deletes all its resources.")
+    console.say(messages.deleting(stack_name, status, keeps=bool(kept)))
     for line in describe_kept(kept):
         console.say(line)
     if not assume_yes:
-        answer = console.confirm(f"Delete stack {stack_name}?")
+        answer = console.confirm(messages.delete_question(stack_name))
         if not answer:
-            console.warn("Not deleted." if answer is False else
-                         "Refusing to delete: no terminal to ask on and no --yes.")
+            console.warn(messages.NOT_DELETED if answer is False else messages.DELETE_NO_TERMINAL)
             return EXIT_REFUSED
     recorded = stack_outputs.read(outputs_file)
     marker = latest_event_id(cfn, stack_id)
@@ -96,16 +90,15 @@ def destroy(cfn: Any, stack_name: str, console: Console, *, assume_yes: bool, po
     retrying(lambda: cfn.delete_stack(StackName=stack_id, **({"RoleARN": role_arn} if role_arn else {})))
     feed, progress = EventFeed(cfn, stack_id, marker), Progress(len(resources), stack_id)
     final, _ = follow(cfn, stack_id, feed, progress, console, poll_seconds)
-    if final != "DELETE_COMPLETE":
-        console.warn(f"Delete failed: {stack_name} is {final}. Fix what the events above name and run destroy again.")
+    if final != StackStatus.DELETE_COMPLETE:
+        console.warn(messages.delete_failed(stack_name, final))
         return EXIT_FAILED
     if recorded and recorded == stack_outputs.flatten(stack):
         # The outputs file described this stack; it would only mislead now.
         outputs_file.unlink()
-    console.say(console.style(f"Deleted {stack_name}.", "green", "bold"))
+    console.say(console.style(messages.deleted(stack_name), "green", "bold"))
     if kept:
-        console.say("Retained (still in the account, with their data; delete them by hand only if you mean to, "
-                    "and note a new deploy cannot reuse their names until you do):")
+        console.say(messages.RETAINED)
         for line in describe_kept(kept):
             console.say(line)
     return EXIT_OK

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import messages
 from .console import Console
+from .messages import recovery_advice
 from .stacks import WAIT_LIMIT_SECONDS, LostTrack, in_progress, retrying, stack_status
 
 __all__ = ["EventFeed", "Progress", "elapsed", "follow", "in_progress", "latest_event_id", "recovery_advice",
@@ -145,7 +147,7 @@ def follow(cfn: Any, stack_id: str, feed: EventFeed, progress: Progress, console
         if not in_progress(status):
             return status, seen
         if clock() - started > WAIT_LIMIT_SECONDS:
-            raise LostTrack(f"the stack was still {status} after {WAIT_LIMIT_SECONDS // 60} minutes")
+            raise LostTrack(messages.stack_still_moving(status, WAIT_LIMIT_SECONDS // 60))
         sleep(poll_seconds)
 
 
@@ -162,30 +164,3 @@ def root_cause(events: list[Event], stack_id: str) -> Event | None:
                  and e.get("ResourceStatusReason")]
     candidates = failed or rollbacks
     return candidates[0] if candidates else None
-
-
-def recovery_advice(status: str, stack_name: str) -> str | None:
-    """What to do about a stack left in a state deploys cannot proceed from."""
-    if status == "UPDATE_ROLLBACK_FAILED":
-        return (
-            f"{stack_name} is UPDATE_ROLLBACK_FAILED: CloudFormation could not roll the update back, "
-            "and no deploy can run until the rollback finishes. Fix what the root cause names "
-            "(often a resource changed or deleted outside CloudFormation), then run:\n"
-            f"  aws cloudformation continue-update-rollback --stack-name {stack_name}\n"
-            "If a resource still cannot be rolled back, skip it (CloudFormation then marks it "
-            "rolled back without touching it):\n"
-            f"  aws cloudformation continue-update-rollback --stack-name {stack_name} "
-            "--resources-to-skip LOGICAL_ID"
-        )
-    if status == "ROLLBACK_FAILED":
-        return (
-            f"{stack_name} is ROLLBACK_FAILED: its first deploy failed and could not be cleaned up. "
-            f"Delete it (`webhook-templates destroy`, or the console), then deploy again."
-        )
-    if status == "DELETE_FAILED":
-        return (
-            f"{stack_name} is DELETE_FAILED: run destroy again once the root cause is fixed; "
-            "resources it cannot delete can be kept with "
-            f"`aws cloudformation delete-stack --stack-name {stack_name} --retain-resources LOGICAL_ID`."
-        )
-    return None

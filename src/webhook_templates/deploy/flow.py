@@ -1,11 +1,19 @@
-"""``webhook-templates deploy``: one change set, checked, shown, confirmed, executed and followed.
+"""``webhook-templates deploy``: one change set, planned, confirmed, executed, followed and converged.
 
-The flow, in order: pick CREATE or UPDATE from the stack's state; create the
-change set and wait for it; if it changes nothing, converge the protection
-and stop (exit 0); show it; stop with exit 3 if the data guard refuses it, on
-``--dry-run`` (exit 0), or without confirmation (exit 3); execute it while
-streaming events; then converge the protection (stack policy, termination
-protection for prod, outputs file: ``protect.converge``).
+A ``Deployer`` holds what every step needs (the CloudFormation client, the
+console, the poll and retry settings, and the collaborators that upload a big
+template, check the account before a first deploy and watch CodeDeploy); its
+steps are its public methods, in order:
+
+- ``plan``: pick CREATE or UPDATE from the stack's state (deleting a failed
+  first deploy first), create the change set and wait for it, read its changes;
+- ``confirm``: show it, apply the data guard (exit 3), stop on ``--dry-run``
+  (exit 0) or ``--no-execute-changeset``, else ``--yes`` or a "y" at a terminal;
+- ``execute``: ``ExecuteChangeSet``, never lost track of (below);
+- ``follow``: stream the stack's events (and CodeDeploy's traffic shift);
+- ``converge``: the stack policy, termination protection for prod, the outputs file.
+
+``deploy`` runs them and turns the outcome into the exit code.
 
 Never lose track, never guess.  A change set that is not executed is deleted
 in a ``finally`` (refused, interrupted at the prompt, CloudFormation refusing
@@ -24,10 +32,10 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -35,38 +43,43 @@ from .. import __version__, data_guard
 from ..config import EnvironmentConfig
 from ..exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_UNPROTECTED
 from ..stack.limits import TEMPLATE_BODY_LIMIT
-from . import protect, rollout, stack_outputs, stacks
+from . import messages, protect, rollout, stack_outputs, stacks
 from .changeset import ResourceChange, is_no_changes, resource_changes, summary, table
 from .console import Console
-from .events import EventFeed, Progress, elapsed, follow, in_progress, latest_event_id, recovery_advice, root_cause
+from .errors import (
+    AccountNotReady,
+    ChangeSetGone,
+    ChangeSetRejected,
+    DeployError,
+    LostTrack,
+    NotExecuted,
+    RecreateFailed,
+    StackNotDeployable,
+)
+from .events import EventFeed, Progress, elapsed, follow, latest_event_id, root_cause
 from .inputs import TemplateSource, fits_inline, template_capabilities
 from .session import aws_errors, aws_errors_or_interrupt, describe_error, transient
-from .stacks import LostTrack, describe_change_set, describe_stack, is_missing, retrying
+from .stacks import Backoff, describe_change_set, describe_stack, is_missing
+from .states import (
+    EXECUTED,
+    GONE,
+    SUCCEEDED,
+    ChangeSetKind,
+    ChangeSetStatus,
+    Detachment,
+    ExecutionState,
+    ExecutionStatus,
+    StackStatus,
+    in_progress,
+    is_protectable,
+)
 
-#: What a change set's ``ExecutionStatus`` is once ``ExecuteChangeSet`` has taken effect.
-_EXECUTED = ("EXECUTE_IN_PROGRESS", "EXECUTE_COMPLETE", "EXECUTE_FAILED")
-#: Statuses of change sets that still stand (a racing deploy's, say): they keep a first deploy's stack.
-_GONE = ("FAILED", "DELETE_PENDING", "DELETE_IN_PROGRESS", "DELETE_COMPLETE", "DELETE_FAILED")
-#: Where a deploy that executed ends well.
-_SUCCEEDED = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+__all__ = ["ChangeSetRef", "DeployRequest", "Deployer", "Followed", "Plan", "PollSettings", "change_set_type",
+           "check_guard"]
 
-
-class DeployError(Exception):
-    """The deploy cannot go on; the message says why (exit 1)."""
-
-
-class NotExecuted(Exception):
-    """CloudFormation refused the execution, and the change set, described again, confirms it never ran."""
-
-
-@dataclass
-class Run:
-    """What one deploy has done so far that its cleanup and exit code depend on."""
-
-    #: ExecuteChangeSet was sent: from then on the change set is never discarded blindly.
-    executing: bool = False
-    #: Some protection could not be put in place (reported already): exit 4.
-    unprotected: bool = False
+T = TypeVar("T")
+#: CloudFormation's error codes for a change set that is not there.
+_NO_CHANGE_SET = ("ChangeSetNotFound", "ChangeSetNotFoundException")
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,6 @@ class DeployRequest:
     dry_run: bool = False
     assume_yes: bool = False
     outputs_file: Path = stack_outputs.DEFAULT_OUTPUTS_FILE
-    poll_seconds: float = 5.0
     #: Stack tags (``[{"Key", "Value"}]``), always sent: CloudFormation then keeps exactly these.
     tags: tuple[dict[str, str], ...] = ()
     #: The service role CloudFormation assumes (``--role-arn``); None: the caller's credentials.
@@ -97,8 +109,16 @@ class DeployRequest:
     @property
     def again(self) -> str:
         """The command that runs this deploy again (it converges whatever protection is missing)."""
-        flags = "" if self.stack_name == self.environment.stack_name else f" --stack-name {self.stack_name}"
-        return f"webhook-templates deploy --env {self.environment.name}{flags}"
+        return messages.again(self.environment.name, self.stack_name, self.environment.stack_name)
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    """How often the deployer polls CloudFormation, and how it retries a call that is safe to repeat."""
+
+    poll_seconds: float = 5.0
+    #: Read when the settings are made, so a test's faster ``stacks.RETRY`` applies.
+    retry: Backoff = field(default_factory=lambda: stacks.RETRY)
 
 
 @dataclass(frozen=True)
@@ -107,93 +127,91 @@ class ChangeSetRef:
 
     arn: str
     stack_id: str
-    type: str
+    kind: ChangeSetKind
+
+    @property
+    def name(self) -> str:
+        """The change set's name, from its ARN (``arn:aws:cloudformation:<region>:<account>:changeSet/<name>/<id>``)."""
+        return self.arn.split(":changeSet/", 1)[-1].split("/", 1)[0]
 
 
-def change_set_type(status: str | None, stack_name: str) -> str:
+@dataclass(frozen=True)
+class Plan:
+    """What ``plan`` found and made: the kind of deploy, the change set (None: nothing to execute), its changes."""
+
+    request: DeployRequest
+    kind: ChangeSetKind
+    #: The stack as it was before this deploy (None: there was none).
+    stack: dict[str, Any] | None
+    releases: rollout.StackRollout = field(default_factory=rollout.StackRollout)
+    change_set: ChangeSetRef | None = None
+    changes: list[ResourceChange] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Followed:
+    """How an executed change set ended: the stack's final status and the events seen on the way."""
+
+    status: str
+    events: list[dict[str, Any]]
+
+
+@dataclass
+class _Run:
+    """What one deploy has done so far that its cleanup and exit code depend on."""
+
+    #: ExecuteChangeSet was sent: from then on the change set is never discarded blindly.
+    executing: bool = False
+    #: Some protection could not be put in place (reported already): exit 4.
+    unprotected: bool = False
+    #: ``--no-execute-changeset`` kept the change set for an approver.
+    kept: bool = False
+
+
+def change_set_type(status: str | None, stack_name: str) -> ChangeSetKind:
     """``CREATE``, ``UPDATE``, or ``RECREATE`` (delete a failed first deploy, then create).
 
-    Raises ``DeployError`` for states no change set can start from.
+    Raises ``StackNotDeployable`` for states no change set can start from.
     """
-    if status is None or status == "REVIEW_IN_PROGRESS":
+    if status is None or status == StackStatus.REVIEW_IN_PROGRESS:
         # REVIEW_IN_PROGRESS: a first deploy created a change set and never
         # executed it; the stack has no resources and takes another CREATE.
-        return "CREATE"
-    if status == "ROLLBACK_COMPLETE":
-        return "RECREATE"
-    advice = recovery_advice(status, stack_name)
+        return ChangeSetKind.CREATE
+    if status == StackStatus.ROLLBACK_COMPLETE:
+        return ChangeSetKind.RECREATE
+    advice = messages.recovery_advice(status, stack_name)
     if advice:
-        raise DeployError(advice)
+        raise StackNotDeployable(advice)
     if in_progress(status):
-        raise DeployError(
-            f"{stack_name} is {status}: another operation is running on it. Wait for it to finish "
-            f"(`aws cloudformation describe-stack-events --stack-name {stack_name}`), then deploy again."
-        )
-    return "UPDATE"
+        raise StackNotDeployable(messages.stack_busy(stack_name, status))
+    return ChangeSetKind.UPDATE
+
+
+def check_guard(changes: list[ResourceChange], request: DeployRequest, console: Console) -> bool:
+    """Apply the data guard: True to go on, False (after saying why) to refuse.
+
+    The lines come from ``data_guard.verdict``, which the bundle's ``guard-check.py`` prints too.
+    """
+    allowed = request.allow_replacement
+    notes, refusal = data_guard.verdict(changes, allowed)
+    stopped = data_guard.refused(changes, allowed)
+    # The verdict's notes end with one line per danger let through: those are shown as warnings.
+    let_through = len(data_guard.dangers(changes)) - len(stopped)
+    for index, note in enumerate(notes):
+        console.warn(console.style(note, "yellow") if index >= len(notes) - let_through else note)
+    if not refusal:
+        return True
+    headline, *reasons = refusal
+    console.warn(console.style(headline, "red", "bold"))
+    for reason in reasons:
+        console.warn(reason)
+    console.warn(messages.guard_refused(data_guard.allow_flags(stopped)))
+    return False
 
 
 def change_set_name() -> str:
     """A unique, sortable change set name."""
     return f"webhook-templates-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-
-
-def _delete_change_set(cfn: Any, arn: str) -> None:
-    try:
-        cfn.delete_change_set(ChangeSetName=arn)
-    except ClientError as error:
-        if not is_missing(error, "ChangeSetNotFound", "ChangeSetNotFoundException"):
-            raise
-
-
-def delete_review_stack(cfn: Any, stack_id: str, console: Console) -> None:
-    """Delete a first deploy's stack, but only while it is an empty shell nobody else uses.
-
-    Checked right before deleting: the stack must still be ``REVIEW_IN_PROGRESS``
-    (so no change set has ever executed on it) with no other change set waiting
-    on it.  On CloudFormation a second CREATE change set (a racing deploy, a dry
-    run next to a real one) attaches to the same stack; deleting it then would
-    delete that deploy's stack.
-    """
-    stack = describe_stack(cfn, stack_id)
-    if stack is None or stack["StackStatus"] == "DELETE_COMPLETE":
-        return
-    name = stack["StackName"]
-    if stack["StackStatus"] != "REVIEW_IN_PROGRESS":
-        console.say(f"Kept {name}: it is {stack['StackStatus']}, so another deploy is using it.")
-        return
-    waiting = [summary for summary in retrying(lambda: cfn.list_change_sets(StackName=stack_id)).get("Summaries", [])
-               if summary.get("Status") not in _GONE]
-    if waiting:
-        console.say(f"Kept the empty stack {name}: another change set ({waiting[0].get('ChangeSetName')}) "
-                    "is waiting on it.")
-        return
-    retrying(lambda: cfn.delete_stack(StackName=stack_id))
-
-
-def discard(cfn: Any, change_set: ChangeSetRef, console: Console) -> None:
-    """Delete a change set that will not run (for a first deploy, its empty stack too, if nobody else uses it).
-
-    Never raises: it runs in ``finally`` blocks, where it must not hide why the
-    deploy stopped; what it could not delete is named, with the command.
-    """
-    try:
-        retrying(lambda: _delete_change_set(cfn, change_set.arn))
-        if change_set.type == "CREATE":
-            delete_review_stack(cfn, change_set.stack_id, console)
-    except aws_errors_or_interrupt() as error:
-        why = "interrupted" if isinstance(error, KeyboardInterrupt) else describe_error(error)
-        console.warn(f"Could not delete the change set ({why}). It was not executed; delete it with:\n"
-                     f"  aws cloudformation delete-change-set --change-set-name {change_set.arn}")
-
-
-def recreate_failed_stack(cfn: Any, stack: dict[str, Any], console: Console, poll_seconds: float) -> None:
-    """Delete a ROLLBACK_COMPLETE stack (a failed first deploy) so it can be created again."""
-    console.say(f"{stack['StackName']} is ROLLBACK_COMPLETE: its first deploy failed and it holds no "
-                "resources. Deleting it so it can be created again.")
-    retrying(lambda: cfn.delete_stack(StackName=stack["StackId"]))  # deleting is safe to repeat
-    final = stacks.wait_for_stack(cfn, stack["StackId"], poll_seconds)
-    if final != "DELETE_COMPLETE":
-        raise DeployError(f"could not delete the failed stack {stack['StackName']}: it is {final}")
 
 
 def _reason(response: dict[str, Any]) -> str:
@@ -202,418 +220,513 @@ def _reason(response: dict[str, Any]) -> str:
             or response.get("Error", {}).get("Message") or stacks_[0].get("StackStatus") or "unknown reason")
 
 
-def _request_change_set(cfn: Any, arguments: dict[str, Any]) -> dict[str, Any] | None:
-    """``CreateChangeSet``, made safe to repeat: its fixed name tells whether a lost attempt landed.
-
-    After a transient failure (throttled, a dropped answer, a proxy's error
-    page) the change set is looked up by name: if the attempt reached
-    CloudFormation it is used, otherwise the same request is sent again, with
-    backoff, within ``stacks.RETRY``'s budget.  None: nothing would change.
-    """
-    started, attempt = time.monotonic(), 0
-    while True:
-        try:
-            created: dict[str, Any] = cfn.create_change_set(**arguments)
-            return created
-        except aws_errors() as error:
-            details = error.response["Error"] if isinstance(error, ClientError) else {}
-            code = details.get("Code")
-            if code == "ValidationError" and is_no_changes(details.get("Message")):
-                return None
-            if code != "AlreadyExistsException" and not transient(error):
-                raise
-            landed = describe_change_set(cfn, arguments["ChangeSetName"], stack_name=arguments["StackName"])
-            if landed is not None:
-                return {"Id": landed["ChangeSetId"], "StackId": landed["StackId"]}
-            delay = stacks.RETRY.delay(attempt)
-            if code == "AlreadyExistsException" or time.monotonic() - started + delay > stacks.RETRY.budget_seconds:
-                raise
-        time.sleep(delay)
-        attempt += 1
-
-
 def _optional(**values: Any) -> dict[str, Any]:
     """The keyword arguments that were given (not None, not empty)."""
     return {key: value for key, value in values.items() if value}
 
 
-def create_change_set(cfn: Any, request: DeployRequest, kind: str, upload: Callable[[TemplateSource], str],
-                      console: Console, releases: rollout.StackRollout | None = None) -> ChangeSetRef | None:
-    """Create the change set and wait until it is ready; None when it would change nothing.
-
-    ``releases``' rollback alarms (none given: none) become the change set's rollback triggers.
-    """
-    releases = releases or rollout.StackRollout()
-    template = request.template
-    if fits_inline(template):
-        source = {"TemplateBody": template.body}
-    else:
-        source = {"TemplateURL": upload(template)}
-        console.say(f"{template.path} is {template.size:,} bytes, over the {TEMPLATE_BODY_LIMIT:,}-byte "
-                    f"TemplateBody limit: uploaded to {source['TemplateURL']}")
-    created = _request_change_set(cfn, dict(
-        StackName=request.stack_name, ChangeSetName=change_set_name(), ChangeSetType=kind,
-        Parameters=request.parameters, Capabilities=template_capabilities(template),
-        Description=f"webhook-templates {__version__}: {request.environment.name}",
-        # Tags always: an empty list removes tags the file no longer has.  Notification
-        # topics only when given: omitted keeps the stack's, as `aws cloudformation deploy` does.
-        Tags=list(request.tags), **_optional(NotificationARNs=list(request.notification_arns),
-                                             RoleARN=request.role_arn), **source,
-        **rollout.rollback_configuration(releases, request.environment.rollback_monitoring_minutes),
-    ))
-    if created is None:
-        return None
-    change_set = ChangeSetRef(created["Id"], created["StackId"], kind)
-    try:
-        described = stacks.wait_for_change_set(cfn, change_set.arn, request.poll_seconds)
-    except BaseException:
-        discard(cfn, change_set, console)  # interrupted or lost while it was computed: it will not run
-        raise
-    if described.get("Status") == "CREATE_COMPLETE":
-        return change_set
-    discard(cfn, change_set, console)
-    if is_no_changes(_reason(described)):
-        return None
-    raise DeployError(f"CloudFormation rejected the change set: {_reason(described)}")
+def _why(error: BaseException) -> str:
+    """One line for what stopped a clean-up step."""
+    return messages.INTERRUPTED if isinstance(error, KeyboardInterrupt) else describe_error(error)
 
 
-def describe_changes(cfn: Any, change_set_arn: str) -> list[ResourceChange]:
-    """Every resource change of the change set (all pages)."""
-    def page(token: str | None) -> dict[str, Any]:
-        described = describe_change_set(cfn, change_set_arn, next_token=token)
-        if described is None:
-            raise DeployError(f"the change set {change_set_arn} was deleted by someone else before it was shown")
-        return described
+class Deployer:
+    """Deploys one stack through a change set; the steps are its public methods (module docstring)."""
 
-    pages = [page(None)]
-    while pages[-1].get("NextToken"):
-        pages.append(page(pages[-1]["NextToken"]))
-    return resource_changes(pages)
+    def __init__(self, cfn: Any, console: Console, settings: PollSettings | None = None, *,
+                 upload: Callable[[TemplateSource], str] | None = None,
+                 first_deploy_problem: Callable[[], str | None] | None = None, codedeploy: Any = None) -> None:
+        """``upload`` puts a template too big for ``TemplateBody`` in S3 and returns its URL;
+        ``first_deploy_problem`` says what the account lacks for a stack to be created
+        (``prerequisites.missing_api_gateway_role``), asked only when there is no stack yet; with a
+        ``codedeploy`` client, following an update also shows CodeDeploy's traffic shift."""
+        self.cfn = cfn
+        self.console = console
+        self.settings = settings or PollSettings()
+        self.upload = upload
+        self.first_deploy_problem = first_deploy_problem
+        self.codedeploy = codedeploy
+        self._run = _Run()
 
+    # -- the whole deploy ---------------------------------------------------------------------------------------
 
-def check_guard(changes: list[ResourceChange], request: DeployRequest, console: Console) -> bool:
-    """Apply the data guard: True to go on, False (after saying why) to refuse.
-
-    The lines come from ``data_guard.verdict``, which the bundle's ``guard-check.py`` prints too.
-    """
-    notes, refusal = data_guard.verdict(changes, request.allow_replacement)
-    for note in notes:
-        console.warn(console.style(note, "yellow") if note.startswith("allowed") else note)
-    if not refusal:
-        return True
-    headline, *reasons = refusal
-    console.warn(console.style(headline, "red", "bold"))
-    for reason in reasons:
-        console.warn(reason)
-    flags = data_guard.allow_flags(data_guard.refused(changes, request.allow_replacement))
-    console.warn(f"Nothing was executed and the change set was deleted. If losing them is intended "
-                 f"(back the data up first), deploy again with: {flags}")
-    return False
-
-
-def confirmed(request: DeployRequest, console: Console) -> bool:
-    """``--yes``, or a "y" typed at the terminal; never a guess when there is no terminal."""
-    if request.assume_yes:
-        return True
-    answer = console.confirm(f"Execute this change set on {request.stack_name}?")
-    if answer is None:
-        console.warn("Refusing to execute: no terminal to ask on and no --yes. Review the changes "
-                     "above (make diff), then deploy again with --yes.")
-    elif not answer:
-        console.warn("Not executed; the change set was deleted.")
-    return bool(answer)
-
-
-def execution_state(cfn: Any, change_set: ChangeSetRef, marker: str | None) -> str:
-    """After an error from ``ExecuteChangeSet``: ``running``, ``available``, ``dead`` or ``unknown``.
-
-    ``available``: not executed, and may still be (retry); ``dead``: not
-    executed and never will be (OBSOLETE, deleted before it ran); ``running``:
-    CloudFormation took it (the change set says so or, as CloudFormation deletes
-    a stack's change sets once one executes, the stack has moved since
-    ``marker``); ``unknown``: nothing tells, so nothing is assumed.
-    """
-    try:
-        described = describe_change_set(cfn, change_set.arn)
-        if described is not None:
-            execution = described.get("ExecutionStatus", "")
-            if execution == "AVAILABLE":
-                return "available"
-            return "running" if execution in _EXECUTED else "dead"
-        stack = describe_stack(cfn, change_set.stack_id)
-        if stack is None:
-            return "unknown"
-        if stack["StackStatus"] == "REVIEW_IN_PROGRESS":
-            return "dead"  # a first deploy that never started: its change set is gone
-        return "running" if latest_event_id(cfn, change_set.stack_id) != marker else "unknown"
-    except aws_errors():
-        return "unknown"
-
-
-def start(cfn: Any, change_set: ChangeSetRef, marker: str | None, console: Console) -> None:
-    """Execute the change set; returns once CloudFormation runs it.
-
-    Any error means "maybe executed" (the request may have reached CloudFormation
-    and only the answer been lost), so it is never retried blindly: the change
-    set and stack are described again.  Raises ``NotExecuted`` when they show it
-    did not run (after retrying a transient failure on a change set still
-    available), ``LostTrack`` when nothing tells.
-    """
-    started, attempt = time.monotonic(), 0
-    while True:
+    def deploy(self, request: DeployRequest) -> int:
+        """Run one deploy; the exit code (0 deployed or up to date, 1 failed, 3 refused, 4 unprotected, 130)."""
+        self._run = _Run()
         try:
-            # If the operation fails, delete what it newly created (Retain resources
-            # included) instead of leaving an orphaned table that blocks the retry.
-            cfn.execute_change_set(ChangeSetName=change_set.arn, RetainExceptOnCreate=True)
+            code = self._deploy(request)
+        except DeployError as error:
+            self.console.warn(messages.deploy_failed(error))
+            code = EXIT_FAILED
+        except LostTrack as error:
+            self.console.warn(messages.lost_track(request.stack_name, error))
+            code = EXIT_FAILED
+        except aws_errors() as error:  # said here, so that exit 4 still wins when protection is missing
+            self.console.warn(describe_error(error))
+            code = EXIT_FAILED
+        return EXIT_UNPROTECTED if self._run.unprotected else code
+
+    def _deploy(self, request: DeployRequest) -> int:
+        plan = self.plan(request)
+        if plan.change_set is None:
+            return self._nothing_to_execute(plan)
+        try:
+            stop = self.confirm(plan)
+            if stop is not None:
+                return stop
+            return self._release(plan)
+        finally:
+            if not self._run.executing and not self._run.kept:
+                self._discard(plan.change_set)
+
+    def _nothing_to_execute(self, plan: Plan) -> int:
+        """A dry run of a stack to recreate, or a change set with no changes (the protection converged)."""
+        request, stack = plan.request, plan.stack
+        if plan.kind is ChangeSetKind.RECREATE:
+            self._report(plan)
+            self.console.say(messages.recreate_dry_run(request.stack_name))
+            return EXIT_OK
+        self.console.say(self.console.style(messages.up_to_date(request.stack_name), "green"))
+        self._report(plan)
+        if request.dry_run or not stack or not is_protectable(stack["StackStatus"]):
+            return EXIT_OK
+        self.converge(stack["StackId"], request, created=False)
+        return EXIT_OK
+
+    # -- plan ---------------------------------------------------------------------------------------------------
+
+    def plan(self, request: DeployRequest) -> Plan:
+        """The deploy's kind and its computed change set (``change_set`` None: nothing would change).
+
+        Raises ``StackNotDeployable`` for a stack no change set can start from,
+        ``AccountNotReady`` before a first deploy the account cannot take, and
+        ``ChangeSetRejected`` when CloudFormation cannot compute the change set.
+        A change set that cannot be read is deleted before the error goes on.
+        """
+        stack = describe_stack(self.cfn, request.stack_name)
+        kind = change_set_type(stack["StackStatus"] if stack else None, request.stack_name)
+        problem = self.first_deploy_problem() if self.first_deploy_problem and kind is not ChangeSetKind.UPDATE \
+            else None
+        if problem:
+            raise AccountNotReady(messages.nothing_created(problem))
+        if kind is ChangeSetKind.RECREATE and stack:
+            if request.dry_run:
+                return Plan(request, kind, stack)
+            self._delete_failed_stack(stack)
+            kind = ChangeSetKind.CREATE
+        self.console.say(messages.creating_change_set(kind, request.stack_name, request.template.path,
+                                                      request.environment.name))
+        # Only a stack being updated has alarms (and a deployment group) already.
+        releases = (self._retrying(lambda: rollout.read(self.cfn, stack["StackId"]))
+                    if stack and kind is ChangeSetKind.UPDATE else rollout.StackRollout())
+        change_set = self._create_change_set(request, kind, releases)
+        if change_set is None:
+            return Plan(request, kind, stack, releases)
+        try:
+            changes = self._describe_changes(change_set.arn)
+        except BaseException:
+            self._discard(change_set)
+            raise
+        return Plan(request, kind, stack, releases, change_set, changes)
+
+    def _delete_failed_stack(self, stack: dict[str, Any]) -> None:
+        """Delete a ROLLBACK_COMPLETE stack (a failed first deploy) so it can be created again."""
+        self.console.say(messages.recreating(stack["StackName"]))
+        self._retrying(lambda: self.cfn.delete_stack(StackName=stack["StackId"]))  # deleting is safe to repeat
+        final = stacks.wait_for_stack(self.cfn, stack["StackId"], self.settings.poll_seconds)
+        if final != StackStatus.DELETE_COMPLETE:
+            raise RecreateFailed(messages.recreate_failed(stack["StackName"], final))
+
+    def _template_source(self, template: TemplateSource) -> dict[str, str]:
+        """``TemplateBody`` up to CloudFormation's limit, else ``TemplateURL`` of the uploaded copy."""
+        if fits_inline(template):
+            return {"TemplateBody": template.body}
+        if self.upload is None:
+            raise DeployError(messages.no_upload(template.path, template.size, TEMPLATE_BODY_LIMIT))
+        url = self.upload(template)
+        self.console.say(messages.uploaded(template.path, template.size, TEMPLATE_BODY_LIMIT, url))
+        return {"TemplateURL": url}
+
+    def _create_change_set(self, request: DeployRequest, kind: ChangeSetKind,
+                           releases: rollout.StackRollout) -> ChangeSetRef | None:
+        """Create the change set and wait until it is ready; None when it would change nothing.
+
+        ``releases``' rollback alarms become the change set's rollback triggers.
+        """
+        template = request.template
+        created = self._request_change_set(dict(
+            StackName=request.stack_name, ChangeSetName=change_set_name(), ChangeSetType=str(kind),
+            Parameters=request.parameters, Capabilities=template_capabilities(template),
+            Description=f"webhook-templates {__version__}: {request.environment.name}",
+            # Tags always: an empty list removes tags the file no longer has.  Notification
+            # topics only when given: omitted keeps the stack's, as `aws cloudformation deploy` does.
+            Tags=list(request.tags), **_optional(NotificationARNs=list(request.notification_arns),
+                                                 RoleARN=request.role_arn), **self._template_source(template),
+            **rollout.rollback_configuration(releases, request.environment.rollback_monitoring_minutes),
+        ))
+        if created is None:
+            return None
+        change_set = ChangeSetRef(created["Id"], created["StackId"], kind)
+        try:
+            described = stacks.wait_for_change_set(self.cfn, change_set.arn, self.settings.poll_seconds)
+        except BaseException:
+            self._discard(change_set)  # interrupted or lost while it was computed: it will not run
+            raise
+        if described.get("Status") == ChangeSetStatus.CREATE_COMPLETE:
+            return change_set
+        self._discard(change_set)
+        # CloudFormation says "no changes" only in the FAILED change set's reason (no code): its text, not ours.
+        if is_no_changes(_reason(described)):
+            return None
+        raise ChangeSetRejected(messages.change_set_rejected(_reason(described)))
+
+    def _request_change_set(self, arguments: dict[str, Any]) -> dict[str, Any] | None:
+        """``CreateChangeSet``, made safe to repeat: its fixed name tells whether a lost attempt landed.
+
+        After a transient failure (throttled, a dropped answer, a proxy's error
+        page) the change set is looked up by name: if the attempt reached
+        CloudFormation it is used, otherwise the same request is sent again, with
+        backoff, within the retry budget.  None: nothing would change.
+        """
+        started, attempt = time.monotonic(), 0
+        while True:
+            try:
+                created: dict[str, Any] = self.cfn.create_change_set(**arguments)
+                return created
+            except aws_errors() as error:
+                details = error.response["Error"] if isinstance(error, ClientError) else {}
+                code = details.get("Code")
+                # "No updates" comes as a ValidationError told apart only by AWS's message.
+                if code == "ValidationError" and is_no_changes(details.get("Message")):
+                    return None
+                if code != "AlreadyExistsException" and not transient(error):
+                    raise
+                landed = describe_change_set(self.cfn, arguments["ChangeSetName"], stack_name=arguments["StackName"])
+                if landed is not None:
+                    return {"Id": landed["ChangeSetId"], "StackId": landed["StackId"]}
+                delay = self.settings.retry.delay(attempt)
+                if code == "AlreadyExistsException" or self._out_of_budget(started, delay):
+                    raise
+            time.sleep(delay)
+            attempt += 1
+
+    def _describe_changes(self, change_set_arn: str) -> list[ResourceChange]:
+        """Every resource change of the change set (all pages)."""
+        def page(token: str | None) -> dict[str, Any]:
+            described = describe_change_set(self.cfn, change_set_arn, next_token=token)
+            if described is None:
+                raise ChangeSetGone(messages.change_set_gone(change_set_arn))
+            return described
+
+        pages = [page(None)]
+        while pages[-1].get("NextToken"):
+            pages.append(page(pages[-1]["NextToken"]))
+        return resource_changes(pages)
+
+    # -- confirm ------------------------------------------------------------------------------------------------
+
+    def confirm(self, plan: Plan) -> int | None:
+        """Show the change set and decide whether it runs: None to execute it, else the exit code to stop with.
+
+        Stops for the data guard's refusal (3), a dry run (0), ``--no-execute-changeset`` (0, the change
+        set kept), a "no" or no terminal to ask on without ``--yes`` (3), and Ctrl-C at the question (130).
+        """
+        request = plan.request
+        self.console.say(table(plan.changes, self.console))
+        self.console.say(summary(plan.changes))
+        self.console.say(rollout.describe_triggers(plan.releases, request.environment.rollback_monitoring_minutes))
+        refused = data_guard.refused(plan.changes, request.allow_replacement)
+        if not check_guard(plan.changes, request, self.console):
+            self._report(plan, refused)
+            return EXIT_REFUSED
+        if request.dry_run:
+            self._report(plan)
+            self.console.say(messages.DRY_RUN)
+            return EXIT_OK
+        if request.no_execute:
+            self._run.kept = True
+            self._report(plan, kept=plan.change_set)
+            return self._keep_for_review(plan)
+        try:
+            return None if self._confirmed(request) else EXIT_REFUSED
+        except KeyboardInterrupt:
+            self.console.warn(messages.INTERRUPTED_AT_PROMPT)
+            return EXIT_INTERRUPTED
+
+    def _confirmed(self, request: DeployRequest) -> bool:
+        """``--yes``, or a "y" typed at the terminal; never a guess when there is no terminal."""
+        if request.assume_yes:
+            return True
+        answer = self.console.confirm(messages.execute_question(request.stack_name))
+        if answer is None:
+            self.console.warn(messages.NO_TERMINAL)
+        elif not answer:
+            self.console.warn(messages.DECLINED)
+        return bool(answer)
+
+    def _keep_for_review(self, plan: Plan) -> int:
+        """``--no-execute-changeset``: leave the change set in place and say how to execute it."""
+        assert plan.change_set is not None
+        request = plan.request
+        for line in messages.kept_for_review(plan.change_set.name, request.stack_name, request.environment.name,
+                                             request.region):
+            self.console.say(line)
+        return EXIT_OK
+
+    def _report(self, plan: Plan, refused: list[data_guard.Danger] | None = None,
+                kept: ChangeSetRef | None = None) -> None:
+        """Hand ``--output json`` its document: what the change set holds and what the guard says."""
+        request = plan.request
+        if request.report is None:
             return
-        except aws_errors() as error:
-            state = execution_state(cfn, change_set, marker)
-            if state == "running":
-                console.warn(f"ExecuteChangeSet answered with an error ({describe_error(error)}), but "
-                             "CloudFormation is executing the change set: following it.")
-                return
-            if state == "unknown":
-                raise LostTrack(f"ExecuteChangeSet failed ({describe_error(error)}) and CloudFormation does not "
-                                "say whether the change set runs") from error
-            delay = stacks.RETRY.delay(attempt)
-            if state == "dead" or not transient(error) or (
-                    time.monotonic() - started + delay > stacks.RETRY.budget_seconds):
-                reason = _reason(error.response) if isinstance(error, ClientError) else describe_error(error)
-                raise NotExecuted(reason) from error
-        time.sleep(delay)
-        attempt += 1
+        request.report({
+            "stack": request.stack_name,
+            "environment": request.environment.name,
+            "changeSetType": str(plan.kind),
+            "upToDate": not plan.changes,
+            "changes": [{"action": c.action, "logicalId": c.logical_id, "resourceType": c.resource_type,
+                         "replacement": c.replacement} for c in plan.changes],
+            "refusedByGuard": [{"logicalId": d.logical_id, "reason": d.reason()} for d in refused or []],
+            "changeSet": kept.arn if kept else None,
+        })
 
+    # -- execute ------------------------------------------------------------------------------------------------
 
-def execute(cfn: Any, change_set: ChangeSetRef, changes: list[ResourceChange], request: DeployRequest,
-            console: Console, run: Run, traffic: rollout.TrafficShift | None = None) -> int:
-    """Execute the change set, stream its events (and ``traffic``, CodeDeploy's shift), converge the
-    protection and report the outcome."""
-    began = time.monotonic()
-    marker = latest_event_id(cfn, change_set.stack_id)
-    lifted = change_set.type == "UPDATE" and bool(request.allow_replacement)
-    interrupted, lost = False, None  # type: bool, Exception | None
-    status, events = "", []  # type: str, list[dict[str, Any]]
-    policy_failure: protect.Shortfall | None = None
-    try:
-        if change_set.type == "UPDATE":
+    def execute(self, plan: Plan, marker: str | None) -> None:
+        """Put the update's stack policy in place and execute the change set; returns once CloudFormation runs it.
+
+        ``marker`` is the stack's newest event before executing.  Raises
+        ``NotExecuted`` when the change set, described again, shows it did not
+        run (and the ``finally`` of ``deploy`` then deletes it), ``LostTrack``
+        when nothing tells.
+        """
+        change_set, request = plan.change_set, plan.request
+        assert change_set is not None
+        if change_set.kind is ChangeSetKind.UPDATE:
             # The full policy during any update; a change set cannot carry a
             # temporary one (UpdateStack's StackPolicyDuringUpdateBody), so the
             # allowed resources are lifted for this update and protected again after.
-            policy = data_guard.stack_policy(request.allow_replacement)
-            retrying(lambda: cfn.set_stack_policy(StackName=change_set.stack_id, StackPolicyBody=json.dumps(policy)))
-        run.executing = True
+            policy = json.dumps(data_guard.stack_policy(request.allow_replacement))
+            self._retrying(lambda: self.cfn.set_stack_policy(StackName=change_set.stack_id, StackPolicyBody=policy))
+        self._run.executing = True
         try:
-            start(cfn, change_set, marker, console)
+            self._start(change_set, marker)
         except NotExecuted as error:
-            run.executing = False  # the finally of deploy deletes the change set
-            raise DeployError(f"CloudFormation did not execute the change set: {error}") from None
-        console.say(f"Executing on {request.stack_name}:")
+            self._run.executing = False
+            raise NotExecuted(messages.not_executed(str(error))) from None
+
+    def _start(self, change_set: ChangeSetRef, marker: str | None) -> None:
+        """``ExecuteChangeSet``: any error means "maybe executed", so it is never retried blindly.
+
+        The change set and stack are described again: running, it is followed;
+        still available after a transient failure, it is sent again with backoff.
+        """
+        started, attempt = time.monotonic(), 0
+        while True:
+            try:
+                # If the operation fails, delete what it newly created (Retain resources
+                # included) instead of leaving an orphaned table that blocks the retry.
+                self.cfn.execute_change_set(ChangeSetName=change_set.arn, RetainExceptOnCreate=True)
+                return
+            except aws_errors() as error:
+                state = self.execution_state(change_set, marker)
+                if state is ExecutionState.RUNNING:
+                    self.console.warn(messages.executed_despite_error(describe_error(error)))
+                    return
+                if state is ExecutionState.UNKNOWN:
+                    raise LostTrack(messages.execution_unknown(describe_error(error))) from error
+                delay = self.settings.retry.delay(attempt)
+                if state is ExecutionState.DEAD or not transient(error) or self._out_of_budget(started, delay):
+                    reason = _reason(error.response) if isinstance(error, ClientError) else describe_error(error)
+                    raise NotExecuted(reason) from error
+            time.sleep(delay)
+            attempt += 1
+
+    def execution_state(self, change_set: ChangeSetRef, marker: str | None) -> ExecutionState:
+        """After an error from ``ExecuteChangeSet``: whether the change set runs (``ExecutionState``).
+
+        ``RUNNING`` when the change set says so or, as CloudFormation deletes a
+        stack's change sets once one executes, the stack has moved since ``marker``.
+        """
         try:
-            status, events = follow(cfn, change_set.stack_id, EventFeed(cfn, change_set.stack_id, marker),
-                                    Progress(len(changes), change_set.stack_id), console, request.poll_seconds,
-                                    also=traffic.poll if traffic else list)
-        except KeyboardInterrupt:
-            interrupted = True
-        except LostTrack as error:
-            lost = error
+            described = describe_change_set(self.cfn, change_set.arn)
+            if described is not None:
+                execution = described.get("ExecutionStatus", "")
+                if execution == ExecutionStatus.AVAILABLE:
+                    return ExecutionState.AVAILABLE
+                return ExecutionState.RUNNING if execution in EXECUTED else ExecutionState.DEAD
+            stack = describe_stack(self.cfn, change_set.stack_id)
+            if stack is None:
+                return ExecutionState.UNKNOWN
+            if stack["StackStatus"] == StackStatus.REVIEW_IN_PROGRESS:
+                return ExecutionState.DEAD  # a first deploy that never started: its change set is gone
+            moved = latest_event_id(self.cfn, change_set.stack_id) != marker
+            return ExecutionState.RUNNING if moved else ExecutionState.UNKNOWN
+        except aws_errors():
+            return ExecutionState.UNKNOWN
+
+    # -- follow -------------------------------------------------------------------------------------------------
+
+    def follow(self, plan: Plan, marker: str | None, traffic: rollout.TrafficShift | None = None) -> Followed:
+        """Stream the stack's events after ``marker`` (and ``traffic``, CodeDeploy's shift) until it stops moving.
+
+        A read that fails beyond its retries is ``LostTrack``: the operation may
+        still run, which is not the deploy failing.
+        """
+        change_set = plan.change_set
+        assert change_set is not None
+        try:
+            status, events = follow(self.cfn, change_set.stack_id, EventFeed(self.cfn, change_set.stack_id, marker),
+                                    Progress(len(plan.changes), change_set.stack_id), self.console,
+                                    self.settings.poll_seconds, also=traffic.poll if traffic else list)
         except aws_errors() as error:
-            lost = error
-    except LostTrack as error:
-        lost = error
-    finally:
-        if lifted:
-            # Whatever ended the update (success, failure, a refused execute, lost
-            # events, Ctrl-C), the data resources must not stay replaceable.
-            policy_failure = protect.set_full_policy(cfn, change_set.stack_id, request.stack_name)
-            if policy_failure and not protect.protectable(status):
-                # No convergence will try again below: say it now (before any exception goes on).
-                run.unprotected = True
-                protect.report([policy_failure], request.stack_name, console)
-    if interrupted:
-        report_detached("Interrupted", "you stopped following it", request, cfn, console)
-        return EXIT_INTERRUPTED
-    if lost is not None:
-        why = describe_error(lost) if isinstance(lost, aws_errors()) else str(lost)
-        report_detached("Lost track of the deploy", why, request, cfn, console)
-        return EXIT_FAILED
-    took = elapsed(time.monotonic() - began)
-    if status in _SUCCEEDED:
-        console.say(console.style(f"Deployed {request.stack_name}: {status} in {took}.", "green", "bold"))
-    else:
-        report_failure(status, events, change_set.stack_id, request.stack_name, console)
-    if protect.protectable(status):
-        shortfalls = protect.converge(cfn, change_set.stack_id, request.environment, request.outputs_file,
-                                      console, created=change_set.type == "CREATE")
-        if shortfalls:
-            run.unprotected = True
-            protect.report(shortfalls, request.stack_name, console)
-    return EXIT_OK if status in _SUCCEEDED else EXIT_FAILED
+            raise LostTrack(describe_error(error)) from error
+        return Followed(status, events)
 
-
-def report_detached(what: str, why: str, request: DeployRequest, cfn: Any, console: Console) -> None:
-    """The command no longer follows an operation that may still run: say so, and how to check and finish."""
-    where = f" --region {cfn.meta.region_name}" if cfn.meta.region_name else ""
-    console.warn(console.style(f"{what} on {request.stack_name}: {why}.", "red", "bold"))
-    console.warn(
-        "This is not a deploy failure: CloudFormation may be running the change set, or have finished it. "
-        "Check where it is with:\n"
-        f"  aws cloudformation describe-stacks --stack-name {request.stack_name}{where} "
-        "--query 'Stacks[0].StackStatus'\n"
-        f"  aws cloudformation describe-stack-events --stack-name {request.stack_name}{where} --max-items 20\n"
-        f"Once it is *_COMPLETE, run `{request.again}`: it puts back whatever protection this run did not get "
-        "to (stack policy, termination protection for prod, the outputs file)."
-    )
-
-
-def already_exists_advice(cause: dict[str, Any]) -> str | None:
-    """What to do when a resource could not be created because one of the same name exists."""
-    reason = cause.get("ResourceStatusReason", "")
-    if "already exists" not in reason.lower():
-        return None
-    return (f"{cause['LogicalResourceId']} ({cause.get('ResourceType', '')}) could not be created because a "
-            "resource with its name already exists in the account (the reason above names it). For the table, "
-            "the key, the secret and the log groups that is usually one retained by an earlier stack of this "
-            "environment that was deleted. The next deploy fails the same way until you either delete that "
-            "resource (back its data up first) or import it into the stack "
-            "(https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resource-import.html).")
-
-
-def report_failure(status: str, events: list[dict[str, Any]], stack_id: str, stack_name: str,
-                   console: Console) -> None:
-    """Say why the deploy failed (the first failure) and where the stack was left."""
-    cause = root_cause(events, stack_id)
-    console.warn(console.style(f"Deploy failed: {stack_name} is {status}.", "red", "bold"))
-    if cause:
-        console.warn(f"Root cause: {cause['LogicalResourceId']} ({cause.get('ResourceType', '')}) "
-                     f"{cause['ResourceStatus']}: {cause.get('ResourceStatusReason', '')}")
-    advice = recovery_advice(status, stack_name)
-    exists = already_exists_advice(cause) if cause else None
-    if advice:
-        console.warn(advice)
-    elif exists:
-        console.warn(exists)
-    elif status == "ROLLBACK_COMPLETE":
-        console.warn("The first deploy was rolled back; the next deploy deletes the empty stack and creates it again.")
-    elif status == "UPDATE_ROLLBACK_COMPLETE":
-        console.warn("The update was rolled back; the stack runs the previous version.")
-
-
-def report(request: DeployRequest, kind: str | None, changes: list[ResourceChange],
-           refused: list[data_guard.Danger], kept: ChangeSetRef | None = None) -> None:
-    """Hand ``--output json`` its document: what the change set holds and what the guard says."""
-    if request.report is None:
-        return
-    request.report({
-        "stack": request.stack_name,
-        "environment": request.environment.name,
-        "changeSetType": kind,
-        "upToDate": kind is not None and not changes,
-        "changes": [{"action": c.action, "logicalId": c.logical_id, "resourceType": c.resource_type,
-                     "replacement": c.replacement} for c in changes],
-        "refusedByGuard": [{"logicalId": d.logical_id, "reason": d.reason()} for d in refused],
-        "changeSet": kept.arn if kept else None,
-    })
-
-
-def keep_for_review(change_set: ChangeSetRef, request: DeployRequest, console: Console) -> int:
-    """``--no-execute-changeset``: leave the change set in place and say how to execute it."""
-    # arn:aws:cloudformation:<region>:<account>:changeSet/<name>/<id>
-    name = change_set.arn.split(":changeSet/", 1)[-1].split("/", 1)[0]
-    region = f" --region {request.region}" if request.region else ""
-    console.say(f"Kept change set {name} on {request.stack_name} for review; nothing was executed.")
-    console.say("To execute it:")
-    console.say(f"  aws cloudformation execute-change-set --stack-name {request.stack_name} "
-                f"--change-set-name {name}{region}")
-    console.say(f"Then run `webhook-templates deploy --env {request.environment.name} --yes` once: it finds "
-                "nothing to change and sets the stack policy, termination protection and outputs file.")
-    console.say(f"To discard it: aws cloudformation delete-change-set --stack-name {request.stack_name} "
-                f"--change-set-name {name}{region}")
-    return EXIT_OK
-
-
-def deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable[[TemplateSource], str],
-           first_deploy_problem: Callable[[], str | None] | None = None, codedeploy: Any = None) -> int:
-    """Run one deploy; the exit code (0 deployed or up to date, 1 failed, 3 refused, 4 unprotected, 130).
-
-    ``first_deploy_problem`` says what the account lacks for a stack to be created
-    (``prerequisites.missing_api_gateway_role``); it runs only when there is no stack yet. With a
-    ``codedeploy`` client, the execution also shows CodeDeploy's traffic shift.
-    """
-    run = Run()
-    try:
-        code = _deploy(request, cfn, console, upload, run, first_deploy_problem, codedeploy)
-    except DeployError as error:
-        console.warn(f"Deploy failed: {error}")
-        code = EXIT_FAILED
-    except LostTrack as error:
-        console.warn(f"Lost track of the deploy of {request.stack_name}: {error}. Check it with "
-                     f"`aws cloudformation describe-stacks --stack-name {request.stack_name}`.")
-        code = EXIT_FAILED
-    except aws_errors() as error:  # said here, so that exit 4 still wins when protection is missing
-        console.warn(describe_error(error))
-        code = EXIT_FAILED
-    return EXIT_UNPROTECTED if run.unprotected else code
-
-
-def _deploy(request: DeployRequest, cfn: Any, console: Console, upload: Callable[[TemplateSource], str],
-            run: Run, first_deploy_problem: Callable[[], str | None] | None = None,
-            codedeploy: Any = None) -> int:
-    stack = describe_stack(cfn, request.stack_name)
-    kind = change_set_type(stack["StackStatus"] if stack else None, request.stack_name)
-    problem = first_deploy_problem() if first_deploy_problem and kind != "UPDATE" else None
-    if problem:
-        raise DeployError(f"{problem}. Nothing was created.")
-    if kind == "RECREATE" and stack:
-        if request.dry_run:
-            report(request, "RECREATE", [], [])
-            console.say(f"{request.stack_name} is ROLLBACK_COMPLETE (a failed first deploy, holding no resources): "
-                        "a deploy deletes it and creates every resource of the template again.")
-            return EXIT_OK
-        recreate_failed_stack(cfn, stack, console, request.poll_seconds)
-        kind = "CREATE"
-    console.say(f"Creating a change set ({kind}) for {request.stack_name} from {request.template.path} "
-                f"with the {request.environment.name} parameters...")
-    # Only a stack being updated has alarms (and a deployment group) already.
-    releases = (retrying(lambda: rollout.read(cfn, stack["StackId"])) if stack and kind == "UPDATE"
-                else rollout.StackRollout())
-    change_set = create_change_set(cfn, request, kind, upload, console, releases)
-    if change_set is None:
-        console.say(console.style(f"{request.stack_name} is up to date: the change set contained no changes.", "green"))
-        report(request, kind, [], [])
-        if request.dry_run or not stack or not protect.protectable(stack["StackStatus"]):
-            return EXIT_OK
-        shortfalls = protect.converge(cfn, stack["StackId"], request.environment, request.outputs_file, console,
-                                      created=False)
-        if shortfalls:
-            run.unprotected = True
-            protect.report(shortfalls, request.stack_name, console)
-        return EXIT_OK
-    kept = False
-    try:
-        changes = describe_changes(cfn, change_set.arn)
-        console.say(table(changes, console))
-        console.say(summary(changes))
-        console.say(rollout.describe_triggers(releases, request.environment.rollback_monitoring_minutes))
-        if not check_guard(changes, request, console):
-            report(request, kind, changes, data_guard.refused(changes, request.allow_replacement))
-            return EXIT_REFUSED
-        if request.dry_run:
-            report(request, kind, changes, [])
-            console.say("Dry run: nothing executed; the change set is deleted.")
-            return EXIT_OK
-        if request.no_execute:
-            kept = True
-            report(request, kind, changes, [], kept=change_set)
-            return keep_for_review(change_set, request, console)
+    def _release(self, plan: Plan) -> int:
+        """Execute, follow, put the full policy back after an allowed replacement, converge, report."""
+        change_set, request = plan.change_set, plan.request
+        assert change_set is not None
+        began = time.monotonic()
+        marker = latest_event_id(self.cfn, change_set.stack_id)
+        traffic = (rollout.TrafficShift.start(self.codedeploy, plan.releases)
+                   if self.codedeploy is not None and plan.releases.deployment_group else None)
+        detached: tuple[Detachment, str] | None = None
+        followed = Followed("", [])
         try:
-            if not confirmed(request, console):
-                return EXIT_REFUSED
-        except KeyboardInterrupt:
-            console.warn("\nInterrupted: nothing executed; the change set is deleted.")
-            return EXIT_INTERRUPTED
-        traffic = (rollout.TrafficShift.start(codedeploy, releases)
-                   if codedeploy is not None and releases.deployment_group else None)
-        return execute(cfn, change_set, changes, request, console, run, traffic)
-    finally:
-        if not run.executing and not kept:
-            discard(cfn, change_set, console)
+            self.execute(plan, marker)
+            self.console.say(messages.executing(request.stack_name))
+            try:
+                followed = self.follow(plan, marker, traffic)
+            except KeyboardInterrupt:
+                detached = (Detachment.INTERRUPTED, messages.STOPPED_FOLLOWING)
+        except LostTrack as error:
+            detached = (Detachment.LOST_TRACK, str(error))
+        finally:
+            if change_set.kind is ChangeSetKind.UPDATE and request.allow_replacement:
+                # Whatever ended the update (success, failure, a refused execute, lost
+                # events, Ctrl-C), the data resources must not stay replaceable.
+                self._restore_policy(change_set, request, followed.status)
+        if detached is not None:
+            return self._detached(request, *detached)
+        return self._conclude(plan, followed, elapsed(time.monotonic() - began))
+
+    def _restore_policy(self, change_set: ChangeSetRef, request: DeployRequest, status: str) -> None:
+        shortfall = protect.set_full_policy(self.cfn, change_set.stack_id, request.stack_name)
+        if shortfall and not is_protectable(status):
+            # No convergence will try again: say it now (before any exception goes on).
+            self._run.unprotected = True
+            protect.report([shortfall], request.stack_name, self.console)
+
+    def _detached(self, request: DeployRequest, detachment: Detachment, why: str) -> int:
+        """The command no longer follows an operation that may still run: say so, and how to check and finish."""
+        headline = (messages.INTERRUPTED_HEADLINE if detachment is Detachment.INTERRUPTED
+                    else messages.LOST_TRACK_HEADLINE)
+        self.console.warn(self.console.style(messages.detached(headline, why, request.stack_name), "red", "bold"))
+        self.console.warn(messages.detached_advice(request.stack_name, self.cfn.meta.region_name, request.again))
+        return EXIT_INTERRUPTED if detachment is Detachment.INTERRUPTED else EXIT_FAILED
+
+    def _conclude(self, plan: Plan, followed: Followed, took: str) -> int:
+        """Say how the executed change set ended, converge a ``*_COMPLETE`` stack, and give the exit code."""
+        change_set, request = plan.change_set, plan.request
+        assert change_set is not None
+        succeeded = followed.status in SUCCEEDED
+        if succeeded:
+            self.console.say(self.console.style(messages.deployed(request.stack_name, followed.status, took),
+                                                "green", "bold"))
+        else:
+            self._report_failure(followed, change_set.stack_id, request.stack_name)
+        if is_protectable(followed.status):
+            self.converge(change_set.stack_id, request, created=change_set.kind is ChangeSetKind.CREATE)
+        return EXIT_OK if succeeded else EXIT_FAILED
+
+    def _report_failure(self, followed: Followed, stack_id: str, stack_name: str) -> None:
+        """Say why the deploy failed (the first failure) and where the stack was left."""
+        cause = root_cause(followed.events, stack_id)
+        self.console.warn(self.console.style(messages.failed_status(stack_name, followed.status), "red", "bold"))
+        if cause:
+            self.console.warn(messages.root_cause(cause["LogicalResourceId"], cause.get("ResourceType", ""),
+                                                  cause["ResourceStatus"], cause.get("ResourceStatusReason", "")))
+        # Advice in this order: how to recover a stack stuck failed, a name taken, else where the rollback left it.
+        advice = (messages.recovery_advice(followed.status, stack_name) or _already_exists_advice(cause)
+                  or messages.ROLLED_BACK.get(followed.status))
+        if advice:
+            self.console.warn(advice)
+
+    # -- converge -----------------------------------------------------------------------------------------------
+
+    def converge(self, stack_id: str, request: DeployRequest, *, created: bool) -> list[protect.Shortfall]:
+        """Put every missing protection in place on a ``*_COMPLETE`` stack; what could not be (said loudly, exit 4).
+
+        ``created``: the stack was just created, so nothing missing is worth remarking.
+        """
+        shortfalls = protect.converge(self.cfn, stack_id, request.environment, request.outputs_file, self.console,
+                                      created=created)
+        if shortfalls:
+            self._run.unprotected = True
+            protect.report(shortfalls, request.stack_name, self.console)
+        return shortfalls
+
+    # -- clean-up and retries -----------------------------------------------------------------------------------
+
+    def _discard(self, change_set: ChangeSetRef) -> None:
+        """Delete a change set that will not run (for a first deploy, its empty stack too, if nobody else uses it).
+
+        Never raises: it runs in ``finally`` blocks, where it must not hide why the
+        deploy stopped; what it could not delete is named, with the command.
+        """
+        try:
+            self._retrying(lambda: self._delete_change_set(change_set.arn))
+            if change_set.kind is ChangeSetKind.CREATE:
+                self._delete_review_stack(change_set.stack_id)
+        except aws_errors_or_interrupt() as error:
+            self.console.warn(messages.change_set_not_deleted(_why(error), change_set.arn))
+
+    def _delete_change_set(self, arn: str) -> None:
+        try:
+            self.cfn.delete_change_set(ChangeSetName=arn)
+        except ClientError as error:
+            if not is_missing(error, *_NO_CHANGE_SET):
+                raise
+
+    def _delete_review_stack(self, stack_id: str) -> None:
+        """Delete a first deploy's stack, but only while it is an empty shell nobody else uses.
+
+        Checked right before deleting: the stack must still be ``REVIEW_IN_PROGRESS``
+        (so no change set has ever executed on it) with no other change set waiting
+        on it.  On CloudFormation a second CREATE change set (a racing deploy, a dry
+        run next to a real one) attaches to the same stack; deleting it then would
+        delete that deploy's stack.
+        """
+        stack = describe_stack(self.cfn, stack_id)
+        if stack is None or stack["StackStatus"] == StackStatus.DELETE_COMPLETE:
+            return
+        name = stack["StackName"]
+        if stack["StackStatus"] != StackStatus.REVIEW_IN_PROGRESS:
+            self.console.say(messages.kept_busy_stack(name, stack["StackStatus"]))
+            return
+        listed = self._retrying(lambda: self.cfn.list_change_sets(StackName=stack_id)).get("Summaries", [])
+        waiting = [summary for summary in listed if summary.get("Status") not in GONE]
+        if waiting:
+            self.console.say(messages.kept_waited_on_stack(name, waiting[0].get("ChangeSetName")))
+            return
+        self._retrying(lambda: self.cfn.delete_stack(StackName=stack_id))
+
+    def _retrying(self, call: Callable[[], T]) -> T:
+        """``call()`` retried through transient failures with this deployer's backoff (only calls safe to repeat)."""
+        return stacks.retrying(call, policy=self.settings.retry)
+
+    def _out_of_budget(self, started: float, delay: float) -> bool:
+        """Whether waiting ``delay`` more would outlast the retry budget of failures in a row since ``started``."""
+        return time.monotonic() - started + delay > self.settings.retry.budget_seconds
+
+
+def _already_exists_advice(cause: dict[str, Any] | None) -> str | None:
+    """What to do when a resource could not be created because one of the same name exists.
+
+    CloudFormation says so only in the event's reason (no error code): its text, not ours.
+    """
+    if not cause or "already exists" not in cause.get("ResourceStatusReason", "").lower():
+        return None
+    return messages.already_exists(cause["LogicalResourceId"], cause.get("ResourceType", ""))
+

@@ -22,6 +22,7 @@ from ..config import ConfigError, EnvironmentConfig
 from ..handoff.bundle import build_files, check_drift, write_bundle
 from ..stack.capabilities import required_capabilities
 from ..stack.limits import TEMPLATE_BODY_LIMIT
+from . import messages
 
 #: Where templates too large for ``TemplateBody`` go, inside the upload bucket.
 S3_PREFIX = "webhook-templates/"
@@ -64,15 +65,11 @@ def default_parameters_path(template_path: Path, environment: str) -> Path:
 def load_template(path: Path) -> TemplateSource:
     """Read a rendered template, or raise ``ConfigError`` naming the path."""
     if not path.is_file():
-        raise ConfigError(
-            f"--template {str(path)!r} is not a file; accepted: a rendered template such as "
-            "build/template.json (run `make template`) or the handoff bundle's template"
-        )
+        raise ConfigError(messages.template_not_a_file(path))
     try:
         return TemplateSource(path, path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as error:
-        raise ConfigError(f"--template {str(path)!r} is not UTF-8 text ({error.reason} at byte {error.start}); "
-                          "accepted: a rendered template (JSON or YAML, UTF-8)") from None
+        raise ConfigError(messages.template_not_utf8(path, error.reason, error.start)) from None
 
 
 def _parsed(template: TemplateSource) -> dict[str, Any] | None:
@@ -109,13 +106,51 @@ def template_capabilities(template: TemplateSource) -> list[str]:
     return required_capabilities(parsed) if parsed is not None and isinstance(parsed.get("Resources"), dict) else []
 
 
-def _value(path: Path, key: str, value: Any, accepted: str) -> str:
+def _value(path: Path, key: str, value: Any) -> str:
     """A parameter value as CloudFormation takes it: strings as they are, numbers written out."""
     if isinstance(value, str):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return json.dumps(value)
-    raise ConfigError(f"--parameters {str(path)!r}: {key} is {json.dumps(value)}, not a string or a number; {accepted}")
+    raise ConfigError(messages.parameter_value_type(path, key, json.dumps(value)))
+
+
+def _read_json(path: Path) -> Any:
+    """The parameter file's JSON, or ``ConfigError`` naming what is wrong with it."""
+    if not path.is_file():
+        raise ConfigError(messages.parameters_not_a_file(path))
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(messages.parameters_not_utf8(path, error.reason, error.start)) from None
+    except json.JSONDecodeError as error:
+        raise ConfigError(messages.parameters_not_json(path, error)) from None
+
+
+def _entries(path: Path, data: Any) -> list[dict[str, Any]]:
+    """The file's ``ParameterKey``/``ParameterValue`` entries (a flat object becomes that list), shape-checked."""
+    if isinstance(data, dict):
+        data = [{"ParameterKey": key, "ParameterValue": value} for key, value in data.items()]
+    if not isinstance(data, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("ParameterKey"), str) and "ParameterValue" in item
+        for item in data
+    ):
+        raise ConfigError(messages.parameters_shape(path))
+    for item in data:
+        extra = sorted(set(item) - {"ParameterKey", "ParameterValue"})
+        if extra:
+            raise ConfigError(messages.parameters_unknown_keys(path, item["ParameterKey"], extra))
+    return data
+
+
+def _check_declared(path: Path, parameters: list[dict[str, str]], template: TemplateSource | None) -> None:
+    """Refuse a parameter the template does not declare (when the template can be read here)."""
+    declared = template_parameters(template) if template is not None else None
+    if template is None or declared is None:
+        return
+    unknown = sorted({p["ParameterKey"] for p in parameters} - declared)
+    if unknown:
+        raise ConfigError(messages.parameters_undeclared(path, unknown, template.path, declared))
 
 
 def load_parameters(path: Path, template: TemplateSource | None = None,
@@ -128,42 +163,13 @@ def load_parameters(path: Path, template: TemplateSource | None = None,
     declare, and an ``Environment`` other than ``environment`` (the dev stack
     would get the prod table's name).
     """
-    accepted = ('accepted: a JSON file of [{"ParameterKey": ..., "ParameterValue": ...}] '
-                'or {"Key": "value"}, values strings or numbers, such as build/parameters/<env>.json')
-    if not path.is_file():
-        raise ConfigError(f"--parameters {str(path)!r} is not a file; {accepted}")
-    try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"--parameters {str(path)!r} is not UTF-8 text ({error.reason} at byte "
-                          f"{error.start}); {accepted}") from None
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"--parameters {str(path)!r} is not valid JSON ({error}); {accepted}") from None
-    if isinstance(data, dict):
-        data = [{"ParameterKey": key, "ParameterValue": value} for key, value in data.items()]
-    if not isinstance(data, list) or not all(
-        isinstance(item, dict) and isinstance(item.get("ParameterKey"), str) and "ParameterValue" in item
-        for item in data
-    ):
-        raise ConfigError(f"--parameters {str(path)!r} has an unexpected shape; {accepted}")
-    for item in data:
-        extra = sorted(set(item) - {"ParameterKey", "ParameterValue"})
-        if extra:
-            raise ConfigError(f"--parameters {str(path)!r}: {item['ParameterKey']} has unknown key(s) "
-                              f"{', '.join(extra)}; {accepted}")
     parameters = [{"ParameterKey": item["ParameterKey"],
-                   "ParameterValue": _value(path, item["ParameterKey"], item["ParameterValue"], accepted)}
-                  for item in data]
-    declared = template_parameters(template) if template is not None else None
-    if template is not None and declared is not None:
-        unknown = sorted({p["ParameterKey"] for p in parameters} - declared)
-        if unknown:
-            raise ConfigError(f"--parameters {str(path)!r}: {', '.join(unknown)} not declared by {template.path}; "
-                              f"accepted: {', '.join(sorted(declared))}")
+                   "ParameterValue": _value(path, item["ParameterKey"], item["ParameterValue"])}
+                  for item in _entries(path, _read_json(path))]
+    _check_declared(path, parameters, template)
     given = {p["ParameterKey"]: p["ParameterValue"] for p in parameters}
     if environment is not None and "Environment" in given and given["Environment"] != environment:
-        raise ConfigError(f"--parameters {str(path)!r} is for Environment {given['Environment']!r}, not "
-                          f"--env {environment}; accepted: that environment's file (parameters/{environment}.json)")
+        raise ConfigError(messages.parameters_other_environment(path, given["Environment"], environment))
     return parameters
 
 
@@ -208,30 +214,51 @@ def fits_inline(template: TemplateSource) -> bool:
     return template.size <= TEMPLATE_BODY_LIMIT
 
 
-def _constraint_error(value: str, spec: dict[str, Any]) -> str | None:
-    """What ``value`` breaks of a parameter's constraints (CloudFormation's own checks), or None."""
+def _allowed_values(value: str, spec: dict[str, Any]) -> str | None:
     allowed = spec.get("AllowedValues")
     if allowed is not None and value not in [str(a) for a in allowed]:
         return ", ".join(str(a) for a in allowed)
-    if spec.get("Type") == "Number":
-        try:
-            number = float(value)
-        except ValueError:
-            return "a number"
-        low, high = spec.get("MinValue"), spec.get("MaxValue")
-        if (low is not None and number < float(low)) or (high is not None and number > float(high)):
-            return f"a number from {low if low is not None else '-inf'} to {high if high is not None else 'inf'}"
+    return None
+
+
+def _number(value: str, spec: dict[str, Any]) -> str | None:
+    if spec.get("Type") != "Number":
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return messages.A_NUMBER
+    low, high = spec.get("MinValue"), spec.get("MaxValue")
+    if (low is not None and number < float(low)) or (high is not None and number > float(high)):
+        return messages.number_range(low, high)
+    return None
+
+
+def _length(value: str, spec: dict[str, Any]) -> str | None:
     low, high = spec.get("MinLength"), spec.get("MaxLength")
     if (low is not None and len(value) < int(low)) or (high is not None and len(value) > int(high)):
-        return f"{low or 0} to {high if high is not None else 'any number of'} characters"
+        return messages.length_range(low, high)
+    return None
+
+
+def _pattern(value: str, spec: dict[str, Any]) -> str | None:
     pattern = spec.get("AllowedPattern")
     if pattern is not None and re.fullmatch(pattern, value) is None:
-        return spec.get("ConstraintDescription") or f"a value matching {pattern}"
+        return spec.get("ConstraintDescription") or messages.matching(pattern)
+    return None
+
+
+def _constraint_error(value: str, spec: dict[str, Any]) -> str | None:
+    """What ``value`` breaks of a parameter's constraints (CloudFormation's own checks, in its order), or None."""
+    for check in (_allowed_values, _number, _length, _pattern):
+        problem = check(value, spec)
+        if problem:
+            return problem
     return None
 
 
 #: Overrides that would make the stack disagree with its own name.
-NOT_OVERRIDABLE = {"Environment": "it is --env's name; deploy another environment with --env"}
+NOT_OVERRIDABLE = {"Environment": messages.ENVIRONMENT_NOT_OVERRIDABLE}
 
 
 def apply_overrides(parameters: list[dict[str, str]], overrides: Mapping[str, str],
@@ -243,14 +270,14 @@ def apply_overrides(parameters: list[dict[str, str]], overrides: Mapping[str, st
     known = parameter_definitions(template)
     for key, value in overrides.items():
         if key in NOT_OVERRIDABLE:
-            raise ConfigError(f"--parameter-overrides {key}={value} is refused: {NOT_OVERRIDABLE[key]}")
+            raise ConfigError(messages.override_refused(key, value, NOT_OVERRIDABLE[key]))
         if known is None:
             continue  # a template this tool cannot parse: CloudFormation judges the values
         if key not in known:
-            raise ConfigError(f"--parameter-overrides {key!r} is not a parameter of {template.path}; accepted: "
-                              + ", ".join(k for k in known if k not in NOT_OVERRIDABLE))
+            raise ConfigError(messages.override_unknown(key, template.path,
+                                                        [k for k in known if k not in NOT_OVERRIDABLE]))
         problem = _constraint_error(value, known[key])
         if problem:
-            raise ConfigError(f"--parameter-overrides {key}={value!r} is invalid; accepted: {problem}")
+            raise ConfigError(messages.override_invalid(key, value, problem))
     result = [p for p in parameters if p["ParameterKey"] not in overrides]
     return result + [{"ParameterKey": key, "ParameterValue": value} for key, value in overrides.items()]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND
+from . import messages
 
 
 def creates_account_role(parameters: Sequence[dict[str, str]]) -> bool:
@@ -23,8 +24,4 @@ def missing_api_gateway_role(apigateway: Any, parameters: Sequence[dict[str, str
     """Why a first deploy would fail at the stage (``apigateway:GetAccount``), or None when it would not."""
     if creates_account_role(parameters) or apigateway.get_account().get("cloudwatchRoleArn"):
         return None
-    return (
-        "API Gateway has no CloudWatch role in this account and region, so creating the stage (access "
-        f"logging) would fail. Set {ACCOUNT_ROLE_PARAMETER} to true in {parameters_path} for exactly one "
-        f"stack per account and region, or point API Gateway at an existing role: {SET_ACCOUNT_ROLE_COMMAND}"
-    )
+    return messages.no_api_gateway_role(ACCOUNT_ROLE_PARAMETER, parameters_path, SET_ACCOUNT_ROLE_COMMAND)

@@ -20,24 +20,30 @@ from typing import Any
 
 from .. import data_guard
 from ..config import EnvironmentConfig
-from . import stack_outputs
+from . import messages, stack_outputs
 from .console import Console
 from .session import aws_errors_or_interrupt, describe_error
 from .stacks import describe_stack, retrying
-
-
-def protectable(status: str) -> bool:
-    """Whether a stack in ``status`` has resources to protect (not ``ROLLBACK_COMPLETE``: it holds none)."""
-    return status.endswith("_COMPLETE") and status not in ("ROLLBACK_COMPLETE", "DELETE_COMPLETE")
+from .states import Protection
 
 
 @dataclass(frozen=True)
 class Shortfall:
-    """A protection that could not be put in place: what, why, and the command that does it."""
+    """A protection that could not be put in place: which, why, and the command that does it."""
 
+    protection: Protection
+    #: The protection as the report names it.
     what: str
     why: str
     command: str
+
+
+def _why(error: BaseException) -> str:
+    return messages.INTERRUPTED if isinstance(error, KeyboardInterrupt) else describe_error(error)
+
+
+def _where(cfn: Any) -> str:
+    return f" --region {cfn.meta.region_name}" if cfn.meta.region_name else ""
 
 
 def full_policy_body() -> str:
@@ -57,8 +63,8 @@ def set_full_policy(cfn: Any, stack_id: str, stack_name: str) -> Shortfall | Non
     try:
         retrying(lambda: cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=full_policy_body()))
     except aws_errors_or_interrupt() as error:
-        why = "interrupted" if isinstance(error, KeyboardInterrupt) else describe_error(error)
-        return Shortfall("the full stack policy", why, policy_command(stack_name, cfn.meta.region_name))
+        return Shortfall(Protection.STACK_POLICY, messages.protection_name(Protection.STACK_POLICY, None),
+                         _why(error), policy_command(stack_name, cfn.meta.region_name))
     return None
 
 
@@ -73,9 +79,51 @@ def _policy_in_place(cfn: Any, stack_id: str) -> bool:
         return False
 
 
-def _outputs_command(environment: EnvironmentConfig, stack_name: str, outputs_file: Path) -> str:
-    return (f"webhook-templates outputs --env {environment.name} --stack-name {shlex.quote(stack_name)} "
-            f"--outputs-file {shlex.quote(str(outputs_file))}")
+def _outputs_shortfall(environment: EnvironmentConfig, stack_name: str, outputs_file: Path, why: str) -> Shortfall:
+    command = (f"webhook-templates outputs --env {environment.name} --stack-name {shlex.quote(stack_name)} "
+               f"--outputs-file {shlex.quote(str(outputs_file))}")
+    return Shortfall(Protection.OUTPUTS_FILE, messages.protection_name(Protection.OUTPUTS_FILE, outputs_file),
+                     why, command)
+
+
+def _converge_policy(cfn: Any, stack_id: str, name: str, console: Console, *, created: bool) -> Shortfall | None:
+    """The full stack policy, unless it is in place already."""
+    if _policy_in_place(cfn, stack_id):
+        return None
+    failed = set_full_policy(cfn, stack_id, name)
+    if not failed and not created:
+        console.warn(console.style(messages.POLICY_PUT_BACK, "yellow"))
+    return failed
+
+
+def _converge_termination(cfn: Any, stack: dict[str, Any], stack_id: str, name: str, console: Console, *,
+                          created: bool) -> Shortfall | None:
+    """Termination protection on (a production stack), unless it is on already."""
+    if stack.get("EnableTerminationProtection"):
+        return None
+    try:
+        retrying(lambda: cfn.update_termination_protection(StackName=stack_id, EnableTerminationProtection=True))
+    except aws_errors_or_interrupt() as error:
+        return Shortfall(Protection.TERMINATION_PROTECTION,
+                         messages.protection_name(Protection.TERMINATION_PROTECTION, None), _why(error),
+                         f"aws cloudformation update-termination-protection --enable-termination-protection "
+                         f"--stack-name {shlex.quote(name)}{_where(cfn)}")
+    if not created:
+        console.warn(console.style(messages.TERMINATION_TURNED_ON, "yellow"))
+    return None
+
+
+def _converge_outputs(stack: dict[str, Any], environment: EnvironmentConfig, name: str, outputs_file: Path,
+                      console: Console, *, created: bool) -> Shortfall | None:
+    """The outputs file, printed and rewritten from the stack just read."""
+    recorded = stack_outputs.read(outputs_file)
+    try:
+        stack_outputs.record(stack, outputs_file, console)
+    except OSError as error:
+        return _outputs_shortfall(environment, name, outputs_file, error.strerror or str(error))
+    if not created and recorded != stack_outputs.flatten(stack):
+        console.warn(console.style(messages.outputs_rewritten(outputs_file), "yellow"))
+    return None
 
 
 def converge(cfn: Any, stack_id: str, environment: EnvironmentConfig, outputs_file: Path, console: Console,
@@ -93,57 +141,24 @@ def converge(cfn: Any, stack_id: str, environment: EnvironmentConfig, outputs_fi
     except aws_errors_or_interrupt() as error:  # the writes below need only the stack's ID
         stack, unread = {}, error
     name = stack.get("StackName", stack_id)
-    shortfalls: list[Shortfall] = []
-    if not _policy_in_place(cfn, stack_id):
-        failed = set_full_policy(cfn, stack_id, name)
-        if failed:
-            shortfalls.append(failed)
-        elif not created:
-            console.warn(console.style("The stack policy was missing or not the full one: put it back.", "yellow"))
-    protected = "no termination protection (not prod)"
-    if environment.is_production:
-        protected = "termination protection on"
-        if not stack.get("EnableTerminationProtection"):
-            try:
-                retrying(lambda: cfn.update_termination_protection(StackName=stack_id,
-                                                                   EnableTerminationProtection=True))
-                if not created:
-                    console.warn(console.style("Termination protection was off: turned it on.", "yellow"))
-            except aws_errors_or_interrupt() as error:
-                protected = "termination protection NOT on"
-                where = f" --region {cfn.meta.region_name}" if cfn.meta.region_name else ""
-                shortfalls.append(Shortfall(
-                    "termination protection", "interrupted" if isinstance(error, KeyboardInterrupt)
-                    else describe_error(error),
-                    f"aws cloudformation update-termination-protection --enable-termination-protection "
-                    f"--stack-name {shlex.quote(name)}{where}"))
-    if not any(s.what == "the full stack policy" for s in shortfalls):
-        console.say(f"Stack policy denies replacing or deleting data resources; {protected}.")
-    if unread is not None:
-        shortfalls.append(Shortfall(
-            f"the outputs file {outputs_file}",
-            "interrupted" if isinstance(unread, KeyboardInterrupt) else describe_error(unread),
-            _outputs_command(environment, name, outputs_file)))
-        return shortfalls
-    recorded = stack_outputs.read(outputs_file)
-    try:
-        stack_outputs.record(stack, outputs_file, console)
-        if not created and recorded != stack_outputs.flatten(stack):
-            console.warn(console.style(f"{outputs_file} was missing or out of date: rewrote it.", "yellow"))
-    except OSError as error:
-        shortfalls.append(Shortfall(f"the outputs file {outputs_file}", error.strerror or str(error),
-                                    _outputs_command(environment, name, outputs_file)))
-    return shortfalls
+    policy = _converge_policy(cfn, stack_id, name, console, created=created)
+    termination = (_converge_termination(cfn, stack, stack_id, name, console, created=created)
+                   if environment.is_production else None)
+    if policy is None:
+        state = (messages.TERMINATION_NOT_PROD if not environment.is_production
+                 else messages.TERMINATION_NOT_ON if termination else messages.TERMINATION_ON)
+        console.say(messages.policy_in_place(state))
+    outputs = (_outputs_shortfall(environment, name, outputs_file, _why(unread)) if unread is not None
+               else _converge_outputs(stack, environment, name, outputs_file, console, created=created))
+    return [shortfall for shortfall in (policy, termination, outputs) if shortfall is not None]
 
 
 def report(shortfalls: list[Shortfall], stack_name: str, console: Console) -> None:
     """Say loudly what protection is missing and print the command that restores each."""
     for shortfall in shortfalls:
-        console.warn(console.style(f"PROTECTION NOT RESTORED on {stack_name}: {shortfall.what} could not be put "
-                                   f"in place ({shortfall.why}).", "red", "bold"))
-        if shortfall.what == "the full stack policy":
-            console.warn("Until it is, any tool can replace or delete the table, the key, the secret and the "
-                         "log groups.")
-        console.warn(f"Restore it with:\n  {shortfall.command}")
+        console.warn(console.style(messages.not_restored(stack_name, shortfall.what, shortfall.why), "red", "bold"))
+        if shortfall.protection is Protection.STACK_POLICY:
+            console.warn(messages.UNPROTECTED_DATA)
+        console.warn(messages.restore_with(shortfall.command))
     if shortfalls:
-        console.warn("(or run the same `webhook-templates deploy` again: it re-applies whatever is missing)")
+        console.warn(messages.OR_DEPLOY_AGAIN)

@@ -21,12 +21,12 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..stack import naming
+from . import messages
+from .states import DEPLOYMENT_STOPPED, RESOURCE_GONE, DeploymentStatus
 
 ALARM_TYPE = "AWS::CloudWatch::Alarm"
 _APPLICATION_TYPE = "AWS::CodeDeploy::Application"
 _GROUP_TYPE = "AWS::CodeDeploy::DeploymentGroup"
-#: Resource states in which a resource exists (and an alarm can be a trigger).
-_GONE = ("DELETE_COMPLETE", "CREATE_FAILED", "DELETE_IN_PROGRESS")
 #: Deployments are listed from this long before the update starts, so a clock
 #: behind AWS's cannot hide one; those already there are ignored.
 _CLOCK_MARGIN = timedelta(minutes=10)
@@ -53,7 +53,7 @@ def read(cfn: Any, stack_id: str) -> StackRollout:
         resource
         for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id)
         for resource in page.get("StackResourceSummaries", [])
-        if resource.get("PhysicalResourceId") and resource["ResourceStatus"] not in _GONE
+        if resource.get("PhysicalResourceId") and resource["ResourceStatus"] not in RESOURCE_GONE
     ]
     by_id = {resource["LogicalResourceId"]: resource for resource in resources}
     alarms = tuple(
@@ -79,10 +79,8 @@ def rollback_configuration(stack: StackRollout, monitoring_minutes: int) -> dict
 def describe_triggers(stack: StackRollout, monitoring_minutes: int) -> str:
     """One line saying what will roll the update back."""
     if not stack.alarm_arns:
-        return "Rollback triggers: none yet (the stack has no alarms before its first deploy)."
-    names = ", ".join(arn.rsplit(":", 1)[1] for arn in stack.alarm_arns)
-    return (f"Rollback triggers: {names}; CloudFormation rolls the update back if one fires while it runs "
-            f"or in the {monitoring_minutes} minute(s) after.")
+        return messages.NO_ROLLBACK_TRIGGERS
+    return messages.rollback_triggers([arn.rsplit(":", 1)[1] for arn in stack.alarm_arns], monitoring_minutes)
 
 
 @dataclass
@@ -119,8 +117,7 @@ class TrafficShift:
             return read()
         except (ClientError, BotoCoreError) as error:
             self._failed = True
-            self._pending.append(f"traffic shifting: cannot read CodeDeploy ({error}); "
-                                 "follow it in the CodeDeploy console")
+            self._pending.append(messages.codedeploy_unreadable(error))
             return None
 
     def _deployment_ids(self) -> list[str]:
@@ -147,9 +144,9 @@ def progress_line(info: dict[str, Any]) -> str:
     line = (f"traffic shifting: CodeDeploy {info['deploymentId']} {info['status']} "
             f"({info.get('deploymentConfigName', 'unknown configuration')})")
     status = info["status"]
-    if status == "Succeeded":
+    if status == DeploymentStatus.SUCCEEDED:
         line += ": the live alias serves the new version"
-    elif status in ("Failed", "Stopped"):
+    elif status in DEPLOYMENT_STOPPED:
         error = info.get("errorInformation", {})
         if error.get("message"):
             line += f": {error.get('code', 'error')}: {error['message']}"

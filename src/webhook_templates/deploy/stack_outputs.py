@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import messages
 from .console import Console
 
 DEFAULT_OUTPUTS_FILE = Path("cfn-outputs") / "flat-outputs.json"
@@ -40,24 +41,24 @@ def read(path: Path) -> dict[str, str]:
     try:
         outputs = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        return _ignored(path, error.strerror or "it cannot be read")
+        return _ignored(path, error.strerror or messages.UNREADABLE)
     except ValueError:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not UTF-8
-        return _ignored(path, "it is not valid JSON")
+        return _ignored(path, messages.NOT_JSON)
     if not isinstance(outputs, dict):
-        return _ignored(path, "it is not a JSON object")
+        return _ignored(path, messages.NOT_AN_OBJECT)
     return outputs
 
 
 def _ignored(path: Path, why: str) -> dict[str, str]:
     """Warn that ``path`` is unusable (one line on stderr) and stand in for it with no outputs."""
-    print(f"warning: {path} ignored: {why}", file=sys.stderr, flush=True)
+    print(messages.outputs_file_ignored(path, why), file=sys.stderr, flush=True)
     return {}
 
 
 def show(outputs: dict[str, str], console: Console) -> None:
     """Print ``outputs`` as aligned ``key  value`` lines."""
     if not outputs:
-        console.say("(the stack has no outputs)")
+        console.say(messages.NO_OUTPUTS)
         return
     width = max(len(key) for key in outputs)
     for key, value in outputs.items():
@@ -67,8 +68,8 @@ def show(outputs: dict[str, str], console: Console) -> None:
 def record(stack: dict[str, Any], path: Path, console: Console) -> dict[str, str]:
     """Print a stack's outputs and write them to ``path``."""
     outputs = flatten(stack)
-    console.say("Outputs:")
+    console.say(messages.OUTPUTS)
     show(outputs, console)
     write(outputs, path)
-    console.say(f"Wrote {path}")
+    console.say(messages.wrote(path))
     return outputs

@@ -19,17 +19,18 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from . import messages
+from .errors import LostTrack
 from .session import transient
+from .states import COMPUTING, in_progress
+
+__all__ = ["RETRY", "WAIT_LIMIT_SECONDS", "Backoff", "LostTrack", "describe_change_set", "describe_stack",
+           "in_progress", "is_missing", "poll_until", "retrying", "stack_status", "wait_for_change_set",
+           "wait_for_stack"]
 
 #: How long any single wait may take before the command gives up (CloudFormation keeps going).
 WAIT_LIMIT_SECONDS = 3600
-#: Change set states that are still being computed.
-_CHANGE_SET_PENDING = ("CREATE_PENDING", "CREATE_IN_PROGRESS")
 T = TypeVar("T")
-
-
-class LostTrack(Exception):
-    """The command cannot see what CloudFormation is doing any more; the operation may still run."""
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,14 @@ class Backoff:
 RETRY = Backoff()
 
 
-def retrying(call: Callable[[], T], *, sleep: Callable[[float], None] = time.sleep,
+def retrying(call: Callable[[], T], *, policy: Backoff | None = None, sleep: Callable[[float], None] = time.sleep,
              clock: Callable[[], float] = time.monotonic) -> T:
-    """``call()``, retried while it fails transiently and ``RETRY``'s budget lasts.
+    """``call()``, retried while it fails transiently and ``policy``'s budget lasts (default: ``RETRY``).
 
     Only for calls that are safe to repeat: reads, and writes that set a state
     (``SetStackPolicy``, ``UpdateTerminationProtection``, deletions).
     """
-    policy = RETRY
+    policy = policy or RETRY
     started = clock()
     attempt = 0
     while True:
@@ -74,7 +75,11 @@ def retrying(call: Callable[[], T], *, sleep: Callable[[float], None] = time.sle
 
 
 def is_missing(error: ClientError, *codes: str) -> bool:
-    """Whether ``error`` says the thing asked about does not exist."""
+    """Whether ``error`` says the thing asked about does not exist.
+
+    For a stack CloudFormation has no code of its own, only ``ValidationError``
+    with "does not exist" in AWS's message: that text is the API's, not ours.
+    """
     details = error.response.get("Error", {})
     return details.get("Code") in codes or (
         details.get("Code") == "ValidationError" and "does not exist" in details.get("Message", ""))
@@ -114,11 +119,6 @@ def describe_change_set(cfn: Any, change_set: str, stack_name: str | None = None
         raise
 
 
-def in_progress(status: str) -> bool:
-    """Whether a stack, resource or change set status is still moving (``REVIEW_IN_PROGRESS`` included)."""
-    return status.endswith("_IN_PROGRESS") or status.endswith("_PENDING")
-
-
 def poll_until(read: Callable[[], T], done: Callable[[T], bool], poll_seconds: float, what: str, *,
                sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> T:
     """``read()`` every ``poll_seconds`` until ``done`` says so; ``LostTrack`` past ``WAIT_LIMIT_SECONDS``."""
@@ -128,7 +128,7 @@ def poll_until(read: Callable[[], T], done: Callable[[T], bool], poll_seconds: f
         if done(value):
             return value
         if clock() - started > WAIT_LIMIT_SECONDS:
-            raise LostTrack(f"{what} was still not finished after {WAIT_LIMIT_SECONDS // 60} minutes")
+            raise LostTrack(messages.still_running(what, WAIT_LIMIT_SECONDS // 60))
         sleep(poll_seconds)
 
 
@@ -137,14 +137,14 @@ def wait_for_change_set(cfn: Any, change_set_arn: str, poll_seconds: float) -> d
     def read() -> dict[str, Any]:
         described = describe_change_set(cfn, change_set_arn)
         if described is None:
-            raise LostTrack(f"the change set {change_set_arn} disappeared while CloudFormation computed it")
+            raise LostTrack(messages.change_set_disappeared(change_set_arn))
         return described
 
-    return poll_until(read, lambda described: described.get("Status") not in _CHANGE_SET_PENDING,
-                      poll_seconds, f"the change set {change_set_arn}")
+    return poll_until(read, lambda described: described.get("Status") not in COMPUTING,
+                      poll_seconds, messages.the_change_set(change_set_arn))
 
 
 def wait_for_stack(cfn: Any, stack_id: str, poll_seconds: float) -> str:
     """The stack's status once no operation runs on it (by ID, so ``DELETE_COMPLETE`` is seen)."""
     return poll_until(lambda: stack_status(cfn, stack_id), lambda status: not in_progress(status),
-                      poll_seconds, f"the operation on {stack_id}")
+                      poll_seconds, messages.the_operation(stack_id))
