@@ -32,7 +32,7 @@ def _budget(app: Any) -> int:
 
 
 def _calls(app: Any) -> tuple[list[str], list[str]]:
-    container = app._container()
+    container = app.use_clients()
     return record_calls(container.sm, "secrets-manager"), record_calls(container.ddb, "dynamodb")
 
 
@@ -67,10 +67,10 @@ def test_enough_time_is_a_normal_delivery(app, aws, sender):
 
 
 def test_marker_reads_stop_when_the_next_pause_and_read_would_not_fit(app, sender, clock):
-    app._container()
+    app.use_clients()
     budget = _budget(app)
     pause_ms = int(app._MARKER_READ_PAUSES[0] * 1000)
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error(
             "transact_write_items", service_error_code="TransactionCanceledException", http_status_code=400,
             modeled_fields={"CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}]})
@@ -90,7 +90,7 @@ def test_without_a_context_there_is_no_deadline(app, aws, sender):
 
 def test_a_call_is_bounded_by_the_client_configuration(app):
     """The worst case the deadline assumes is the one botocore is configured for."""
-    for client in (app._container().ddb, app._container().sm):
+    for client in (app.use_clients().ddb, app.use_clients().sm):
         config = client.meta.config
         attempts = config.retries["total_max_attempts"]
         assert config.retries["mode"] == "standard"  # first retry waits at most 1 s

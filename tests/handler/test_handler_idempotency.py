@@ -90,9 +90,8 @@ def test_marker_keeps_the_sha256_of_the_signed_body(invoke, sender, aws):
 
 
 def test_concurrent_copy_with_another_body_is_refused(invoke, app, sender, clock):
-    app._container()
     stored = '{"message":"Transaction processed successfully","transactionId":"c","timestamp":1}'
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "TransactionConflict", "None")
         _marker_read(stub, "msg_other", stored, body_hash="0" * 64)
         resp = invoke(sender.event(payload(transactionId="c"), msg_id="msg_other", ts=int(clock.now)))
@@ -104,9 +103,8 @@ def test_concurrent_copy_with_another_body_is_refused(invoke, app, sender, clock
 def test_marker_from_before_body_hashes_still_answers_the_original(invoke, app, sender):
     """Markers written by the previous handler version have no bodyHash: a retry after the
     deploy must still get its original response, not a 422."""
-    app._container()
     stored = '{"message":"Transaction processed successfully","transactionId":"old","timestamp":1}'
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "ConditionalCheckFailed", "None")
         _marker_read(stub, "msg_legacy", stored)
         resp = invoke(sender.event(payload(transactionId="old"), msg_id="msg_legacy"))
@@ -135,8 +133,7 @@ def test_same_transaction_id_in_the_same_millisecond_moves_to_the_next(invoke, s
 
 
 def test_persistent_key_collisions_give_503(invoke, app, sender, aws, clock):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         for _ in range(3):
             _cancelled(stub, "None", "ConditionalCheckFailed")
         resp = invoke(sender.event(payload()))
@@ -146,7 +143,7 @@ def test_persistent_key_collisions_give_503(invoke, app, sender, aws, clock):
 
 def test_concurrent_duplicates_store_exactly_once(app, sender, aws, request_logs, serial_moto_transactions):
     assert app.lambda_handler(sender.event(payload()), None)["statusCode"] == 200  # warm container
-    ddb_calls = record_calls(app._container().ddb, "dynamodb")
+    ddb_calls = record_calls(app.use_clients().ddb, "dynamodb")
     # hold every thread just before its TransactWriteItems until all 8 are there, so the
     # copies really are in flight together (none can see another's marker beforehand)
     barrier = threading.Barrier(8, timeout=30)
@@ -154,7 +151,7 @@ def test_concurrent_duplicates_store_exactly_once(app, sender, aws, request_logs
     def wait_for_all(**_: object) -> None:  # must return None, or botocore takes it as the response
         barrier.wait()
 
-    app._container().ddb.meta.events.register("before-call.dynamodb.TransactWriteItems", wait_for_all)
+    app.use_clients().ddb.meta.events.register("before-call.dynamodb.TransactWriteItems", wait_for_all)
     event = sender.event(payload(transactionId="race"), msg_id="msg_race")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -172,9 +169,8 @@ def test_concurrent_duplicates_store_exactly_once(app, sender, aws, request_logs
 
 
 def test_real_dynamodb_cancellation_shape_returns_the_stored_response(invoke, app, sender, aws, request_logs):
-    app._container()
     stored = '{"message":"Transaction processed successfully","transactionId":"orig","timestamp":1700000000000}'
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "ConditionalCheckFailed", "None")
         _marker_read(stub, "msg_real", stored)
         resp = invoke(sender.event(payload(transactionId="orig"), msg_id="msg_real"))
@@ -191,8 +187,8 @@ def test_moto_reports_cancellation_in_the_same_shape(app, sender, aws):
     marker = {"transactionId": {"S": "delivery#msg_shape"}, "timestamp": {"N": "0"}}
     other = {"transactionId": {"S": "other"}, "timestamp": {"N": "1"}}
     cond = "attribute_not_exists(transactionId)"
-    with pytest.raises(app._container().ddb.exceptions.TransactionCanceledException) as info:
-        app._container().ddb.transact_write_items(TransactItems=[
+    with pytest.raises(app.use_clients().ddb.exceptions.TransactionCanceledException) as info:
+        app.use_clients().ddb.transact_write_items(TransactItems=[
             {"Put": {"TableName": TABLE, "Item": marker, "ConditionExpression": cond}},
             {"Put": {"TableName": TABLE, "Item": other, "ConditionExpression": cond}},
         ])
@@ -201,9 +197,8 @@ def test_moto_reports_cancellation_in_the_same_shape(app, sender, aws):
 
 
 def test_transaction_conflict_then_marker_appears(invoke, app, sender, clock):
-    app._container()
     stored = '{"message":"Transaction processed successfully","transactionId":"c","timestamp":1}'
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "TransactionConflict", "None")
         _marker_read(stub, "msg_conf", None)
         _marker_read(stub, "msg_conf", stored)
@@ -215,9 +210,8 @@ def test_transaction_conflict_then_marker_appears(invoke, app, sender, clock):
 
 
 def test_transaction_conflict_on_the_transaction_item_is_also_resolved(invoke, app, sender, clock):
-    app._container()
     stored = '{"message":"Transaction processed successfully","transactionId":"c","timestamp":1}'
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "None", "TransactionConflict")
         _marker_read(stub, "msg_conf2", stored)
         resp = invoke(sender.event(payload(transactionId="c"), msg_id="msg_conf2", ts=int(clock.now)))
@@ -228,8 +222,7 @@ def test_transaction_conflict_on_the_transaction_item_is_also_resolved(invoke, a
 
 
 def test_transaction_conflict_without_a_marker_is_503(invoke, app, sender, aws, clock):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "TransactionConflict", "None")
         for _ in range(3):
             _marker_read(stub, "msg_inflight", None)
@@ -247,8 +240,7 @@ def test_transaction_conflict_without_a_marker_is_503(invoke, app, sender, aws, 
     "InternalServerError", "ServiceUnavailable", "TransactionInProgressException", "TransactionConflictException",
 ])
 def test_dynamodb_throttled_or_unavailable_is_503_and_writes_nothing(invoke, app, sender, aws, code, request_logs):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code=code, service_message="boom",
                               http_status_code=400 if "Exceeded" in code or "Throttl" in code else 500)
         resp = invoke(sender.event(payload()))
@@ -261,8 +253,7 @@ def test_dynamodb_throttled_or_unavailable_is_503_and_writes_nothing(invoke, app
 
 @pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded"])
 def test_transaction_cancelled_by_throttling_is_503(invoke, app, sender, aws, reason):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "None", reason)
         resp = invoke(sender.event(payload()))
     assert resp["statusCode"] == 503
@@ -271,8 +262,7 @@ def test_transaction_cancelled_by_throttling_is_503(invoke, app, sender, aws, re
 
 @pytest.mark.parametrize("reasons", [("ValidationError", "None"), ("None", "ItemCollectionSizeLimitExceeded"), ()])
 def test_transaction_cancelled_for_other_reasons_is_500(invoke, app, sender, aws, reasons):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, *reasons)
         resp = invoke(sender.event(payload()))
     assert resp["statusCode"] == 500
@@ -285,8 +275,7 @@ def test_transaction_cancelled_for_other_reasons_is_500(invoke, app, sender, aws
     ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
 ])
 def test_dynamodb_network_failures_are_503(invoke, app, sender, aws, exc):
-    app._container()
-    with mock.patch.object(app._container().ddb, "transact_write_items", side_effect=exc):
+    with mock.patch.object(app.use_clients().ddb, "transact_write_items", side_effect=exc):
         resp = invoke(sender.event(payload()))
     assert resp["statusCode"] == 503
     assert resp["headers"]["Retry-After"] == "5"
@@ -294,8 +283,7 @@ def test_dynamodb_network_failures_are_503(invoke, app, sender, aws, exc):
 
 
 def test_marker_read_throttled_is_503(invoke, app, sender):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "ConditionalCheckFailed", "None")
         stub.add_client_error("get_item", service_error_code="ProvisionedThroughputExceededException",
                               http_status_code=400)
@@ -304,8 +292,7 @@ def test_marker_read_throttled_is_503(invoke, app, sender):
 
 
 def test_non_transient_dynamodb_error_is_500_without_detail(invoke, app, sender, aws, caplog):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code="ValidationException",
                               service_message="One or more parameter values were invalid: SECRETDETAIL")
         resp = invoke(sender.event(payload()))
@@ -316,9 +303,8 @@ def test_non_transient_dynamodb_error_is_500_without_detail(invoke, app, sender,
 
 
 def test_unexpected_exception_is_500_without_leaking_its_text(invoke, app, sender, aws, caplog):
-    app._container()
     leak = "Traceback-ish secret text 8c1f"
-    with mock.patch.object(app._container().ddb, "transact_write_items", side_effect=RuntimeError(leak)):
+    with mock.patch.object(app.use_clients().ddb, "transact_write_items", side_effect=RuntimeError(leak)):
         resp = invoke(sender.event(payload()))
     assert resp["statusCode"] == 500
     assert resp["json"] == {"error": "internal_error", "message": "Internal error"}
@@ -341,8 +327,7 @@ def test_client_creation_failure_is_500_and_retried_next_request(invoke, app, se
 
 def test_only_transact_write_items_and_get_item_are_called(invoke, app, sender, aws, clock):
     """The template's IAM policy grants dynamodb:PutItem and dynamodb:GetItem only."""
-    app._container()
-    calls = record_calls(app._container().ddb, "dynamodb")
+    calls = record_calls(app.use_clients().ddb, "dynamodb")
     doc = payload(transactionId="iam")
     invoke(sender.event(doc, msg_id="m1", ts=int(clock.now)))   # processed
     invoke(sender.event(doc, msg_id="m1", ts=int(clock.now)))   # duplicate
@@ -353,9 +338,8 @@ def test_only_transact_write_items_and_get_item_are_called(invoke, app, sender, 
 
 
 def test_transaction_request_shape(invoke, app, sender):
-    app._container()
     body = '{"transactionId": "t-shape", "amount": 0.10, "currency": "USD"}'
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         cond = "attribute_not_exists(transactionId)"
         stub.add_response("transact_write_items", {}, expected_params={"TransactItems": [
             {"Put": {"TableName": TABLE, "ConditionExpression": cond, "Item": {
@@ -383,8 +367,7 @@ def test_each_accepted_delivery_writes_two_small_items(invoke, sender, aws):
 
 
 def test_failed_write_logs_one_request_line(invoke, app, sender, request_logs):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code="ThrottlingException")
         invoke(sender.event(payload()))
     [line] = request_logs()

@@ -70,8 +70,7 @@ def test_exactly_one_info_line_per_request_across_outcomes(invoke, app, sender, 
     events = [sender.event(payload()), sender.event("[]"), make_event("{}", {}), sender.event(payload())]
     for event in events:
         invoke(event)
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code="ThrottlingException")
         invoke(sender.event(payload()))
     with mock.patch.object(app, "_parse", side_effect=ValueError("x")):
@@ -136,11 +135,11 @@ def test_without_the_pin_botocore_would_log_the_secret(app, aws, caplog):
     """The control for the test above: at DEBUG, botocore really does log the secret's value,
     so the pin is what keeps it out."""
     caplog.set_level(logging.DEBUG)
-    app._container()  # the handler's import pinned botocore at WARNING
+    app.use_clients()  # the handler's import pinned botocore at WARNING
     botocore_logger = logging.getLogger("botocore")
     botocore_logger.setLevel(logging.DEBUG)
     try:
-        app._container().sm.get_secret_value(SecretId=aws.secret_arn)
+        app.use_clients().sm.get_secret_value(SecretId=aws.secret_arn)
     finally:
         botocore_logger.setLevel(logging.WARNING)
     assert SECRET in _all_log_text([r for r in caplog.records if r.name.startswith("botocore")])

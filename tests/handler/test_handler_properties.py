@@ -123,7 +123,7 @@ def test_valid_amounts_are_sent_to_dynamodb_exactly(app, amount):
         sent.append(json.loads(params["body"]))  # the request body as it would go on the wire
         return SimpleNamespace(status_code=200), {"ResponseMetadata": {"HTTPStatusCode": 200}}
 
-    events = app._container().ddb.meta.events  # the clients the request below will use
+    events = app.use_clients().ddb.meta.events  # the clients the request below will use
     events.register("before-call.dynamodb.TransactWriteItems", capture)
     try:
         assert _check(app, _signed(body))["statusCode"] == 200

@@ -253,7 +253,7 @@ def test_secret_is_fetched_once_per_container(invoke, app, aws):
     for _ in range(5):
         assert invoke(Sender().event(payload()))["statusCode"] == 200
         if sm_calls is None:
-            sm_calls = record_calls(app._container().sm, "secrets-manager")
+            sm_calls = record_calls(app.use_clients().sm, "secrets-manager")
     assert sm_calls == []
     new_container = load_app()  # a new container: a new client, which fetches the secret again, once
     real_create, recorded = botocore.session.Session.create_client, []
@@ -281,6 +281,20 @@ def test_clients_are_created_once_per_container(invoke, app):
     assert len({id(c.args[0]) for c in factory.call_args_list}) == 1
 
 
+def test_use_clients_makes_the_handler_call_the_clients_given_and_keeps_its_own_for_the_rest(invoke, app, aws):
+    own = app.use_clients()  # cold-starts the container: the clients it made
+    secrets = own.sm
+    injected = botocore.session.get_session().create_client("dynamodb", region_name="us-east-1")
+    with Stubber(injected) as stub:
+        stub.add_response("transact_write_items", {})
+        container = app.use_clients(dynamodb=injected)
+        assert invoke(Sender().event(payload()))["statusCode"] == 200
+        stub.assert_no_pending_responses()
+    assert container is own and container.ddb is injected
+    assert container.sm is secrets  # not given: the container's own, which read the secret from moto
+    assert aws.items() == []  # the write went to the injected client, not to the account
+
+
 class _NoEnvironment(Mapping):
     """Stands in for os.environ: every read is recorded and fails."""
 
@@ -305,14 +319,15 @@ def test_import_creates_no_clients_and_reads_no_env():
     name, environment = "webhook_handler_import_check", _NoEnvironment()
     no_client = AssertionError("client at import")
     try:
-        with mock.patch.object(botocore.session.Session, "create_client", side_effect=no_client), \
-                mock.patch.object(botocore.session, "get_session", side_effect=no_client), \
+        with mock.patch.object(botocore.session.Session, "create_client", side_effect=no_client) as create, \
+                mock.patch.object(botocore.session, "get_session", side_effect=no_client) as get_session, \
                 mock.patch.object(os, "environ", environment):
             module = load_app(name)
     finally:
         sys.modules.pop(name, None)
-    assert environment.reads == []  # also catches a read whose error the module swallowed
-    assert module._CONTAINER is None
+    # also catches a read or a client whose error the module swallowed
+    assert environment.reads == []
+    assert create.call_count == get_session.call_count == 0
     assert module.MAX_BODY_BYTES == 65536
 
 
@@ -320,7 +335,7 @@ def test_rotated_secret_is_picked_up_on_mismatch_once_the_cache_is_old(invoke, a
     old, new = Sender(SECRET), Sender(UNKNOWN_SECRET)
     assert invoke(old.event(payload(), ts=int(clock.now)))["statusCode"] == 200
     aws.set_secret(json.dumps({"current": UNKNOWN_SECRET, "previous": SECRET}))
-    sm_calls = record_calls(app._container().sm, "secrets-manager")
+    sm_calls = record_calls(app.use_clients().sm, "secrets-manager")
     # a fresh cache is not re-read: a flood of bad signatures can't hammer Secrets Manager
     clock.now += app.SECRET_REFRESH_SECONDS - 1
     assert invoke(new.event(payload(), ts=int(clock.now)))["json"]["error"] == "signature_mismatch"
@@ -377,8 +392,7 @@ def test_configuration_error_from_secret_is_cached_only_briefly(invoke, app, aws
 
 def test_malformed_secret_is_read_once_per_retry_interval_not_per_request(invoke, app, aws, clock):
     aws.set_secret("garbage!")
-    app._container()
-    sm_calls = record_calls(app._container().sm, "secrets-manager")
+    sm_calls = record_calls(app.use_clients().sm, "secrets-manager")
     for _ in range(50):
         assert invoke(Sender().event(payload(), ts=int(clock.now)))["json"]["error"] == "configuration_error"
         clock.now += 0.05  # 50 requests in 2.5 s
@@ -394,7 +408,7 @@ def test_revoked_key_is_refused_once_the_cached_keys_expire(invoke, app, aws, cl
     """Matching signatures never re-read the secret, so only the keys' TTL ends an old key."""
     old = Sender(SECRET)
     assert invoke(old.event(payload(), ts=int(clock.now)))["statusCode"] == 200
-    sm_calls = record_calls(app._container().sm, "secrets-manager")
+    sm_calls = record_calls(app.use_clients().sm, "secrets-manager")
     aws.set_secret(json.dumps({"current": UNKNOWN_SECRET}))  # SECRET revoked: no "previous"
     assert app.KEY_TTL_SECONDS <= 300  # the issue's bound: revocation within 5 minutes
     clock.now += app.KEY_TTL_SECONDS - 1
@@ -413,7 +427,7 @@ def test_a_forged_request_whose_refresh_fails_does_not_turn_valid_deliveries_awa
     """The mismatch-triggered re-read fails: the still-valid cached keys stay in use."""
     assert invoke(Sender().event(payload(), ts=int(clock.now)))["statusCode"] == 200
     clock.now += app.SECRET_REFRESH_SECONDS  # old enough for a mismatch to trigger a re-read
-    with Stubber(app._container().sm) as stub:
+    with Stubber(app.use_clients().sm) as stub:
         stub.add_client_error("get_secret_value", service_error_code="ThrottlingException", http_status_code=400)
         forged = invoke(Sender(UNKNOWN_SECRET).event(payload(), ts=int(clock.now)))
         assert forged["statusCode"] == 503  # the re-read failed: the sender may retry
@@ -435,8 +449,7 @@ def test_rotation_keeps_working_across_the_key_ttl(invoke, app, aws, clock):
 
 @pytest.mark.parametrize("code", ["InternalServiceError", "ThrottlingException", "ServiceUnavailable"])
 def test_secrets_manager_unavailable_is_503(invoke, app, aws, clock, code):
-    app._container()
-    with Stubber(app._container().sm) as stub:
+    with Stubber(app.use_clients().sm) as stub:
         stub.add_client_error("get_secret_value", service_error_code=code, http_status_code=500)
         resp = invoke(Sender().event(payload(), ts=int(clock.now)))
         # cached briefly: a throttled Secrets Manager is not asked again at once (the stub
@@ -457,8 +470,7 @@ def test_secrets_manager_unavailable_is_503(invoke, app, aws, clock, code):
     ReadTimeoutError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com"),
 ])
 def test_secrets_manager_network_failure_is_503(invoke, app, aws, exc):
-    app._container()
-    with mock.patch.object(app._container().sm, "get_secret_value", side_effect=exc):
+    with mock.patch.object(app.use_clients().sm, "get_secret_value", side_effect=exc):
         resp = invoke(Sender().event(payload()))
     assert resp["statusCode"] == 503
     assert resp["json"]["error"] == "service_unavailable"
@@ -468,8 +480,7 @@ def test_secrets_manager_network_failure_is_503(invoke, app, aws, exc):
 
 @pytest.mark.parametrize("code", ["ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure"])
 def test_secret_not_readable_is_a_configuration_error(invoke, app, code):
-    app._container()
-    with Stubber(app._container().sm) as stub:
+    with Stubber(app.use_clients().sm) as stub:
         stub.add_client_error("get_secret_value", service_error_code=code, http_status_code=400)
         resp = invoke(Sender().event(payload()))
     assert resp["statusCode"] == 500
