@@ -3,6 +3,11 @@
 The one exception is opt-in: ``make integration`` sets ``WEBHOOK_INTEGRATION_ENV``
 and runs only the ``integration``-marked tests, which then use the caller's
 own credentials to read a real deployed stack.
+
+Plain ``pytest`` finds the tools ``make test`` installs (``TOOLS``) in their virtualenvs; a test
+that needs one that is absent is skipped with a line saying how to get it
+(``support.tools.required_tool``).
+Every test that uses moto's HTTP server is marked ``slow`` (``SLOW_FIXTURES``).
 """
 
 from __future__ import annotations
@@ -13,9 +18,28 @@ from typing import Any
 import pytest
 from troposphere import Template
 
+from support.tools import TOOLS
 from webhook_templates.handoff.render import template_dict
 from webhook_templates.stack.handler_artifact import CHECKOUT_HANDLER_PATH, HandlerArtifact
 from webhook_templates.stack.template import build_template
+
+#: Fixtures whose every test is slow: they start or drive moto's HTTP server.
+SLOW_FIXTURES = frozenset({"moto_endpoint"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point each unset tool variable at the virtualenv ``make test`` made, when it is there."""
+    for variable, path in TOOLS.items():
+        if not os.environ.get(variable) and path.is_file():
+            os.environ[variable] = str(path)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``slow`` on every test that uses moto's server, so ``make test-quick`` leaves it out."""
+    for item in items:
+        if SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

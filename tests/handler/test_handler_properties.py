@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from support.handler_loader import APP, SECRET, make_event, sign
 
+pytestmark = pytest.mark.slow  # hypothesis: hundreds of examples a test
+
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()

@@ -2,7 +2,7 @@
 
 The blocks are extracted from the generated HANDOFF.md and run unchanged by
 ``sh`` with AWS CLI v1 from PyPI (``.venv-awscli``, which ``make test``
-creates; ``AWS_CLI`` names another ``aws``).  AWS CLI v1 honours
+creates; ``AWS_CLI`` names another ``aws``: ``support.tools.required_tool``).  AWS CLI v1 honours
 ``AWS_ENDPOINT_URL``, so the blocks reach the patched moto server running in a
 thread of this process.
 """
@@ -23,22 +23,14 @@ import pytest
 
 from support import moto_server
 from support.environments import SHIPPED
+from support.tools import required_tool
 from webhook_templates import data_guard
 from webhook_templates.handoff.bundle import build_files, write_bundle
 from webhook_templates.stack import naming
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse .* not supported by moto:UserWarning")
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def aws_cli() -> Path:
-    """AWS CLI v1: ``AWS_CLI``, else the project's ``.venv-awscli``; a missing one fails the test."""
-    configured = os.environ.get("AWS_CLI")
-    path = Path(configured) if configured else REPO / ".venv-awscli" / "bin" / "aws"
-    if not path.is_file():
-        pytest.fail(f"AWS CLI v1 not found at {path}: run `make test` (it installs .venv-awscli) or set AWS_CLI")
-    return path
+# slow: AWS CLI v1 processes against moto's server
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore:Tried to parse .* not supported by moto:UserWarning")]
 
 
 def blocks(handoff: str) -> dict[str, str]:
@@ -69,7 +61,7 @@ def account(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], A
 
 @pytest.fixture
 def run_block(endpoint: str) -> Callable[..., subprocess.CompletedProcess[str]]:
-    cli = aws_cli()
+    cli = required_tool("AWS_CLI")
 
     def run(folder: Path, environment: str) -> subprocess.CompletedProcess[str]:
         block = blocks((folder / "HANDOFF.md").read_text(encoding="utf-8"))[environment]

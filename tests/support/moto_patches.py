@@ -98,14 +98,16 @@ def _alias_version(props: dict[str, Any]) -> str:
     return str(props["FunctionVersion"])
 
 
-class _Model(CloudFormationModel):
+class _Model:
     """The base of every resource model this module adds to moto or puts in place of moto's own.
 
     Each subclass closes one gap, named in its docstring.  moto looks resource types up among
-    ``CloudFormationModel``'s direct subclasses; ``apply()`` adds this class's subclasses after
-    them, so for a type moto models too (a version, a key) the subclass here is the one used.
-    A subclass names its type, its name property and the attributes ``Fn::GetAtt`` reads, and
-    implements what it models (a stack's deletion calls each resource's own ``delete``).
+    ``CloudFormationModel``'s direct subclasses: a new type's model is one (``_Model`` first, so
+    its defaults stand in for the abstract methods), and a replacement subclasses moto's model
+    (its methods first).  ``apply()`` has moto look among ``_Model``'s subclasses too, after its
+    own, so for a type both model the subclass here is the one used.  A subclass names its type,
+    its name property and the attributes ``Fn::GetAtt`` reads, and implements what it models (a
+    stack's deletion calls each resource's own ``delete``).
     """
 
     TYPE: ClassVar[str]
@@ -128,11 +130,10 @@ class _Model(CloudFormationModel):
     @staticmethod
     def models() -> list[type[CloudFormationModel]]:
         """moto's models, then this module's: for a type both model, the later entry wins."""
-        return [model for model in CloudFormationModel.__subclasses__() if model is not _Model] + [
-            *_Model.__subclasses__()]
+        return [*CloudFormationModel.__subclasses__(), *_Model.__subclasses__()]
 
 
-class _Alarm(_Model):
+class _Alarm(_Model, CloudFormationModel):
     """Gap: moto's CloudFormation has no AWS::CloudWatch::Alarm; deploy reads alarms back
     from the stack as rollback triggers.  Ref is the name, GetAtt Arn the ARN, as on AWS."""
 
@@ -176,7 +177,7 @@ class _Alarm(_Model):
         cloudwatch_backends[account_id][region_name].delete_alarms([self.alarm.name])
 
 
-class _Alias(_Model):
+class _Alias(_Model, CloudFormationModel):
     """Gap: moto's CloudFormation has no AWS::Lambda::Alias (Ref: the alias ARN).  And where
     CloudFormation hands an alias with a ``CodeDeployLambdaAliasUpdate`` policy to CodeDeploy,
     which shifts it and records a deployment, moto would switch it at once: the update records
@@ -229,7 +230,7 @@ class _Alias(_Model):
             pass  # the function went first, and its aliases with it
 
 
-class _CodeDeployApplication(_Model):
+class _CodeDeployApplication(_Model, CloudFormationModel):
     """Gap: moto's CloudFormation has no AWS::CodeDeploy::Application (Ref: its name)."""
 
     TYPE = "AWS::CodeDeploy::Application"
@@ -260,7 +261,7 @@ class _CodeDeployApplication(_Model):
         codedeploy_backends[account_id][region_name].applications.pop(self.name, None)
 
 
-class _DeploymentGroup(_Model):
+class _DeploymentGroup(_Model, CloudFormationModel):
     """Gap: moto's CloudFormation has no AWS::CodeDeploy::DeploymentGroup (Ref: its name)."""
 
     TYPE = "AWS::CodeDeploy::DeploymentGroup"
@@ -308,9 +309,11 @@ class _Version(LambdaVersion, _Model):
     ``GetAtt Version``; an update (a changed description, which CloudFormation answers with a
     replacement) is not implemented, so it publishes a new version, as the replacement does."""
 
-    TYPE = LambdaVersion.cloudformation_type()
-    ATTRIBUTES = frozenset({"Version"})
     arn = ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:  # moto's (True for any) precedes _Model's in the MRO
+        return attr == "Version"
 
     @property
     def physical_resource_id(self) -> str:
@@ -341,7 +344,7 @@ class _Key(Key, _Model):
     """Gaps in moto's AWS::KMS::Key: it passes the template's ``Tags`` (Key/Value) to KMS's
     tagger, which expects TagKey/TagValue and fails with HTTP 500; and it stores ``KeyPolicy``
     as the template's object, which DescribeKey then fails to parse (HTTP 500).  CloudFormation
-    converts both.  Everything else is moto's key (Key comes first: its methods win)."""
+    converts both.  Everything else is moto's key (Key comes first in the MRO: its methods win)."""
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
