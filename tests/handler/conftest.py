@@ -4,6 +4,8 @@ Everything runs in-process under moto's ``mock_aws`` with fake credentials; noth
 network. The emulator, table and clients are shared by a test module (starting moto and creating
 the table is most of a test's cost); each test gets an empty table, a new secret and a new import
 of the handler. Helpers (events, signing, the clock) live in ``tests/support/handler_loader.py``.
+The fixture is ``account`` (moto in process), not ``aws``: that name is the deploy tests' client
+factory for moto's HTTP server. Fake credentials come from tests/conftest.py's ``fake_aws_env``.
 """
 from __future__ import annotations
 
@@ -62,17 +64,17 @@ def emulated_account() -> Iterator[Aws]:
 
 
 @pytest.fixture
-def aws(emulated_account: Aws, fake_aws_env: None) -> Aws:
+def account(emulated_account: Aws, fake_aws_env: None) -> Aws:
     """The shared account, reset: an empty table and a fresh secret holding SECRET."""
     emulated_account.reset()
     return emulated_account
 
 
 @pytest.fixture
-def app(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
+def app(account: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
     """A new import of the handler, i.e. a cold container, with the stack's environment."""
     monkeypatch.setenv("TABLE_NAME", TABLE)
-    monkeypatch.setenv("SIGNING_SECRET_ARN", aws.secret_arn)
+    monkeypatch.setenv("SIGNING_SECRET_ARN", account.secret_arn)
     module = load_app()
     yield module
     sys.modules.pop(module.__name__, None)

@@ -144,12 +144,12 @@ def test_valid_amounts_are_sent_to_dynamodb_exactly(app, amount):
 @example(amount=Decimal("0.10"))
 @example(amount=Decimal("100"))
 @given(amount=valid_amounts)
-def test_valid_amounts_are_accepted_and_stored_exactly(app, aws, amount):
+def test_valid_amounts_are_accepted_and_stored_exactly(app, account, amount):
     """End to end through the emulated table: the item read back holds the amount exactly."""
-    aws.clear_table()  # each example on an empty table: moto copies the whole table per write
+    account.clear_table()  # each example on an empty table: moto copies the whole table per write
     tx, body = _amount_body(amount)
     assert _check(app, _signed(body))["statusCode"] == 200
-    item = aws.ddb.query(TableName="webhook-transactions-test", KeyConditionExpression="transactionId = :t",
+    item = account.ddb.query(TableName="webhook-transactions-test", KeyConditionExpression="transactionId = :t",
                          ExpressionAttributeValues={":t": {"S": tx}})["Items"][0]
     assert item["amount"]["N"] == format(amount, ".2f")
 
