@@ -28,11 +28,12 @@ ARGS ?=
 EXIT_CODE_FILE ?=
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: help template test test-runtimes lint static bench deploy diff outputs destroy integration serve sandbox clean
+.PHONY: help template test test-quick test-runtimes lint static bench deploy diff outputs destroy integration serve sandbox clean
 
 help:
 	@echo "make template          render build/ (template, parameter files, handoff bundle)"
 	@echo "make test              lint + unit, deploy and end-to-end tests (moto, no AWS account)"
+	@echo "make test-quick        the fast loop: the tests not marked slow (no moto server, AWS CLI, checkov, processes)"
 	@echo "make test-runtimes     the handler's tests on every other Python runtime the template allows"
 	@echo "make lint              ruff, mypy --strict, then cfn-lint and checkov on the rendered templates"
 	@echo "make bench             print render, lint, handler and load figures, render vs a CDK app"
@@ -79,6 +80,13 @@ lint: static template $(CHECKOV)
 test: static $(CHECKOV) $(AWSCLI) test-runtimes
 	@$(COMPILE)
 	CHECKOV=$(CHECKOV) AWS_CLI=$(AWSCLI) $(BIN)/python -m pytest -n auto
+
+# The fast loop while editing: the template, the handler and the deploy flow's logic, without
+# what is marked slow (moto's server, AWS CLI runs, checkov/cfn-lint, child processes, property
+# tests; setup.cfg's markers) or needs a deployed stack. make test runs those too.
+test-quick: $(INSTALLED)
+	@$(COMPILE)
+	$(BIN)/python -m pytest -n auto -m "not slow and not integration"
 
 # The handler's own tests on every runtime config.RUNTIMES allows other than .venv's (which runs
 # them with everything else), each in a small virtualenv of its own (.venv-pyX.Y, made on first

@@ -252,7 +252,7 @@ def warm(endpoint: str) -> None:
     report("bad_signature_401", time_events(app, unsigned, 401))
 
     # The handler's own work: DynamoDB answers instantly, botocore's request path is bypassed.
-    ddb = app._container().ddb
+    ddb = app.use_clients().ddb
     ddb.transact_write_items = lambda **kw: {}
     try:
         report("valid_own", time_events(app, [signed_event(valid_body()) for _ in range(EVENTS)], 200))

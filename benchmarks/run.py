@@ -7,6 +7,8 @@ installs on demand; skipped with one line when it is absent or its synth fails),
 processes and in-process, interleaved, medians of ``PEER_RUNS``, with the resource types either
 template has that the other lacks, if any; and the handler's cold-start
 and warm figures from ``bench_handler.py`` against its targets and its "before" column.
+Last, the wall time of the test loop, warm: ``make test-quick`` and ``make test`` (printed
+beside their bounds, never checked: a machine's load moves them).
 Exits non-zero if a benchmark failed; a missing CDK peer is not a failure.
 """
 
@@ -39,6 +41,10 @@ PEER_RUNS = 5
 RENDER_TARGET_RATIO = 20
 COLD_TARGET_MS = 150
 WARM_TARGET_US = 100
+#: The test targets make bench times, each with the wall time it should stay under (seconds).
+TEST_TARGETS = (("test-quick", 30.0), ("test", 120.0))
+#: Keeps a timed run from (re)creating a virtualenv: that would be an install, not a test run.
+MAKE_KEEP_VENVS = ("-o", ".venv/.installed", "-o", ".venv-checkov/bin/checkov", "-o", ".venv-awscli/bin/aws")
 #: One render in a process whose imports are done: what ``app.synth()`` in-process is to CDK.
 #: The CLI imports per command, so a first render (not timed) does those imports.
 RENDER_IN_PROCESS = r"""
@@ -209,6 +215,18 @@ def peers_handler(lines: Sequence[str]) -> list[str]:
     return out
 
 
+def timed_target(target: str, bound_seconds: float, argv: Sequence[str] | None = None) -> str:
+    """One line: the wall time of ``make <target>`` (``argv`` runs instead, if given) beside its bound.
+
+    The output is not shown (the target's own run shows it); a failed run says so on the line."""
+    command = list(argv or ["make", "--no-print-directory", *MAKE_KEEP_VENVS, target])
+    started = time.perf_counter()
+    code = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                          timeout=TIMEOUT_SECONDS).returncode
+    line = f"make {target}: {time.perf_counter() - started:.1f} s wall, warm (bound {bound_seconds:g} s)"
+    return line if code == 0 else f"{line}; FAILED (exit {code}): run `make {target}` to see why"
+
+
 def main() -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     failed = []
@@ -229,6 +247,9 @@ def main() -> int:
     print(f"== peers (load average {load:.2f} when make bench started)", flush=True)
     for line in [*peers_render(), *peers_handler(handler_lines)]:
         print(line, flush=True)
+    print(f"\n== the test loop (load average {os.getloadavg()[0]:.2f})", flush=True)
+    for target, bound in TEST_TARGETS:
+        print(timed_target(target, bound), flush=True)
     if failed:
         print("failed: " + ", ".join(failed))
     return 1 if failed else 0

@@ -207,6 +207,15 @@ def _container() -> Container:
     return _CONTAINER
 
 
+def use_clients(dynamodb: Any = None, secretsmanager: Any = None) -> Container:
+    """This container, cold-started if new, calling AWS through the botocore clients given (a test's,
+    an emulator's) instead of its own, which it keeps for any not given. Returns it: its clients."""
+    container = _container()
+    container.ddb = dynamodb or container.ddb
+    container.sm = secretsmanager or container.sm
+    return container
+
+
 def _decode_key(value: Any) -> bytes:
     if not isinstance(value, str):
         raise TypeError

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import re
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -61,3 +63,15 @@ def test_handler_figures_get_target_and_baseline_ratios(bench_run: ModuleType) -
     assert "not measured" in full
     slow = bench_run.peers_handler(["handler.cold.total_ms median=300.0 max=310.0 n=7"])[0]
     assert "MISSES" in slow
+
+
+def test_a_timed_target_is_one_line_with_its_time_and_bound(bench_run: ModuleType) -> None:
+    line = bench_run.timed_target("test-quick", 30, [sys.executable, "-c", "import time; time.sleep(0.2)"])
+    assert re.fullmatch(r"make test-quick: \d+\.\d s wall, warm \(bound 30 s\)", line), line
+    assert float(line.split()[2]) >= 0.2
+
+
+def test_a_failed_target_says_so_and_how_to_see_why(bench_run: ModuleType) -> None:
+    line = bench_run.timed_target("test", 120, [sys.executable, "-c", "raise SystemExit(3)"])
+    assert line.endswith("; FAILED (exit 3): run `make test` to see why") and "\n" not in line
+

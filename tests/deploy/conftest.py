@@ -1,21 +1,22 @@
-"""Deploy-test fixtures: moto's HTTP server, a clean account per test, the rendered build, the CLI."""
+"""Deploy-test fixtures: an account with API Gateway's role, fast retries, the CLI.
+
+moto's server, the empty account and the rendered build are tests/conftest.py's.
+"""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from deploy_testkit import Result
+from deploy_testkit import Result, Terminal
 
-from support import faults, moto_server
-from support.environments import ENVIRONMENTS_FILE, SHIPPED
+from support import moto_server
+from support.environments import ENVIRONMENTS_FILE
 from webhook_templates import cli
 from webhook_templates.deploy import stacks
-from webhook_templates.handoff.bundle import build_files, write_bundle
 
 
 @pytest.fixture(autouse=True)
@@ -28,38 +29,11 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stacks, "RETRY", stacks.Backoff(first_seconds=0.001, cap_seconds=0.004, budget_seconds=1.0))
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """moto's server on a free 127.0.0.1 port, for the whole session."""
-    with moto_server.running() as endpoint:
-        yield endpoint
-
-
 @pytest.fixture
-def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Any]:
-    """An empty moto account that ``AWS_ENDPOINT_URL`` points at; returns a client factory."""
-    moto_server.reset(moto_endpoint)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    moto_server.with_api_gateway_role(moto_endpoint)  # a first deploy checks for it
-    # A session of the test's own, made before any fault is installed: the
-    # checks read the account as it is, never through injected faults.
-    own = boto3.Session(botocore_session=faults.shared_core())
-    return lambda service: own.client(service)
-
-
-@pytest.fixture(scope="session")
-def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``make template``'s output, rendered once."""
-    out = tmp_path_factory.mktemp("build")
-    write_bundle(build_files(SHIPPED), out)
-    return out
-
-
-class Terminal(io.StringIO):
-    """Standard input that is a terminal, with ``answer`` typed on it."""
-
-    def isatty(self) -> bool:
-        return True
+def aws(moto_account: Callable[[str], Any], moto_endpoint: str) -> Callable[[str], Any]:
+    """An empty moto account with API Gateway's CloudWatch role (a first deploy checks for it)."""
+    moto_server.with_api_gateway_role(moto_endpoint)
+    return moto_account
 
 
 @pytest.fixture

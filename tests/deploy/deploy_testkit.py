@@ -3,11 +3,12 @@ when several test folders each have a conftest)."""
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from support.stacks import without_resource
 from webhook_templates.stack import naming
 
 #: moto warns once per resource type it skips; moto_patches documents each gap.
@@ -23,26 +24,18 @@ class Result:
     err: str
 
 
+class Terminal(io.StringIO):
+    """Standard input that is a terminal, with what the test typed on it."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def template_without_table(build_dir: Path, tmp_path: Path) -> str:
     """The template with the transactions table deleted (its references pointed elsewhere)."""
-    table_ref = {"Ref": naming.TABLE_ID}
-    table_arn = {"Fn::GetAtt": [naming.TABLE_ID, "Arn"]}
-
-    def swap(node: Any) -> Any:
-        if node == table_ref:
-            return "transactions-elsewhere"
-        if node == table_arn:
-            return "arn:aws:dynamodb:us-east-1:123456789012:table/transactions-elsewhere"
-        if isinstance(node, dict):
-            return {key: swap(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [swap(value) for value in node]
-        return node
-
     template = json.loads((build_dir / "template.json").read_text())
-    del template["Resources"][naming.TABLE_ID]
     path = tmp_path / "no-table.json"
-    path.write_text(json.dumps(swap(template)))
+    path.write_text(json.dumps(without_resource(template, naming.TABLE_ID)))
     return str(path)
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from deploy_testkit import MOTO_SKIPS_TYPES, Result, parameters_with, template_without_table
 
 from support.environments import ENVIRONMENTS_FILE
+from support.stacks import stack
 from webhook_templates import data_guard
 from webhook_templates.stack import naming
 
@@ -22,13 +22,6 @@ pytestmark = pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)
 Clients = Callable[[str], Any]
 Run = Callable[..., Result]
 STACK = "webhook-staging"
-
-
-def stack(aws: Clients, name: str = STACK) -> dict[str, Any] | None:
-    try:
-        return aws("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
-    except ClientError:
-        return None
 
 
 def deployed_template(aws: Clients) -> dict[str, Any]:

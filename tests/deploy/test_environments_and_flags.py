@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from deploy_testkit import MOTO_SKIPS_TYPES, Result
 
 from support.environments import ENVIRONMENTS_FILE
+from support.stacks import stack
 from webhook_templates.cli import build_parser
 
 pytestmark = pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)
@@ -20,13 +20,6 @@ pytestmark = pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)
 Clients = Callable[[str], Any]
 Run = Callable[..., Result]
 ROLE = "arn:aws:iam::123456789012:role/cfn-deployer"
-
-
-def stack(aws: Clients, name: str) -> dict[str, Any] | None:
-    try:
-        return aws("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
-    except ClientError:
-        return None
 
 
 def parameters_of(created: dict[str, Any]) -> dict[str, str]:

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from deploy_testkit import MOTO_SKIPS_TYPES, Result
 
 from support.faults import Faults, install
+from support.stacks import change_sets, stack
 from webhook_templates import data_guard
 from webhook_templates.stack import naming
 
@@ -90,22 +90,9 @@ def faults(aws: Clients, monkeypatch: pytest.MonkeyPatch) -> Faults:
     return plan
 
 
-def stack(aws: Clients, name: str) -> dict[str, Any] | None:
-    try:
-        return aws("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
-    except ClientError:
-        return None
-
-
 def policy(aws: Clients, name: str) -> dict[str, Any] | None:
     body = aws("cloudformation").get_stack_policy(StackName=name).get("StackPolicyBody")
     return json.loads(body) if body else None
-
-
-def change_sets(aws: Clients, name: str) -> list[str]:
-    if stack(aws, name) is None:
-        return []
-    return [s["ChangeSetName"] for s in aws("cloudformation").list_change_sets(StackName=name)["Summaries"]]
 
 
 def assert_ends(aws: Clients, name: str, *, status: str | None, stack_policy: dict[str, Any] | None = FULL,

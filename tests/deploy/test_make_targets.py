@@ -14,6 +14,10 @@ from support.environments import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
+#: make in the repository, never (re)installing .venv: a setup.cfg newer than .venv/.installed
+#: would otherwise make the test reinstall the package into the shared virtualenv first.
+MAKE = ["make", "--no-print-directory", "-C", str(REPO_ROOT), "-o", ".venv/.installed"]
+
 
 def test_make_keeps_the_clis_exit_code_in_exit_code_file(moto_endpoint: str, tmp_path: Path) -> None:
     moto_server.reset(moto_endpoint)
@@ -22,7 +26,7 @@ def test_make_keeps_the_clis_exit_code_in_exit_code_file(moto_endpoint: str, tmp
 
     # No such stack: the CLI exits 1; ARGS reaches it (the outputs file goes to tmp_path).
     result = subprocess.run(
-        ["make", "--no-print-directory", "-C", str(REPO_ROOT), "outputs", "ENV=staging",
+        [*MAKE, "outputs", "ENV=staging",
          f"EXIT_CODE_FILE={code_file}", f"ARGS=--outputs-file {tmp_path / 'flat.json'}"],
         capture_output=True, text=True, env=env, timeout=120,
     )
@@ -36,7 +40,7 @@ def test_make_keeps_the_clis_exit_code_in_exit_code_file(moto_endpoint: str, tmp
 def test_make_passes_a_usage_error_through_as_2(tmp_path: Path) -> None:
     code_file = tmp_path / "exit-code"
     result = subprocess.run(
-        ["make", "--no-print-directory", "-C", str(REPO_ROOT), "outputs", "ENV=Not_A_Name",
+        [*MAKE, "outputs", "ENV=Not_A_Name",
          f"EXIT_CODE_FILE={code_file}"],
         capture_output=True, text=True, timeout=120,
     )

@@ -21,7 +21,8 @@ from support import moto_server
 from support.environments import ENVIRONMENTS_FILE, REPO_ROOT
 from webhook_templates import cli
 
-pytestmark = pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)
+# slow: make sandbox's process and moto's server
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)]
 
 
 def _lines(stream: IO[str], into: queue.Queue[str]) -> None:

@@ -6,6 +6,7 @@ import io
 import re
 
 import pytest
+from deploy_testkit import Terminal
 
 from webhook_templates.deploy.changeset import ResourceChange, is_no_changes, resource_changes, summary, table
 from webhook_templates.deploy.console import Console, colour_wanted
@@ -17,11 +18,6 @@ CHANGES = [
     ResourceChange("Modify", "TransactionsTable", "AWS::DynamoDB::Table", "True"),
     ResourceChange("Remove", "ApiUsagePlan", "AWS::ApiGateway::UsagePlan"),
 ]
-
-
-class Tty(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
 def test_table_aligns_action_logical_id_type_and_replacement() -> None:
@@ -79,7 +75,7 @@ def test_no_changes_is_recognised_in_both_shapes(reason: str | None, empty: bool
 ])
 def test_colour_only_on_a_terminal_without_no_color(tty: bool, no_color: str | None, expected: bool) -> None:
     environ = {} if no_color is None else {"NO_COLOR": no_color}
-    assert colour_wanted(Tty() if tty else io.StringIO(), environ) is expected
+    assert colour_wanted(Terminal() if tty else io.StringIO(), environ) is expected
 
 
 def test_console_only_styles_with_colour() -> None:
@@ -94,8 +90,8 @@ def test_confirm_without_a_terminal_returns_none_and_asks_nothing() -> None:
 
 
 def test_confirm_on_a_terminal_takes_only_yes() -> None:
-    assert Console(out=io.StringIO(), stdin=Tty("yes\n")).confirm("Go?") is True
-    assert Console(out=io.StringIO(), stdin=Tty("sure\n")).confirm("Go?") is False
+    assert Console(out=io.StringIO(), stdin=Terminal("yes\n")).confirm("Go?") is True
+    assert Console(out=io.StringIO(), stdin=Terminal("sure\n")).confirm("Go?") is False
 
 
 def test_event_line_has_time_progress_status_resource_and_reason() -> None:

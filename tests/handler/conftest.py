@@ -4,6 +4,8 @@ Everything runs in-process under moto's ``mock_aws`` with fake credentials; noth
 network. The emulator, table and clients are shared by a test module (starting moto and creating
 the table is most of a test's cost); each test gets an empty table, a new secret and a new import
 of the handler. Helpers (events, signing, the clock) live in ``tests/support/handler_loader.py``.
+The fixture is ``account`` (moto in process), not ``aws``: that name is the deploy tests' client
+factory for moto's HTTP server. Fake credentials come from tests/conftest.py's ``fake_aws_env``.
 """
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ import threading
 import time
 import types
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -23,25 +24,6 @@ import pytest
 from moto import mock_aws
 
 from support.handler_loader import REGION, TABLE, Aws, FakeClock, Sender, create_table, load_app
-
-
-@pytest.fixture(autouse=True)
-def fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Fake credentials and region; no profile or config file can point at real AWS."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN",
-                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "SIGNATURE_MODE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SECURITY_TOKEN", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
 
 _SHARED_LOADER: list[Any] = []
 
@@ -82,17 +64,17 @@ def emulated_account() -> Iterator[Aws]:
 
 
 @pytest.fixture
-def aws(emulated_account: Aws, fake_aws_env: None) -> Aws:
+def account(emulated_account: Aws, fake_aws_env: None) -> Aws:
     """The shared account, reset: an empty table and a fresh secret holding SECRET."""
     emulated_account.reset()
     return emulated_account
 
 
 @pytest.fixture
-def app(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
+def app(account: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
     """A new import of the handler, i.e. a cold container, with the stack's environment."""
     monkeypatch.setenv("TABLE_NAME", TABLE)
-    monkeypatch.setenv("SIGNING_SECRET_ARN", aws.secret_arn)
+    monkeypatch.setenv("SIGNING_SECRET_ARN", account.secret_arn)
     module = load_app()
     yield module
     sys.modules.pop(module.__name__, None)

@@ -16,7 +16,7 @@ from support.handler_loader import APP, MISSING, Sender, make_event, payload
 SUCCESS_MESSAGE = "Transaction processed successfully"
 
 
-def test_valid_delivery_returns_the_old_service_response(invoke, sender, aws):
+def test_valid_delivery_returns_the_old_service_response(invoke, sender, account):
     doc = payload(transactionId="txn_001", amount=12.5, currency="USD")
     resp = invoke(sender.event(doc))
     assert resp["statusCode"] == 200
@@ -25,17 +25,17 @@ def test_valid_delivery_returns_the_old_service_response(invoke, sender, aws):
     assert body["message"] == SUCCESS_MESSAGE
     assert body["transactionId"] == "txn_001"
     assert isinstance(body["timestamp"], int) and body["timestamp"] > 1_600_000_000_000
-    [item] = aws.transactions()
+    [item] = account.transactions()
     assert item["timestamp"] == body["timestamp"]
 
 
-def test_stored_transaction_item(invoke, sender, aws):
+def test_stored_transaction_item(invoke, sender, account):
     doc = payload(transactionId="txn_002", amount=0.10, currency="EUR", status="completed",
                   metadata={"orderId": "o-1", "qty": 3, "ratio": 1.5, "nested": {"a": [1, "b", None, True]}})
     event = sender.event(doc, msg_id="msg_stored")
     resp = invoke(event)
     assert resp["statusCode"] == 200
-    [item] = aws.transactions()
+    [item] = account.transactions()
     assert item == {
         "transactionId": "txn_002",
         "timestamp": Decimal(resp["json"]["timestamp"]),
@@ -52,30 +52,30 @@ def test_stored_transaction_item(invoke, sender, aws):
     assert item["receivedAt"].endswith(f".{ms % 1000:03d}Z")
 
 
-def test_marker_item_holds_the_exact_response(invoke, sender, aws):
+def test_marker_item_holds_the_exact_response(invoke, sender, account):
     resp = invoke(sender.event(payload(), msg_id="msg_marker"))
-    [marker] = aws.markers()
+    [marker] = account.markers()
     assert marker["transactionId"] == "delivery#msg_marker"
     assert marker["timestamp"] == 0
     assert marker["response"] == resp["body"]
-    [item] = aws.transactions()
+    [item] = account.transactions()
     assert marker["receivedAt"] == item["receivedAt"]
 
 
-def test_defaults_status_pending_and_metadata_empty_object(invoke, sender, aws):
+def test_defaults_status_pending_and_metadata_empty_object(invoke, sender, account):
     assert invoke(sender.event(payload()))["statusCode"] == 200
     assert invoke(sender.event(payload(metadata=None)))["statusCode"] == 200
-    for item in aws.transactions():
+    for item in account.transactions():
         assert item["status"] == "pending"
         assert item["metadata"] == "{}"
 
 
-def test_amount_is_stored_as_an_exact_number_never_a_float(invoke, sender, aws):
+def test_amount_is_stored_as_an_exact_number_never_a_float(invoke, sender, account):
     body = '{"transactionId": "big", "amount": 999999999999999.99, "currency": "USD"}'
     assert invoke(sender.event(body))["statusCode"] == 200
-    [raw] = [i for i in aws.raw_items() if i["transactionId"]["S"] == "big"]
+    [raw] = [i for i in account.raw_items() if i["transactionId"]["S"] == "big"]
     assert raw["amount"] == {"N": "999999999999999.99"}  # a float would give ...1000000000000000
-    assert aws.transactions()[0]["amount"] == Decimal("999999999999999.99")
+    assert account.transactions()[0]["amount"] == Decimal("999999999999999.99")
 
 
 @pytest.mark.parametrize(
@@ -96,11 +96,11 @@ def test_amount_is_stored_as_an_exact_number_never_a_float(invoke, sender, aws):
         ("0.01", "USD", "0.01"),
     ],
 )
-def test_valid_amounts_are_stored_exactly(invoke, sender, aws, literal, currency, stored):
+def test_valid_amounts_are_stored_exactly(invoke, sender, account, literal, currency, stored):
     body = f'{{"transactionId": "t1", "amount": {literal}, "currency": "{currency}"}}'
     resp = invoke(sender.event(body))
     assert resp["statusCode"] == 200, resp["body"]
-    [raw] = [i for i in aws.raw_items() if i["transactionId"]["S"] == "t1"]
+    [raw] = [i for i in account.raw_items() if i["transactionId"]["S"] == "t1"]
     assert raw["amount"] == {"N": stored}
 
 
@@ -126,25 +126,25 @@ def test_valid_amounts_are_stored_exactly(invoke, sender, aws, literal, currency
         ("{}", "USD", "amount: must be a number"),
     ],
 )
-def test_invalid_amounts_are_rejected_naming_the_field(invoke, sender, aws, literal, currency, message):
+def test_invalid_amounts_are_rejected_naming_the_field(invoke, sender, account, literal, currency, message):
     body = f'{{"transactionId": "t1", "amount": {literal}, "currency": "{currency}"}}'
     resp = invoke(sender.event(body))
     assert resp["statusCode"] == 400
     assert resp["json"] == {"error": "validation_failed", "message": message}
-    assert aws.items() == []
+    assert account.items() == []
 
 
-def test_amount_with_many_trailing_zeros_beyond_the_decimal_context(invoke, sender, aws):
+def test_amount_with_many_trailing_zeros_beyond_the_decimal_context(invoke, sender, account):
     literal = "1." + "0" * 90  # 91 significant digits: more than any decimal context here
     body = f'{{"transactionId": "t1", "amount": {literal}, "currency": "USD"}}'
     assert invoke(sender.event(body))["statusCode"] == 200
-    [raw] = [i for i in aws.raw_items() if i["transactionId"]["S"] == "t1"]
+    [raw] = [i for i in account.raw_items() if i["transactionId"]["S"] == "t1"]
     assert raw["amount"] == {"N": "1.00"}
 
 
 @pytest.mark.parametrize("currency", ["usd", "Usd", "XAU", "XAG", "XPT", "XPD", "XTS", "XXX", "XDR",
                                       "ABC", "US", "USDT", "", 840, None, ["USD"], True])
-def test_currency_must_be_an_active_upper_case_iso_code(invoke, sender, aws, currency):
+def test_currency_must_be_an_active_upper_case_iso_code(invoke, sender, account, currency):
     resp = invoke(sender.event(payload(currency=currency)))
     assert resp["statusCode"] == 400
     assert resp["json"]["error"] == "validation_failed"
@@ -162,36 +162,36 @@ def test_missing_amount_is_a_validation_error(invoke, sender):
     assert resp["json"] == {"error": "validation_failed", "message": "amount: must be a number"}
 
 
-def test_every_listed_currency_accepts_an_amount_with_its_minor_units(invoke, sender, aws):
+def test_every_listed_currency_accepts_an_amount_with_its_minor_units(invoke, sender, account):
     for currency, digits in APP.CURRENCY_MINOR_UNITS.items():
         literal = "7" if digits == 0 else "7." + "1" * digits
         body = f'{{"transactionId": "t-{currency}", "amount": {literal}, "currency": "{currency}"}}'
         assert invoke(sender.event(body))["statusCode"] == 200, currency
-        stored = {i["transactionId"]["S"]: i["amount"]["N"] for i in aws.raw_items() if "amount" in i}
+        stored = {i["transactionId"]["S"]: i["amount"]["N"] for i in account.raw_items() if "amount" in i}
         assert stored == {"t-" + currency: literal}
-        aws.clear_table()  # moto copies the whole table on every write: one currency at a time stays linear
+        account.clear_table()  # moto copies the whole table on every write: one currency at a time stays linear
 
 
 @pytest.mark.parametrize("tx", [
     "a", "A", "0", "txn_123", "ord-2024.01:abc_DEF", "x" * 128, "9" + "-" * 127,
 ])
-def test_valid_transaction_ids(invoke, sender, aws, tx):
+def test_valid_transaction_ids(invoke, sender, account, tx):
     resp = invoke(sender.event(payload(transactionId=tx)))
     assert resp["statusCode"] == 200
     assert resp["json"]["transactionId"] == tx
-    assert [i["transactionId"] for i in aws.transactions()] == [tx]
+    assert [i["transactionId"] for i in account.transactions()] == [tx]
 
 
 @pytest.mark.parametrize("tx", [
     "", "x" * 129, "-abc", "_abc", ".abc", ":abc", "a b", "a#b", "delivery#x", "a/b", "tx\n", "\ntx",
     "caf\u00e9", "\u0661\u0662", "a\u0000", 123, 1.5, None, True, ["a"], {"a": 1},
 ])
-def test_invalid_transaction_ids(invoke, sender, aws, tx):
+def test_invalid_transaction_ids(invoke, sender, account, tx):
     resp = invoke(sender.event(payload(transactionId=tx)))
     assert resp["statusCode"] == 400
     assert resp["json"]["error"] == "validation_failed"
     assert resp["json"]["message"].startswith("transactionId: ")
-    assert aws.items() == []
+    assert account.items() == []
 
 
 def test_missing_transaction_id(invoke, sender):
@@ -201,9 +201,9 @@ def test_missing_transaction_id(invoke, sender):
 
 
 @pytest.mark.parametrize("status", APP.STATUSES)
-def test_every_status_is_accepted(invoke, sender, aws, status):
+def test_every_status_is_accepted(invoke, sender, account, status):
     assert invoke(sender.event(payload(status=status)))["statusCode"] == 200
-    assert aws.transactions()[0]["status"] == status
+    assert account.transactions()[0]["status"] == status
 
 
 @pytest.mark.parametrize("status", ["PENDING", "done", "", None, 1, True, ["pending"], {"s": 1}])
@@ -227,7 +227,7 @@ def _metadata_of_size(n: int, char: str = "x") -> dict[str, str]:
     return {"k": char * (value_bytes // width)}
 
 
-def test_metadata_size_limit_is_in_serialized_utf8_bytes(invoke, sender, aws):
+def test_metadata_size_limit_is_in_serialized_utf8_bytes(invoke, sender, account):
     limit = APP.METADATA_MAX_BYTES
     assert invoke(sender.event(payload(metadata=_metadata_of_size(limit))))["statusCode"] == 200
     resp = invoke(sender.event(payload(metadata=_metadata_of_size(limit + 1))))
@@ -235,45 +235,45 @@ def test_metadata_size_limit_is_in_serialized_utf8_bytes(invoke, sender, aws):
     # 2-byte characters: fewer characters than the limit, but too many bytes
     resp = invoke(sender.event(payload(metadata=_metadata_of_size(limit + 2, "\u00e9"))))
     assert resp["statusCode"] == 400
-    [item] = aws.transactions()
+    [item] = account.transactions()
     assert len(item["metadata"].encode()) == limit
 
 
-def test_metadata_keeps_non_ascii_text_as_is(invoke, sender, aws):
+def test_metadata_keeps_non_ascii_text_as_is(invoke, sender, account):
     assert invoke(sender.event(payload(metadata={"name": "Zo\u00eb \u2603 \U0001f600"})))["statusCode"] == 200
-    assert aws.transactions()[0]["metadata"] == '{"name":"Zo\u00eb \u2603 \U0001f600"}'
+    assert account.transactions()[0]["metadata"] == '{"name":"Zo\u00eb \u2603 \U0001f600"}'
 
 
-def test_metadata_with_an_unpaired_surrogate_escape_is_rejected(invoke, sender, aws):
+def test_metadata_with_an_unpaired_surrogate_escape_is_rejected(invoke, sender, account):
     body = '{"transactionId": "t1", "amount": 1, "currency": "USD", "metadata": {"a": "\\ud800"}}'
     resp = invoke(sender.event(body))
     assert resp["json"] == {"error": "validation_failed", "message": "metadata: contains an unpaired surrogate"}
-    assert aws.items() == []
+    assert account.items() == []
 
 
-def test_metadata_numbers_keep_their_value(invoke, sender, aws):
+def test_metadata_numbers_keep_their_value(invoke, sender, account):
     body = ('{"transactionId": "t1", "amount": 1, "currency": "USD",'
             ' "metadata": {"i": 10, "f": 0.5, "e": 1e2, "neg": -3, "big": 12345678901234567890}}')
     assert invoke(sender.event(body))["statusCode"] == 200
-    stored = json.loads(aws.transactions()[0]["metadata"])
+    stored = json.loads(account.transactions()[0]["metadata"])
     assert stored == {"i": 10, "f": 0.5, "e": 100, "neg": -3, "big": 12345678901234567890}
 
 
-def test_unknown_fields_are_ignored(invoke, sender, aws):
+def test_unknown_fields_are_ignored(invoke, sender, account):
     resp = invoke(sender.event(payload(description="ignored", timestamp=1, recordType="x", deliveryId="y")))
     assert resp["statusCode"] == 200
-    [item] = aws.transactions()
+    [item] = account.transactions()
     assert "description" not in item
     assert item["recordType"] == "transaction"
     assert item["deliveryId"] != "y"
 
 
 @pytest.mark.parametrize("body", ["[]", "[1, 2]", '"text"', "12", "true", "null"])
-def test_a_body_that_is_not_an_object_is_invalid_body(invoke, sender, aws, body):
+def test_a_body_that_is_not_an_object_is_invalid_body(invoke, sender, account, body):
     resp = invoke(sender.event(body))
     assert resp["statusCode"] == 400
     assert resp["json"]["error"] == "invalid_body"
-    assert aws.items() == []
+    assert account.items() == []
 
 
 def test_empty_and_missing_bodies_are_invalid_json(invoke, sender):
@@ -292,11 +292,11 @@ def test_body_of_exactly_the_limit_is_accepted(invoke, sender):
     assert invoke(sender.event(_padded_body(APP.MAX_BODY_BYTES)))["statusCode"] == 200
 
 
-def test_body_over_the_limit_is_413(invoke, sender, aws):
+def test_body_over_the_limit_is_413(invoke, sender, account):
     resp = invoke(sender.event(_padded_body(APP.MAX_BODY_BYTES + 1)))
     assert resp["statusCode"] == 413
     assert resp["json"]["error"] == "payload_too_large"
-    assert aws.items() == []
+    assert account.items() == []
 
 
 def test_body_over_the_limit_in_bytes_but_not_characters_is_413(invoke, sender):
@@ -311,11 +311,11 @@ def test_too_large_is_checked_before_the_signature(invoke):
     assert invoke(event)["statusCode"] == 413
 
 
-def test_base64_body_is_decoded_and_signed_as_raw_bytes(invoke, sender, aws):
+def test_base64_body_is_decoded_and_signed_as_raw_bytes(invoke, sender, account):
     doc = payload(transactionId="b64", metadata={"note": "caf\u00e9"})
     resp = invoke(sender.event(json.dumps(doc, ensure_ascii=False), b64=True))
     assert resp["statusCode"] == 200
-    assert json.loads(aws.transactions()[0]["metadata"]) == {"note": "caf\u00e9"}
+    assert json.loads(account.transactions()[0]["metadata"]) == {"note": "caf\u00e9"}
 
 
 def test_base64_body_too_long_is_rejected_before_decoding(invoke, sender):

@@ -32,7 +32,7 @@ def _budget(app: Any) -> int:
 
 
 def _calls(app: Any) -> tuple[list[str], list[str]]:
-    container = app._container()
+    container = app.use_clients()
     return record_calls(container.sm, "secrets-manager"), record_calls(container.ddb, "dynamodb")
 
 
@@ -40,37 +40,37 @@ def _answer(resp: dict[str, Any]) -> tuple[int, str, str | None]:
     return resp["statusCode"], json.loads(resp["body"])["error"], resp["headers"].get("Retry-After")
 
 
-def test_too_little_time_answers_503_before_any_aws_call(app, aws, sender, request_logs):
+def test_too_little_time_answers_503_before_any_aws_call(app, account, sender, request_logs):
     sm_calls, ddb_calls = _calls(app)
     context = FakeContext(_budget(app) - 1)
     resp = app.lambda_handler(sender.event(payload()), context)
     assert _answer(resp) == (503, "service_unavailable", "5")
     assert sm_calls == [] and ddb_calls == []
-    assert aws.items() == []
+    assert account.items() == []
     assert context.asked == 1
     assert request_logs()[-1].outcome == "service_unavailable"
 
 
-def test_time_for_the_secret_but_not_the_write(app, aws, sender):
+def test_time_for_the_secret_but_not_the_write(app, account, sender):
     sm_calls, ddb_calls = _calls(app)
     resp = app.lambda_handler(sender.event(payload()), FakeContext(_budget(app), _budget(app) - 1))
     assert _answer(resp) == (503, "service_unavailable", "5")
     assert sm_calls == ["GetSecretValue"] and ddb_calls == []
-    assert aws.items() == []
+    assert account.items() == []
 
 
-def test_enough_time_is_a_normal_delivery(app, aws, sender):
+def test_enough_time_is_a_normal_delivery(app, account, sender):
     context = FakeContext(_budget(app))
     assert app.lambda_handler(sender.event(payload()), context)["statusCode"] == 200
     assert context.asked == 2  # before the secret read and before the write
-    assert len(aws.transactions()) == 1
+    assert len(account.transactions()) == 1
 
 
 def test_marker_reads_stop_when_the_next_pause_and_read_would_not_fit(app, sender, clock):
-    app._container()
+    app.use_clients()
     budget = _budget(app)
     pause_ms = int(app._MARKER_READ_PAUSES[0] * 1000)
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error(
             "transact_write_items", service_error_code="TransactionCanceledException", http_status_code=400,
             modeled_fields={"CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}]})
@@ -83,14 +83,14 @@ def test_marker_reads_stop_when_the_next_pause_and_read_would_not_fit(app, sende
     assert clock.slept == []  # it did not wait for a read it was not going to make
 
 
-def test_without_a_context_there_is_no_deadline(app, aws, sender):
+def test_without_a_context_there_is_no_deadline(app, account, sender):
     """Scripts and tests call lambda_handler(event, None): no time limit to keep."""
     assert app.lambda_handler(sender.event(payload()), None)["statusCode"] == 200
 
 
 def test_a_call_is_bounded_by_the_client_configuration(app):
     """The worst case the deadline assumes is the one botocore is configured for."""
-    for client in (app._container().ddb, app._container().sm):
+    for client in (app.use_clients().ddb, app.use_clients().sm):
         config = client.meta.config
         attempts = config.retries["total_max_attempts"]
         assert config.retries["mode"] == "standard"  # first retry waits at most 1 s

@@ -44,55 +44,54 @@ def _marker_read(stub: Stubber, key: str, response: str | None, body_hash: str |
     )
 
 
-def test_duplicate_delivery_returns_the_identical_original_body(invoke, sender, aws, request_logs):
+def test_duplicate_delivery_returns_the_identical_original_body(invoke, sender, account, request_logs):
     event = sender.event(payload(transactionId="dup"), msg_id="msg_dup")
     first = invoke(event)
     second = invoke(event)
     third = invoke(event)
     assert first["statusCode"] == second["statusCode"] == third["statusCode"] == 200
     assert first["body"] == second["body"] == third["body"]
-    assert len(aws.transactions()) == 1
-    assert len(aws.markers()) == 1
+    assert len(account.transactions()) == 1
+    assert len(account.markers()) == 1
     assert [r.outcome for r in request_logs()] == ["processed", "duplicate", "duplicate"]
 
 
-def test_retry_with_a_new_timestamp_and_signature_is_still_a_duplicate(invoke, sender, aws, clock):
+def test_retry_with_a_new_timestamp_and_signature_is_still_a_duplicate(invoke, sender, account, clock):
     doc = payload(transactionId="retry")
     first = invoke(sender.event(doc, msg_id="msg_retry", ts=int(clock.now)))
     clock.now += 30  # sender's retry schedule: re-signed later, same webhook-id
     second = invoke(sender.event(doc, msg_id="msg_retry", ts=int(clock.now)))
     assert second["body"] == first["body"]
     assert json.loads(second["body"])["timestamp"] == json.loads(first["body"])["timestamp"]
-    assert len(aws.transactions()) == 1
+    assert len(account.transactions()) == 1
 
 
-def test_same_webhook_id_with_a_different_body_is_refused_and_stores_nothing(invoke, sender, aws, request_logs):
+def test_same_webhook_id_with_a_different_body_is_refused_and_stores_nothing(invoke, sender, account, request_logs):
     original = payload(transactionId="orig")
     first = invoke(sender.event(original, msg_id="msg_same"))
-    stored = aws.items()
+    stored = account.items()
     reused = invoke(sender.event(payload(transactionId="other"), msg_id="msg_same"))
     assert reused["statusCode"] == 422
     assert reused["json"] == {"error": "idempotency_key_reused",
                               "message": "webhook-id was already used for a different body"}
-    assert aws.items() == stored  # nothing new, nothing changed
-    assert [t["transactionId"] for t in aws.transactions()] == ["orig"]
+    assert account.items() == stored  # nothing new, nothing changed
+    assert [t["transactionId"] for t in account.transactions()] == ["orig"]
     assert [(r.outcome, r.statusCode, r.deliveryId) for r in request_logs()][-1] == (
         "idempotency_key_reused", 422, "msg_same")
     # the same body, re-signed later as a retry, still gets the original answer
     assert invoke(sender.event(original, msg_id="msg_same"))["body"] == first["body"]
 
 
-def test_marker_keeps_the_sha256_of_the_signed_body(invoke, sender, aws):
+def test_marker_keeps_the_sha256_of_the_signed_body(invoke, sender, account):
     body = json.dumps(payload(transactionId="hashed"))
     invoke(sender.event(body, msg_id="msg_hash"))
-    [marker] = aws.markers()
+    [marker] = account.markers()
     assert marker["bodyHash"] == hashlib.sha256(body.encode()).hexdigest()
 
 
 def test_concurrent_copy_with_another_body_is_refused(invoke, app, sender, clock):
-    app._container()
     stored = '{"message":"Transaction processed successfully","transactionId":"c","timestamp":1}'
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "TransactionConflict", "None")
         _marker_read(stub, "msg_other", stored, body_hash="0" * 64)
         resp = invoke(sender.event(payload(transactionId="c"), msg_id="msg_other", ts=int(clock.now)))
@@ -104,9 +103,8 @@ def test_concurrent_copy_with_another_body_is_refused(invoke, app, sender, clock
 def test_marker_from_before_body_hashes_still_answers_the_original(invoke, app, sender):
     """Markers written by the previous handler version have no bodyHash: a retry after the
     deploy must still get its original response, not a 422."""
-    app._container()
     stored = '{"message":"Transaction processed successfully","transactionId":"old","timestamp":1}'
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "ConditionalCheckFailed", "None")
         _marker_read(stub, "msg_legacy", stored)
         resp = invoke(sender.event(payload(transactionId="old"), msg_id="msg_legacy"))
@@ -114,29 +112,28 @@ def test_marker_from_before_body_hashes_still_answers_the_original(invoke, app, 
     assert (resp["statusCode"], resp["body"]) == (200, stored)
 
 
-def test_distinct_deliveries_with_the_same_transaction_id_store_two_items(invoke, sender, aws):
+def test_distinct_deliveries_with_the_same_transaction_id_store_two_items(invoke, sender, account):
     doc = payload(transactionId="same-tx")
     first = invoke(sender.event(doc, msg_id="msg_1"))
     second = invoke(sender.event(doc, msg_id="msg_2"))
     assert first["statusCode"] == second["statusCode"] == 200
-    items = aws.transactions()
+    items = account.transactions()
     assert sorted(i["deliveryId"] for i in items) == ["msg_1", "msg_2"]
     assert len({i["timestamp"] for i in items}) == 2
-    assert len(aws.markers()) == 2
+    assert len(account.markers()) == 2
 
 
-def test_same_transaction_id_in_the_same_millisecond_moves_to_the_next(invoke, sender, aws, clock):
+def test_same_transaction_id_in_the_same_millisecond_moves_to_the_next(invoke, sender, account, clock):
     doc = payload(transactionId="same-ms")
     first = invoke(sender.event(doc, msg_id="msg_a", ts=int(clock.now)))
     second = invoke(sender.event(doc, msg_id="msg_b", ts=int(clock.now)))
     t1, t2 = json.loads(first["body"])["timestamp"], json.loads(second["body"])["timestamp"]
     assert t2 == t1 + 1
-    assert sorted(int(i["timestamp"]) for i in aws.transactions()) == [t1, t2]
+    assert sorted(int(i["timestamp"]) for i in account.transactions()) == [t1, t2]
 
 
-def test_persistent_key_collisions_give_503(invoke, app, sender, aws, clock):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+def test_persistent_key_collisions_give_503(invoke, app, sender, account, clock):
+    with Stubber(app.use_clients().ddb) as stub:
         for _ in range(3):
             _cancelled(stub, "None", "ConditionalCheckFailed")
         resp = invoke(sender.event(payload()))
@@ -144,9 +141,9 @@ def test_persistent_key_collisions_give_503(invoke, app, sender, aws, clock):
     assert resp["statusCode"] == 503
 
 
-def test_concurrent_duplicates_store_exactly_once(app, sender, aws, request_logs, serial_moto_transactions):
+def test_concurrent_duplicates_store_exactly_once(app, sender, account, request_logs, serial_moto_transactions):
     assert app.lambda_handler(sender.event(payload()), None)["statusCode"] == 200  # warm container
-    ddb_calls = record_calls(app._container().ddb, "dynamodb")
+    ddb_calls = record_calls(app.use_clients().ddb, "dynamodb")
     # hold every thread just before its TransactWriteItems until all 8 are there, so the
     # copies really are in flight together (none can see another's marker beforehand)
     barrier = threading.Barrier(8, timeout=30)
@@ -154,7 +151,7 @@ def test_concurrent_duplicates_store_exactly_once(app, sender, aws, request_logs
     def wait_for_all(**_: object) -> None:  # must return None, or botocore takes it as the response
         barrier.wait()
 
-    app._container().ddb.meta.events.register("before-call.dynamodb.TransactWriteItems", wait_for_all)
+    app.use_clients().ddb.meta.events.register("before-call.dynamodb.TransactWriteItems", wait_for_all)
     event = sender.event(payload(transactionId="race"), msg_id="msg_race")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -162,8 +159,8 @@ def test_concurrent_duplicates_store_exactly_once(app, sender, aws, request_logs
 
     assert {r["statusCode"] for r in responses} == {200}
     assert len({r["body"] for r in responses}) == 1
-    assert [t["transactionId"] for t in aws.transactions()].count("race") == 1
-    assert len([m for m in aws.markers() if m["transactionId"] == "delivery#msg_race"]) == 1
+    assert [t["transactionId"] for t in account.transactions()].count("race") == 1
+    assert len([m for m in account.markers() if m["transactionId"] == "delivery#msg_race"]) == 1
     outcomes = sorted(r.outcome for r in request_logs()[1:])
     # the conditional path really ran: one writer, seven cancelled then read back the marker
     assert outcomes == ["duplicate"] * 7 + ["processed"]
@@ -171,10 +168,9 @@ def test_concurrent_duplicates_store_exactly_once(app, sender, aws, request_logs
     assert ddb_calls.count("GetItem") >= 7
 
 
-def test_real_dynamodb_cancellation_shape_returns_the_stored_response(invoke, app, sender, aws, request_logs):
-    app._container()
+def test_real_dynamodb_cancellation_shape_returns_the_stored_response(invoke, app, sender, account, request_logs):
     stored = '{"message":"Transaction processed successfully","transactionId":"orig","timestamp":1700000000000}'
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "ConditionalCheckFailed", "None")
         _marker_read(stub, "msg_real", stored)
         resp = invoke(sender.event(payload(transactionId="orig"), msg_id="msg_real"))
@@ -184,15 +180,15 @@ def test_real_dynamodb_cancellation_shape_returns_the_stored_response(invoke, ap
     assert request_logs()[-1].outcome == "duplicate"
 
 
-def test_moto_reports_cancellation_in_the_same_shape(app, sender, aws):
+def test_moto_reports_cancellation_in_the_same_shape(app, sender, account):
     """If moto's shape drifted from the real one, the moto-backed duplicate tests would
     silently exercise a different path; pin what moto sends."""
     app.lambda_handler(sender.event(payload(), msg_id="msg_shape"), None)
     marker = {"transactionId": {"S": "delivery#msg_shape"}, "timestamp": {"N": "0"}}
     other = {"transactionId": {"S": "other"}, "timestamp": {"N": "1"}}
     cond = "attribute_not_exists(transactionId)"
-    with pytest.raises(app._container().ddb.exceptions.TransactionCanceledException) as info:
-        app._container().ddb.transact_write_items(TransactItems=[
+    with pytest.raises(app.use_clients().ddb.exceptions.TransactionCanceledException) as info:
+        app.use_clients().ddb.transact_write_items(TransactItems=[
             {"Put": {"TableName": TABLE, "Item": marker, "ConditionExpression": cond}},
             {"Put": {"TableName": TABLE, "Item": other, "ConditionExpression": cond}},
         ])
@@ -201,9 +197,8 @@ def test_moto_reports_cancellation_in_the_same_shape(app, sender, aws):
 
 
 def test_transaction_conflict_then_marker_appears(invoke, app, sender, clock):
-    app._container()
     stored = '{"message":"Transaction processed successfully","transactionId":"c","timestamp":1}'
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "TransactionConflict", "None")
         _marker_read(stub, "msg_conf", None)
         _marker_read(stub, "msg_conf", stored)
@@ -215,9 +210,8 @@ def test_transaction_conflict_then_marker_appears(invoke, app, sender, clock):
 
 
 def test_transaction_conflict_on_the_transaction_item_is_also_resolved(invoke, app, sender, clock):
-    app._container()
     stored = '{"message":"Transaction processed successfully","transactionId":"c","timestamp":1}'
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "None", "TransactionConflict")
         _marker_read(stub, "msg_conf2", stored)
         resp = invoke(sender.event(payload(transactionId="c"), msg_id="msg_conf2", ts=int(clock.now)))
@@ -227,9 +221,8 @@ def test_transaction_conflict_on_the_transaction_item_is_also_resolved(invoke, a
     assert clock.slept == []  # the marker was there at the first read
 
 
-def test_transaction_conflict_without_a_marker_is_503(invoke, app, sender, aws, clock):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+def test_transaction_conflict_without_a_marker_is_503(invoke, app, sender, account, clock):
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "TransactionConflict", "None")
         for _ in range(3):
             _marker_read(stub, "msg_inflight", None)
@@ -238,7 +231,7 @@ def test_transaction_conflict_without_a_marker_is_503(invoke, app, sender, aws, 
     assert resp["statusCode"] == 503
     assert resp["json"]["error"] == "service_unavailable"
     assert resp["headers"]["Retry-After"] == "5"
-    assert aws.items() == []
+    assert account.items() == []
     assert clock.slept == [0.05, 0.2]  # bounded: three reads, pauses only between them, well under a second
 
 
@@ -246,33 +239,30 @@ def test_transaction_conflict_without_a_marker_is_503(invoke, app, sender, aws, 
     "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
     "InternalServerError", "ServiceUnavailable", "TransactionInProgressException", "TransactionConflictException",
 ])
-def test_dynamodb_throttled_or_unavailable_is_503_and_writes_nothing(invoke, app, sender, aws, code, request_logs):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+def test_dynamodb_throttled_or_unavailable_is_503_and_writes_nothing(invoke, app, sender, account, code, request_logs):
+    with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code=code, service_message="boom",
                               http_status_code=400 if "Exceeded" in code or "Throttl" in code else 500)
         resp = invoke(sender.event(payload()))
     assert resp["statusCode"] == 503
     assert resp["json"] == {"error": "service_unavailable", "message": "Temporarily unavailable, retry later"}
     assert resp["headers"]["Retry-After"] == "5"
-    assert aws.items() == []
+    assert account.items() == []
     assert request_logs()[-1].outcome == "service_unavailable"
 
 
 @pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded"])
-def test_transaction_cancelled_by_throttling_is_503(invoke, app, sender, aws, reason):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+def test_transaction_cancelled_by_throttling_is_503(invoke, app, sender, account, reason):
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "None", reason)
         resp = invoke(sender.event(payload()))
     assert resp["statusCode"] == 503
-    assert aws.items() == []
+    assert account.items() == []
 
 
 @pytest.mark.parametrize("reasons", [("ValidationError", "None"), ("None", "ItemCollectionSizeLimitExceeded"), ()])
-def test_transaction_cancelled_for_other_reasons_is_500(invoke, app, sender, aws, reasons):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+def test_transaction_cancelled_for_other_reasons_is_500(invoke, app, sender, account, reasons):
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, *reasons)
         resp = invoke(sender.event(payload()))
     assert resp["statusCode"] == 500
@@ -284,18 +274,16 @@ def test_transaction_cancelled_for_other_reasons_is_500(invoke, app, sender, aws
     ConnectTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
     ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com"),
 ])
-def test_dynamodb_network_failures_are_503(invoke, app, sender, aws, exc):
-    app._container()
-    with mock.patch.object(app._container().ddb, "transact_write_items", side_effect=exc):
+def test_dynamodb_network_failures_are_503(invoke, app, sender, account, exc):
+    with mock.patch.object(app.use_clients().ddb, "transact_write_items", side_effect=exc):
         resp = invoke(sender.event(payload()))
     assert resp["statusCode"] == 503
     assert resp["headers"]["Retry-After"] == "5"
-    assert aws.items() == []
+    assert account.items() == []
 
 
 def test_marker_read_throttled_is_503(invoke, app, sender):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "ConditionalCheckFailed", "None")
         stub.add_client_error("get_item", service_error_code="ProvisionedThroughputExceededException",
                               http_status_code=400)
@@ -303,9 +291,8 @@ def test_marker_read_throttled_is_503(invoke, app, sender):
     assert resp["statusCode"] == 503
 
 
-def test_non_transient_dynamodb_error_is_500_without_detail(invoke, app, sender, aws, caplog):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+def test_non_transient_dynamodb_error_is_500_without_detail(invoke, app, sender, account, caplog):
+    with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code="ValidationException",
                               service_message="One or more parameter values were invalid: SECRETDETAIL")
         resp = invoke(sender.event(payload()))
@@ -315,10 +302,9 @@ def test_non_transient_dynamodb_error_is_500_without_detail(invoke, app, sender,
     assert "ValidationException" in caplog.text
 
 
-def test_unexpected_exception_is_500_without_leaking_its_text(invoke, app, sender, aws, caplog):
-    app._container()
+def test_unexpected_exception_is_500_without_leaking_its_text(invoke, app, sender, account, caplog):
     leak = "Traceback-ish secret text 8c1f"
-    with mock.patch.object(app._container().ddb, "transact_write_items", side_effect=RuntimeError(leak)):
+    with mock.patch.object(app.use_clients().ddb, "transact_write_items", side_effect=RuntimeError(leak)):
         resp = invoke(sender.event(payload()))
     assert resp["statusCode"] == 500
     assert resp["json"] == {"error": "internal_error", "message": "Internal error"}
@@ -339,10 +325,9 @@ def test_client_creation_failure_is_500_and_retried_next_request(invoke, app, se
     assert invoke(sender.event(payload()))["statusCode"] == 200
 
 
-def test_only_transact_write_items_and_get_item_are_called(invoke, app, sender, aws, clock):
+def test_only_transact_write_items_and_get_item_are_called(invoke, app, sender, account, clock):
     """The template's IAM policy grants dynamodb:PutItem and dynamodb:GetItem only."""
-    app._container()
-    calls = record_calls(app._container().ddb, "dynamodb")
+    calls = record_calls(app.use_clients().ddb, "dynamodb")
     doc = payload(transactionId="iam")
     invoke(sender.event(doc, msg_id="m1", ts=int(clock.now)))   # processed
     invoke(sender.event(doc, msg_id="m1", ts=int(clock.now)))   # duplicate
@@ -353,9 +338,8 @@ def test_only_transact_write_items_and_get_item_are_called(invoke, app, sender, 
 
 
 def test_transaction_request_shape(invoke, app, sender):
-    app._container()
     body = '{"transactionId": "t-shape", "amount": 0.10, "currency": "USD"}'
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         cond = "attribute_not_exists(transactionId)"
         stub.add_response("transact_write_items", {}, expected_params={"TransactItems": [
             {"Put": {"TableName": TABLE, "ConditionExpression": cond, "Item": {
@@ -371,11 +355,11 @@ def test_transaction_request_shape(invoke, app, sender):
         stub.assert_no_pending_responses()
 
 
-def test_each_accepted_delivery_writes_two_small_items(invoke, sender, aws):
+def test_each_accepted_delivery_writes_two_small_items(invoke, sender, account):
     """Cost model in docs/handler.md: two items under 1 KB each = 4 write units."""
     doc = payload(metadata={"orderId": "o-123", "customer": "c-456"})
     invoke(sender.event(doc))
-    raw = aws.raw_items()
+    raw = account.raw_items()
     assert len(raw) == 2
     for item in raw:
         size = sum(len(k.encode()) + len(next(iter(v.values())).encode()) for k, v in item.items())
@@ -383,8 +367,7 @@ def test_each_accepted_delivery_writes_two_small_items(invoke, sender, aws):
 
 
 def test_failed_write_logs_one_request_line(invoke, app, sender, request_logs):
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code="ThrottlingException")
         invoke(sender.event(payload()))
     [line] = request_logs()

@@ -70,8 +70,7 @@ def test_exactly_one_info_line_per_request_across_outcomes(invoke, app, sender, 
     events = [sender.event(payload()), sender.event("[]"), make_event("{}", {}), sender.event(payload())]
     for event in events:
         invoke(event)
-    app._container()
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code="ThrottlingException")
         invoke(sender.event(payload()))
     with mock.patch.object(app, "_parse", side_effect=ValueError("x")):
@@ -81,7 +80,7 @@ def test_exactly_one_info_line_per_request_across_outcomes(invoke, app, sender, 
     assert [r.statusCode for r in infos] == [200, 400, 401, 200, 503, 500]
 
 
-def test_logs_never_contain_body_headers_signature_or_secret(invoke, app, aws, caplog):
+def test_logs_never_contain_body_headers_signature_or_secret(invoke, app, account, caplog):
     # Lambda's default application log level is INFO (botocore's DEBUG output, which does
     # echo requests, is off); everything of the handler's own is captured down to DEBUG
     caplog.set_level(logging.INFO)
@@ -98,7 +97,7 @@ def test_logs_never_contain_body_headers_signature_or_secret(invoke, app, aws, c
     bad_signature = "v1,AAAA" + signature[7:]
     rejected = invoke(sender.event(doc, extra={"webhook-signature": bad_signature}))
     assert rejected["json"]["error"] == "signature_mismatch"
-    aws.set_secret(json.dumps({"current": "not base64 " + SECRET}))
+    account.set_secret(json.dumps({"current": "not base64 " + SECRET}))
     invoke(sender.event(doc), container=load_app())  # a new container: a configuration error reading the secret
     text = _all_log_text(caplog.records)
     for needle in (marker, "someone@example.com", signature, signature.split(",")[1], bad_signature,
@@ -106,7 +105,7 @@ def test_logs_never_contain_body_headers_signature_or_secret(invoke, app, aws, c
         assert needle not in text
 
 
-def test_debug_level_logs_carry_no_request_data_or_secret(invoke, app, aws, caplog, clock):
+def test_debug_level_logs_carry_no_request_data_or_secret(invoke, app, account, caplog, clock):
     """At DEBUG on the root logger, botocore would log every request and response: the
     amount, the metadata, the signature's inputs and the secret's value. The handler pins
     botocore and urllib3 at WARNING, so nothing of them reaches any log record."""
@@ -132,15 +131,15 @@ def test_debug_level_logs_carry_no_request_data_or_secret(invoke, app, aws, capl
     assert logging.getLogger("urllib3").level == logging.WARNING
 
 
-def test_without_the_pin_botocore_would_log_the_secret(app, aws, caplog):
+def test_without_the_pin_botocore_would_log_the_secret(app, account, caplog):
     """The control for the test above: at DEBUG, botocore really does log the secret's value,
     so the pin is what keeps it out."""
     caplog.set_level(logging.DEBUG)
-    app._container()  # the handler's import pinned botocore at WARNING
+    app.use_clients()  # the handler's import pinned botocore at WARNING
     botocore_logger = logging.getLogger("botocore")
     botocore_logger.setLevel(logging.DEBUG)
     try:
-        app._container().sm.get_secret_value(SecretId=aws.secret_arn)
+        app.use_clients().sm.get_secret_value(SecretId=account.secret_arn)
     finally:
         botocore_logger.setLevel(logging.WARNING)
     assert SECRET in _all_log_text([r for r in caplog.records if r.name.startswith("botocore")])

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from support.handler_loader import APP, SECRET, make_event, sign
 
+pytestmark = pytest.mark.slow  # hypothesis: hundreds of examples a test
+
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
@@ -123,7 +125,7 @@ def test_valid_amounts_are_sent_to_dynamodb_exactly(app, amount):
         sent.append(json.loads(params["body"]))  # the request body as it would go on the wire
         return SimpleNamespace(status_code=200), {"ResponseMetadata": {"HTTPStatusCode": 200}}
 
-    events = app._container().ddb.meta.events  # the clients the request below will use
+    events = app.use_clients().ddb.meta.events  # the clients the request below will use
     events.register("before-call.dynamodb.TransactWriteItems", capture)
     try:
         assert _check(app, _signed(body))["statusCode"] == 200
@@ -142,12 +144,12 @@ def test_valid_amounts_are_sent_to_dynamodb_exactly(app, amount):
 @example(amount=Decimal("0.10"))
 @example(amount=Decimal("100"))
 @given(amount=valid_amounts)
-def test_valid_amounts_are_accepted_and_stored_exactly(app, aws, amount):
+def test_valid_amounts_are_accepted_and_stored_exactly(app, account, amount):
     """End to end through the emulated table: the item read back holds the amount exactly."""
-    aws.clear_table()  # each example on an empty table: moto copies the whole table per write
+    account.clear_table()  # each example on an empty table: moto copies the whole table per write
     tx, body = _amount_body(amount)
     assert _check(app, _signed(body))["statusCode"] == 200
-    item = aws.ddb.query(TableName="webhook-transactions-test", KeyConditionExpression="transactionId = :t",
+    item = account.ddb.query(TableName="webhook-transactions-test", KeyConditionExpression="transactionId = :t",
                          ExpressionAttributeValues={":t": {"S": tx}})["Items"][0]
     assert item["amount"]["N"] == format(amount, ".2f")
 

@@ -39,7 +39,7 @@ def _with_headers(body: str, headers: dict[str, str]) -> dict[str, Any]:
     return make_event(body, headers)
 
 
-def test_request_signed_by_standardwebhooks_is_accepted(invoke, aws):
+def test_request_signed_by_standardwebhooks_is_accepted(invoke, account):
     body = json.dumps(payload(transactionId="interop"))
     msg_id, now = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", datetime.now(tz=UTC)
     signature = Webhook("whsec_" + SECRET).sign(msg_id, now, body)
@@ -48,7 +48,7 @@ def test_request_signed_by_standardwebhooks_is_accepted(invoke, aws):
     assert Webhook("whsec_" + SECRET).verify(body, headers) == json.loads(body)
     resp = invoke(_with_headers(body, headers))
     assert resp["statusCode"] == 200
-    assert aws.transactions()[0]["deliveryId"] == msg_id
+    assert account.transactions()[0]["deliveryId"] == msg_id
 
 
 @pytest.mark.parametrize("case", [str.upper, str.title, lambda s: s[:1].upper() + s[1:], lambda s: "wEbHoOk" + s[7:]])
@@ -98,7 +98,7 @@ def test_only_other_signature_versions_is_a_mismatch(invoke):
 
 
 @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
-def test_missing_signature_header(invoke, sender, aws, missing):
+def test_missing_signature_header(invoke, sender, account, missing):
     event = sender.event(payload())
     for key in list(event["headers"]):
         if key.lower() == missing:
@@ -107,7 +107,7 @@ def test_missing_signature_header(invoke, sender, aws, missing):
     resp = invoke(event)
     assert resp["statusCode"] == 401
     assert resp["json"]["error"] == "missing_signature_headers"
-    assert aws.items() == []
+    assert account.items() == []
 
 
 @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
@@ -141,14 +141,14 @@ def test_no_headers_at_all(invoke):
     ("webhook-id", "m" * 257),
     ("webhook-id", "msg\x00"),
 ])
-def test_malformed_signature_headers(invoke, sender, aws, header, value):
+def test_malformed_signature_headers(invoke, sender, account, header, value):
     event = sender.event(payload())
     event["headers"][header] = value
     event["multiValueHeaders"][header] = [value]
     resp = invoke(event)
     assert resp["statusCode"] == 401
     assert resp["json"]["error"] == "invalid_signature_headers"
-    assert aws.items() == []
+    assert account.items() == []
 
 
 def test_conflicting_repeated_webhook_id_is_malformed(invoke, sender):
@@ -163,14 +163,14 @@ def test_same_webhook_id_repeated_is_fine(invoke, sender):
     assert invoke(event)["statusCode"] == 200
 
 
-def test_longest_allowed_webhook_id(invoke, sender, aws):
+def test_longest_allowed_webhook_id(invoke, sender, account):
     msg_id = "m" * 256
     assert invoke(sender.event(payload(), msg_id=msg_id))["statusCode"] == 200
-    assert aws.markers()[0]["transactionId"] == "delivery#" + msg_id
+    assert account.markers()[0]["transactionId"] == "delivery#" + msg_id
 
 
 @pytest.mark.parametrize("tamper", ["body", "id", "timestamp", "secret"])
-def test_signature_mismatch(invoke, aws, tamper):
+def test_signature_mismatch(invoke, account, tamper):
     body, ts, msg_id = json.dumps(payload()), int(datetime.now(tz=UTC).timestamp()), "msg_t"
     signature = sign(UNKNOWN_SECRET if tamper == "secret" else SECRET, msg_id, ts, body)
     headers = {"webhook-id": msg_id, "webhook-timestamp": str(ts), "webhook-signature": signature}
@@ -183,7 +183,7 @@ def test_signature_mismatch(invoke, aws, tamper):
     resp = invoke(_with_headers(body, headers))
     assert resp["statusCode"] == 401
     assert resp["json"] == {"error": "signature_mismatch", "message": "No matching signature"}
-    assert aws.items() == []
+    assert account.items() == []
 
 
 def test_signature_covers_the_raw_bytes_not_reparsed_json(invoke):
@@ -219,8 +219,8 @@ def test_zero_timestamp_is_out_of_tolerance(invoke, sender):
     "  whsec_" + SECRET + "\n",
     json.dumps({"current": base64.b64encode(base64.b64decode(SECRET)[:24]).decode().rstrip("=")}),
 ])
-def test_accepted_secret_formats(invoke, aws, stored):
-    aws.set_secret(stored)
+def test_accepted_secret_formats(invoke, account, stored):
+    account.set_secret(stored)
     secret = stored
     if stored.lstrip().startswith("{"):
         secret = json.loads(stored)["current"]
@@ -229,17 +229,17 @@ def test_accepted_secret_formats(invoke, aws, stored):
     assert invoke(Sender(secret).event(payload()))["statusCode"] == 200
 
 
-def test_rotation_accepts_current_and_previous_rejects_unknown(invoke, aws):
-    aws.set_secret(json.dumps({"current": SECRET, "previous": PREVIOUS_SECRET}))
+def test_rotation_accepts_current_and_previous_rejects_unknown(invoke, account):
+    account.set_secret(json.dumps({"current": SECRET, "previous": PREVIOUS_SECRET}))
     assert invoke(Sender(SECRET).event(payload()))["statusCode"] == 200
     assert invoke(Sender(PREVIOUS_SECRET).event(payload()))["statusCode"] == 200
     resp = invoke(Sender(UNKNOWN_SECRET).event(payload()))
     assert resp["json"]["error"] == "signature_mismatch"
-    assert len(aws.transactions()) == 2
+    assert len(account.transactions()) == 2
 
 
-def test_rotation_with_prefixed_secrets_and_standardwebhooks_sender(invoke, aws):
-    aws.set_secret(json.dumps({"current": "whsec_" + SECRET, "previous": "whsec_" + PREVIOUS_SECRET}))
+def test_rotation_with_prefixed_secrets_and_standardwebhooks_sender(invoke, account):
+    account.set_secret(json.dumps({"current": "whsec_" + SECRET, "previous": "whsec_" + PREVIOUS_SECRET}))
     body = json.dumps(payload())
     now = datetime.now(tz=UTC)
     sig = Webhook("whsec_" + PREVIOUS_SECRET).sign("msg_prev", now, body)
@@ -248,12 +248,12 @@ def test_rotation_with_prefixed_secrets_and_standardwebhooks_sender(invoke, aws)
     assert invoke(event)["statusCode"] == 200
 
 
-def test_secret_is_fetched_once_per_container(invoke, app, aws):
+def test_secret_is_fetched_once_per_container(invoke, app, account):
     sm_calls = None
     for _ in range(5):
         assert invoke(Sender().event(payload()))["statusCode"] == 200
         if sm_calls is None:
-            sm_calls = record_calls(app._container().sm, "secrets-manager")
+            sm_calls = record_calls(app.use_clients().sm, "secrets-manager")
     assert sm_calls == []
     new_container = load_app()  # a new container: a new client, which fetches the secret again, once
     real_create, recorded = botocore.session.Session.create_client, []
@@ -281,6 +281,20 @@ def test_clients_are_created_once_per_container(invoke, app):
     assert len({id(c.args[0]) for c in factory.call_args_list}) == 1
 
 
+def test_use_clients_makes_the_handler_call_the_clients_given_and_keeps_its_own_for_the_rest(invoke, app, account):
+    own = app.use_clients()  # cold-starts the container: the clients it made
+    secrets = own.sm
+    injected = botocore.session.get_session().create_client("dynamodb", region_name="us-east-1")
+    with Stubber(injected) as stub:
+        stub.add_response("transact_write_items", {})
+        container = app.use_clients(dynamodb=injected)
+        assert invoke(Sender().event(payload()))["statusCode"] == 200
+        stub.assert_no_pending_responses()
+    assert container is own and container.ddb is injected
+    assert container.sm is secrets  # not given: the container's own, which read the secret from moto
+    assert account.items() == []  # the write went to the injected client, not to the account
+
+
 class _NoEnvironment(Mapping):
     """Stands in for os.environ: every read is recorded and fails."""
 
@@ -305,22 +319,23 @@ def test_import_creates_no_clients_and_reads_no_env():
     name, environment = "webhook_handler_import_check", _NoEnvironment()
     no_client = AssertionError("client at import")
     try:
-        with mock.patch.object(botocore.session.Session, "create_client", side_effect=no_client), \
-                mock.patch.object(botocore.session, "get_session", side_effect=no_client), \
+        with mock.patch.object(botocore.session.Session, "create_client", side_effect=no_client) as create, \
+                mock.patch.object(botocore.session, "get_session", side_effect=no_client) as get_session, \
                 mock.patch.object(os, "environ", environment):
             module = load_app(name)
     finally:
         sys.modules.pop(name, None)
-    assert environment.reads == []  # also catches a read whose error the module swallowed
-    assert module._CONTAINER is None
+    # also catches a read or a client whose error the module swallowed
+    assert environment.reads == []
+    assert create.call_count == get_session.call_count == 0
     assert module.MAX_BODY_BYTES == 65536
 
 
-def test_rotated_secret_is_picked_up_on_mismatch_once_the_cache_is_old(invoke, app, aws, clock):
+def test_rotated_secret_is_picked_up_on_mismatch_once_the_cache_is_old(invoke, app, account, clock):
     old, new = Sender(SECRET), Sender(UNKNOWN_SECRET)
     assert invoke(old.event(payload(), ts=int(clock.now)))["statusCode"] == 200
-    aws.set_secret(json.dumps({"current": UNKNOWN_SECRET, "previous": SECRET}))
-    sm_calls = record_calls(app._container().sm, "secrets-manager")
+    account.set_secret(json.dumps({"current": UNKNOWN_SECRET, "previous": SECRET}))
+    sm_calls = record_calls(app.use_clients().sm, "secrets-manager")
     # a fresh cache is not re-read: a flood of bad signatures can't hammer Secrets Manager
     clock.now += app.SECRET_REFRESH_SECONDS - 1
     assert invoke(new.event(payload(), ts=int(clock.now)))["json"]["error"] == "signature_mismatch"
@@ -348,37 +363,36 @@ def test_rotated_secret_is_picked_up_on_mismatch_once_the_cache_is_old(invoke, a
     "{not json",
     "{}",
 ])
-def test_malformed_secret_is_a_configuration_error_not_401(invoke, aws, caplog, stored):
-    aws.set_secret(stored)
+def test_malformed_secret_is_a_configuration_error_not_401(invoke, account, caplog, stored):
+    account.set_secret(stored)
     resp = invoke(Sender().event(payload()))
     assert resp["statusCode"] == 500
     assert resp["json"]["error"] == "configuration_error"
-    assert aws.items() == []
+    assert account.items() == []
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors and "configuration_error" in errors[0].getMessage()
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert SECRET not in logged and (len(stored) < 8 or stored not in logged)
 
 
-def test_binary_secret_is_a_configuration_error(invoke, aws):
-    aws.sm.update_secret(SecretId=aws.secret_arn, SecretBinary=b"\x00" * 32)
+def test_binary_secret_is_a_configuration_error(invoke, account):
+    account.sm.update_secret(SecretId=account.secret_arn, SecretBinary=b"\x00" * 32)
     assert invoke(Sender().event(payload()))["json"]["error"] == "configuration_error"
 
 
-def test_configuration_error_from_secret_is_cached_only_briefly(invoke, app, aws, clock):
-    aws.set_secret("garbage!")
+def test_configuration_error_from_secret_is_cached_only_briefly(invoke, app, account, clock):
+    account.set_secret("garbage!")
     assert invoke(Sender().event(payload(), ts=int(clock.now)))["statusCode"] == 500
-    aws.set_secret(json.dumps({"current": SECRET}))
+    account.set_secret(json.dumps({"current": SECRET}))
     clock.now += app.SECRET_RETRY_SECONDS - 1  # still the cached failure
     assert invoke(Sender().event(payload(), ts=int(clock.now)))["json"]["error"] == "configuration_error"
     clock.now += 1  # fixed secret, retry interval over: read again
     assert invoke(Sender().event(payload(), ts=int(clock.now)))["statusCode"] == 200
 
 
-def test_malformed_secret_is_read_once_per_retry_interval_not_per_request(invoke, app, aws, clock):
-    aws.set_secret("garbage!")
-    app._container()
-    sm_calls = record_calls(app._container().sm, "secrets-manager")
+def test_malformed_secret_is_read_once_per_retry_interval_not_per_request(invoke, app, account, clock):
+    account.set_secret("garbage!")
+    sm_calls = record_calls(app.use_clients().sm, "secrets-manager")
     for _ in range(50):
         assert invoke(Sender().event(payload(), ts=int(clock.now)))["json"]["error"] == "configuration_error"
         clock.now += 0.05  # 50 requests in 2.5 s
@@ -387,15 +401,15 @@ def test_malformed_secret_is_read_once_per_retry_interval_not_per_request(invoke
     for _ in range(10):
         invoke(Sender().event(payload(), ts=int(clock.now)))
     assert sm_calls == ["GetSecretValue"] * 2
-    assert aws.items() == []
+    assert account.items() == []
 
 
-def test_revoked_key_is_refused_once_the_cached_keys_expire(invoke, app, aws, clock):
+def test_revoked_key_is_refused_once_the_cached_keys_expire(invoke, app, account, clock):
     """Matching signatures never re-read the secret, so only the keys' TTL ends an old key."""
     old = Sender(SECRET)
     assert invoke(old.event(payload(), ts=int(clock.now)))["statusCode"] == 200
-    sm_calls = record_calls(app._container().sm, "secrets-manager")
-    aws.set_secret(json.dumps({"current": UNKNOWN_SECRET}))  # SECRET revoked: no "previous"
+    sm_calls = record_calls(app.use_clients().sm, "secrets-manager")
+    account.set_secret(json.dumps({"current": UNKNOWN_SECRET}))  # SECRET revoked: no "previous"
     assert app.KEY_TTL_SECONDS <= 300  # the issue's bound: revocation within 5 minutes
     clock.now += app.KEY_TTL_SECONDS - 1
     assert invoke(old.event(payload(), ts=int(clock.now)))["statusCode"] == 200  # still cached
@@ -406,27 +420,27 @@ def test_revoked_key_is_refused_once_the_cached_keys_expire(invoke, app, aws, cl
     assert sm_calls == ["GetSecretValue"]  # one read, not one more for the mismatch
     assert invoke(Sender(UNKNOWN_SECRET).event(payload(), ts=int(clock.now)))["statusCode"] == 200
     assert sm_calls == ["GetSecretValue"]
-    assert len(aws.transactions()) == 3
+    assert len(account.transactions()) == 3
 
 
-def test_a_forged_request_whose_refresh_fails_does_not_turn_valid_deliveries_away(invoke, app, aws, clock):
+def test_a_forged_request_whose_refresh_fails_does_not_turn_valid_deliveries_away(invoke, app, account, clock):
     """The mismatch-triggered re-read fails: the still-valid cached keys stay in use."""
     assert invoke(Sender().event(payload(), ts=int(clock.now)))["statusCode"] == 200
     clock.now += app.SECRET_REFRESH_SECONDS  # old enough for a mismatch to trigger a re-read
-    with Stubber(app._container().sm) as stub:
+    with Stubber(app.use_clients().sm) as stub:
         stub.add_client_error("get_secret_value", service_error_code="ThrottlingException", http_status_code=400)
         forged = invoke(Sender(UNKNOWN_SECRET).event(payload(), ts=int(clock.now)))
         assert forged["statusCode"] == 503  # the re-read failed: the sender may retry
         # No further read is made (the stub has no answer left), and the valid sender is served.
         valid = invoke(Sender().event(payload(), ts=int(clock.now)))
     assert valid["statusCode"] == 200
-    assert len(aws.transactions()) == 2
+    assert len(account.transactions()) == 2
     clock.now += app.KEY_TTL_SECONDS  # but past the TTL the keys are read again, whatever happened
     assert invoke(Sender().event(payload(), ts=int(clock.now)))["statusCode"] == 200
 
 
-def test_rotation_keeps_working_across_the_key_ttl(invoke, app, aws, clock):
-    aws.set_secret(json.dumps({"current": UNKNOWN_SECRET, "previous": SECRET}))
+def test_rotation_keeps_working_across_the_key_ttl(invoke, app, account, clock):
+    account.set_secret(json.dumps({"current": UNKNOWN_SECRET, "previous": SECRET}))
     for _ in range(3):
         for secret in (SECRET, UNKNOWN_SECRET):
             assert invoke(Sender(secret).event(payload(), ts=int(clock.now)))["statusCode"] == 200
@@ -434,9 +448,8 @@ def test_rotation_keeps_working_across_the_key_ttl(invoke, app, aws, clock):
 
 
 @pytest.mark.parametrize("code", ["InternalServiceError", "ThrottlingException", "ServiceUnavailable"])
-def test_secrets_manager_unavailable_is_503(invoke, app, aws, clock, code):
-    app._container()
-    with Stubber(app._container().sm) as stub:
+def test_secrets_manager_unavailable_is_503(invoke, app, account, clock, code):
+    with Stubber(app.use_clients().sm) as stub:
         stub.add_client_error("get_secret_value", service_error_code=code, http_status_code=500)
         resp = invoke(Sender().event(payload(), ts=int(clock.now)))
         # cached briefly: a throttled Secrets Manager is not asked again at once (the stub
@@ -445,7 +458,7 @@ def test_secrets_manager_unavailable_is_503(invoke, app, aws, clock, code):
     assert resp["statusCode"] == again["statusCode"] == 503
     assert resp["json"]["error"] == "service_unavailable"
     assert resp["headers"]["Retry-After"] == again["headers"]["Retry-After"] == "5"
-    assert aws.items() == []
+    assert account.items() == []
     # then the next request fetches again and succeeds
     clock.now += app.SECRET_RETRY_SECONDS
     assert invoke(Sender().event(payload(), ts=int(clock.now)))["statusCode"] == 200
@@ -456,28 +469,26 @@ def test_secrets_manager_unavailable_is_503(invoke, app, aws, clock, code):
     ConnectTimeoutError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com"),
     ReadTimeoutError(endpoint_url="https://secretsmanager.us-east-1.amazonaws.com"),
 ])
-def test_secrets_manager_network_failure_is_503(invoke, app, aws, exc):
-    app._container()
-    with mock.patch.object(app._container().sm, "get_secret_value", side_effect=exc):
+def test_secrets_manager_network_failure_is_503(invoke, app, account, exc):
+    with mock.patch.object(app.use_clients().sm, "get_secret_value", side_effect=exc):
         resp = invoke(Sender().event(payload()))
     assert resp["statusCode"] == 503
     assert resp["json"]["error"] == "service_unavailable"
     assert resp["headers"]["Retry-After"] == "5"
-    assert aws.items() == []
+    assert account.items() == []
 
 
 @pytest.mark.parametrize("code", ["ResourceNotFoundException", "AccessDeniedException", "DecryptionFailure"])
 def test_secret_not_readable_is_a_configuration_error(invoke, app, code):
-    app._container()
-    with Stubber(app._container().sm) as stub:
+    with Stubber(app.use_clients().sm) as stub:
         stub.add_client_error("get_secret_value", service_error_code=code, http_status_code=400)
         resp = invoke(Sender().event(payload()))
     assert resp["statusCode"] == 500
     assert resp["json"]["error"] == "configuration_error"
 
 
-def test_deleted_secret_in_moto_is_a_configuration_error(invoke, aws):
-    aws.sm.delete_secret(SecretId=aws.secret_arn, ForceDeleteWithoutRecovery=True)
+def test_deleted_secret_in_moto_is_a_configuration_error(invoke, account):
+    account.sm.delete_secret(SecretId=account.secret_arn, ForceDeleteWithoutRecovery=True)
     assert invoke(Sender().event(payload()))["json"]["error"] == "configuration_error"
 
 
@@ -488,7 +499,7 @@ def _none_mode(monkeypatch: pytest.MonkeyPatch, app: Any) -> None:
     monkeypatch.delenv("SIGNING_SECRET_ARN")  # read at the first request
 
 
-def test_signature_mode_none_accepts_unsigned_and_warns_at_every_cold_start(invoke, app, aws, caplog, monkeypatch):
+def test_signature_mode_none_accepts_unsigned_and_warns_at_every_cold_start(invoke, app, account, caplog, monkeypatch):
     _none_mode(monkeypatch, app)
     caplog.set_level(logging.INFO, logger="webhook")
     body = json.dumps(payload())
@@ -501,21 +512,21 @@ def test_signature_mode_none_accepts_unsigned_and_warns_at_every_cold_start(invo
     assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 2
 
 
-def test_signature_mode_none_ignores_bad_signatures_and_uses_the_webhook_id(invoke, app, aws, monkeypatch):
+def test_signature_mode_none_ignores_bad_signatures_and_uses_the_webhook_id(invoke, app, account, monkeypatch):
     _none_mode(monkeypatch, app)
     body = json.dumps(payload())
     event = make_event(body, {"webhook-id": "msg_dev", "webhook-signature": "v1,garbage"})
     first = invoke(event)
     assert first["statusCode"] == 200
-    assert aws.transactions()[0]["deliveryId"] == "msg_dev"
+    assert account.transactions()[0]["deliveryId"] == "msg_dev"
     second = invoke(make_event(body, {"Webhook-Id": "msg_dev"}))
     assert second["body"] == first["body"]
     # the id is bound to its body here too
     assert invoke(make_event(json.dumps(payload()), {"webhook-id": "msg_dev"}))["statusCode"] == 422
-    assert len(aws.transactions()) == 1
+    assert len(account.transactions()) == 1
 
 
-def test_signature_mode_none_without_webhook_id_is_idempotent_on_the_body_hash(invoke, app, aws, monkeypatch):
+def test_signature_mode_none_without_webhook_id_is_idempotent_on_the_body_hash(invoke, app, account, monkeypatch):
     import hashlib
 
     _none_mode(monkeypatch, app)
@@ -523,7 +534,7 @@ def test_signature_mode_none_without_webhook_id_is_idempotent_on_the_body_hash(i
     first, second = invoke(make_event(body, {})), invoke(make_event(body, {}))
     assert first["statusCode"] == second["statusCode"] == 200
     assert first["body"] == second["body"]
-    [item] = aws.transactions()
+    [item] = account.transactions()
     assert item["deliveryId"] == "sha256:" + hashlib.sha256(body.encode()).hexdigest()
     invalid_id = make_event(body, {"webhook-id": "has space"})
     assert invoke(invalid_id)["body"] == first["body"]  # falls back to the same body hash
@@ -536,22 +547,22 @@ def test_signature_mode_standard_webhooks_explicit(invoke, app, monkeypatch):
 
 
 @pytest.mark.parametrize("mode", ["None", "NONE", "off", "false", "Standard-Webhooks", "standard_webhooks", " none"])
-def test_unknown_signature_mode_fails_closed(invoke, app, aws, caplog, monkeypatch, mode):
+def test_unknown_signature_mode_fails_closed(invoke, app, account, caplog, monkeypatch, mode):
     monkeypatch.setenv("SIGNATURE_MODE", mode)
     for event in (Sender().event(payload()), make_event(json.dumps(payload()), {})):
         resp = invoke(event)
         assert resp["statusCode"] == 500
         assert resp["json"]["error"] == "configuration_error"
-    assert aws.items() == []
+    assert account.items() == []
     reasons = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(reasons) == 2 and all("SIGNATURE_MODE" in m for m in reasons)
 
 
 @pytest.mark.parametrize("missing", ["TABLE_NAME", "SIGNING_SECRET_ARN"])
-def test_missing_environment_is_a_configuration_error(invoke, app, aws, monkeypatch, missing):
+def test_missing_environment_is_a_configuration_error(invoke, app, account, monkeypatch, missing):
     monkeypatch.delenv(missing)
     assert invoke(Sender().event(payload()))["json"]["error"] == "configuration_error"
-    assert aws.items() == []
+    assert account.items() == []
 
 
 def test_wrong_table_is_an_internal_error_without_details(invoke, app, monkeypatch):

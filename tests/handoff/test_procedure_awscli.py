@@ -2,7 +2,7 @@
 
 The blocks are extracted from the generated HANDOFF.md and run unchanged by
 ``sh`` with AWS CLI v1 from PyPI (``.venv-awscli``, which ``make test``
-creates; ``AWS_CLI`` names another ``aws``).  AWS CLI v1 honours
+creates; ``AWS_CLI`` names another ``aws``: ``support.tools.required_tool``).  AWS CLI v1 honours
 ``AWS_ENDPOINT_URL``, so the blocks reach the patched moto server running in a
 thread of this process.
 """
@@ -14,31 +14,21 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from support import moto_server
-from support.environments import SHIPPED
+from support.stacks import change_sets, stack, without_resource
+from support.tools import required_tool
 from webhook_templates import data_guard
-from webhook_templates.handoff.bundle import build_files, write_bundle
 from webhook_templates.stack import naming
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse .* not supported by moto:UserWarning")
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def aws_cli() -> Path:
-    """AWS CLI v1: ``AWS_CLI``, else the project's ``.venv-awscli``; a missing one fails the test."""
-    configured = os.environ.get("AWS_CLI")
-    path = Path(configured) if configured else REPO / ".venv-awscli" / "bin" / "aws"
-    if not path.is_file():
-        pytest.fail(f"AWS CLI v1 not found at {path}: run `make test` (it installs .venv-awscli) or set AWS_CLI")
-    return path
+# slow: AWS CLI v1 processes against moto's server
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore:Tried to parse .* not supported by moto:UserWarning")]
 
 
 def blocks(handoff: str) -> dict[str, str]:
@@ -47,36 +37,21 @@ def blocks(handoff: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with moto_server.running() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("bundle")
-    write_bundle(build_files(SHIPPED), out)
-    return out
+def bundle(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the build: the AWS CLI writes its cache under HOME, which is the bundle folder."""
+    return Path(shutil.copytree(build_dir, tmp_path_factory.mktemp("bundle") / "build"))
 
 
 @pytest.fixture
-def account(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], Any]:
-    """An empty moto account; returns a boto3 client factory for checking what the blocks did."""
-    moto_server.reset(endpoint)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-    return lambda service: boto3.client(service)
-
-
-@pytest.fixture
-def run_block(endpoint: str) -> Callable[..., subprocess.CompletedProcess[str]]:
-    cli = aws_cli()
+def run_block(moto_endpoint: str) -> Callable[..., subprocess.CompletedProcess[str]]:
+    cli = required_tool("AWS_CLI")
 
     def run(folder: Path, environment: str) -> subprocess.CompletedProcess[str]:
         block = blocks((folder / "HANDOFF.md").read_text(encoding="utf-8"))[environment]
         env = {
             "PATH": f"{cli.parent}{os.pathsep}{os.environ['PATH']}",
             "HOME": str(folder), "LANG": "C.UTF-8",
-            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         }
@@ -84,14 +59,6 @@ def run_block(endpoint: str) -> Callable[..., subprocess.CompletedProcess[str]]:
                               capture_output=True, text=True, timeout=300)
 
     return run
-
-
-def stack(account: Callable[[str], Any], name: str) -> dict[str, Any]:
-    return account("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
-
-
-def change_sets(account: Callable[[str], Any], name: str) -> list[dict[str, Any]]:
-    return account("cloudformation").list_change_sets(StackName=name)["Summaries"]
 
 
 def test_handoff_has_one_block_per_environment(bundle: Path) -> None:
@@ -105,66 +72,50 @@ def test_handoff_has_one_block_per_environment(bundle: Path) -> None:
 
 
 def test_a_first_deploy_stops_before_creating_anything_without_the_api_gateway_role(
-    account: Callable[[str], Any], run_block: Callable[..., Any], bundle: Path
+    moto_account: Callable[[str], Any], run_block: Callable[..., Any], bundle: Path
 ) -> None:
     result = run_block(bundle, "staging")
 
     assert result.returncode == 1, result.stderr
     assert "API Gateway has no CloudWatch role in this account and region" in result.stderr
     assert "CreateApiGatewayAccountRole" in result.stderr
-    assert account("cloudformation").list_stacks()["StackSummaries"] == []
+    assert moto_account("cloudformation").list_stacks()["StackSummaries"] == []
 
 
 def test_staging_and_prod_deploy_protected_and_rerun_cleanly(
-    account: Callable[[str], Any], run_block: Callable[..., Any], bundle: Path, endpoint: str
+    moto_account: Callable[[str], Any], run_block: Callable[..., Any], bundle: Path, moto_endpoint: str
 ) -> None:
-    moto_server.with_api_gateway_role(endpoint)
-    cfn = account("cloudformation")
+    moto_server.with_api_gateway_role(moto_endpoint)
+    cfn = moto_account("cloudformation")
 
     for environment in ("staging", "prod"):
         name = f"webhook-{environment}"
         first = run_block(bundle, environment)
         assert first.returncode == 0, first.stdout + first.stderr
         assert "data guard:" in first.stdout  # the guard ran on the change set
-        assert stack(account, name)["StackStatus"] == "CREATE_COMPLETE"
+        assert stack(moto_account, name)["StackStatus"] == "CREATE_COMPLETE"
         policy = json.loads(cfn.get_stack_policy(StackName=name)["StackPolicyBody"])
         assert policy == data_guard.stack_policy()
-        assert stack(account, name)["EnableTerminationProtection"] is (environment == "prod")
-        table = account("dynamodb").describe_table(TableName=f"transactions-{environment}")["Table"]
+        assert stack(moto_account, name)["EnableTerminationProtection"] is (environment == "prod")
+        table = moto_account("dynamodb").describe_table(TableName=f"transactions-{environment}")["Table"]
         assert table["TableStatus"] == "ACTIVE"
 
     for environment in ("staging", "prod"):
         again = run_block(bundle, environment)
         assert again.returncode == 0, again.stdout + again.stderr
         assert f"webhook-{environment} is up to date: the change set contained no changes." in again.stdout
-        assert change_sets(account, f"webhook-{environment}") == []  # the empty one was deleted
-
-
-def _without(resource: str, body: dict[str, Any]) -> dict[str, Any]:
-    """``body`` with ``resource`` deleted and every reference to it replaced by a fixed string."""
-
-    def swap(node: Any) -> Any:
-        if isinstance(node, dict):
-            if node in ({"Ref": resource}, {"Fn::GetAtt": [resource, "Arn"]}):
-                return f"arn:aws:dynamodb:us-east-1:123456789012:table/{resource}-elsewhere"
-            return {key: swap(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [swap(item) for item in node]
-        return node
-
-    resources = {key: value for key, value in body["Resources"].items() if key != resource}
-    return swap({**body, "Resources": resources})
+        assert change_sets(moto_account, f"webhook-{environment}") == []  # the empty one was deleted
 
 
 def test_the_guard_in_the_block_refuses_a_change_set_that_removes_the_table(
-    account: Callable[[str], Any], run_block: Callable[..., Any], bundle: Path, tmp_path: Path, endpoint: str
+    moto_account: Callable[[str], Any], run_block: Callable[..., Any], bundle: Path, tmp_path: Path, moto_endpoint: str
 ) -> None:
-    moto_server.with_api_gateway_role(endpoint)
+    moto_server.with_api_gateway_role(moto_endpoint)
     assert run_block(bundle, "staging").returncode == 0
     edited = tmp_path / "edited"
     shutil.copytree(bundle, edited)
     body = json.loads((edited / "template.json").read_text(encoding="utf-8"))
-    (edited / "template.json").write_text(json.dumps(_without(naming.TABLE_ID, body)), encoding="utf-8")
+    (edited / "template.json").write_text(json.dumps(without_resource(body, naming.TABLE_ID)), encoding="utf-8")
 
     result = run_block(edited, "staging")
 
@@ -172,8 +123,8 @@ def test_the_guard_in_the_block_refuses_a_change_set_that_removes_the_table(
     assert data_guard.REFUSED_HEADLINE in result.stderr
     assert "  TransactionsTable (AWS::DynamoDB::Table) would be removed from the stack" in result.stderr
     assert "Not executed; the change set was deleted." in result.stderr
-    assert change_sets(account, "webhook-staging") == []
-    assert stack(account, "webhook-staging")["StackStatus"] == "CREATE_COMPLETE"
+    assert change_sets(moto_account, "webhook-staging") == []
+    assert stack(moto_account, "webhook-staging")["StackStatus"] == "CREATE_COMPLETE"
     # botocore decodes a JSON template body into a dict.
-    deployed = account("cloudformation").get_template(StackName="webhook-staging")["TemplateBody"]
+    deployed = moto_account("cloudformation").get_template(StackName="webhook-staging")["TemplateBody"]
     assert naming.TABLE_ID in deployed["Resources"]

@@ -15,6 +15,8 @@ from webhook_templates.local import signing
 from webhook_templates.stack import api
 from webhook_templates.stack.handler_artifact import HandlerArtifact
 
+pytestmark = pytest.mark.slow  # a serve process, over HTTP
+
 
 def signed(served: Served, body: bytes, msg_id: str | None = None) -> dict[str, str]:
     return signing.signed_headers(served.secret, body, msg_id or signing.new_message_id())

@@ -10,6 +10,8 @@ from served import SECRET, server_environment
 
 from support import serve_process
 
+pytestmark = pytest.mark.slow  # each test starts and stops a serve process
+
 
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> list[subprocess.Popen[str]]:

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 from troposphere import Template
 
 from support.environments import SHIPPED as ENVIRONMENTS
+from support.tools import required_tool
 from webhook_templates.handoff import lint
-from webhook_templates.handoff.bundle import build_files, write_bundle
+from webhook_templates.handoff.bundle import build_files
 from webhook_templates.handoff.render import (
     _YamlDumper,
     json_to_yaml,
@@ -38,13 +39,6 @@ ROOT = Path(__file__).resolve().parents[2]
 LEGACY = ROOT / "tests" / "fixtures" / "legacy_stack.yaml"
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("build")
-    write_bundle(build_files(ENVIRONMENTS), out)
-    return out
-
-
 def _render_in_subprocess(out: Path, hash_seed: str) -> dict[str, bytes]:
     subprocess.run(
         [sys.executable, "-m", "webhook_templates", "render", "--out", str(out)],
@@ -53,6 +47,7 @@ def _render_in_subprocess(out: Path, hash_seed: str) -> dict[str, bytes]:
     return {str(path.relative_to(out)): path.read_bytes() for path in sorted(out.rglob("*")) if path.is_file()}
 
 
+@pytest.mark.slow
 def test_renders_in_different_processes_are_byte_identical(tmp_path: Path) -> None:
     """Separate processes with different hash seeds: set and dict-hash ordering cannot leak in."""
     first = _render_in_subprocess(tmp_path / "a", "1")
@@ -176,16 +171,19 @@ def test_parameter_files_cover_every_parameter(template: Template) -> None:
         assert all(isinstance(v, str) for v in values.values())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["template.json", "template.yaml"])
-def test_cfn_lint_finds_nothing_including_informational(rendered: Path, name: str) -> None:
-    findings = lint.cfn_lint((rendered / name).read_text(), name)
+def test_cfn_lint_finds_nothing_including_informational(build_dir: Path, name: str) -> None:
+    findings = lint.cfn_lint((build_dir / name).read_text(), name)
     assert findings == []
 
 
-def test_checkov_fails_nothing_on_either_rendering_and_finds_the_legacy_stacks_faults(rendered: Path) -> None:
+@pytest.mark.slow
+def test_checkov_fails_nothing_on_either_rendering_and_finds_the_legacy_stacks_faults(build_dir: Path) -> None:
     """One checkov run for all three files (its start-up is most of its cost); the retired stack is
     the negative control: the same call must report its known faults, each attributed to it."""
-    json_file, yaml_file = rendered / "template.json", rendered / "template.yaml"
+    required_tool("CHECKOV")
+    json_file, yaml_file = build_dir / "template.json", build_dir / "template.yaml"
     findings = lint.checkov(json_file, yaml_file, LEGACY)
     assert findings[json_file] == []
     assert findings[yaml_file] == []
@@ -195,17 +193,20 @@ def test_checkov_fails_nothing_on_either_rendering_and_finds_the_legacy_stacks_f
     assert all(f.location.startswith(f"{LEGACY.name}:") for f in findings[LEGACY])
 
 
-def test_a_template_checkov_cannot_read_is_a_finding_not_a_clean_result(rendered: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_a_template_checkov_cannot_read_is_a_finding_not_a_clean_result(build_dir: Path, tmp_path: Path) -> None:
     """checkov skips an unreadable file silently (no parsing error, no check): a truncated
     rendering must not pass as clean, and the readable file beside it still gets its result."""
-    for broken in ((rendered / "template.json").read_text()[:3000], '{"Resources": '):
+    required_tool("CHECKOV")
+    for broken in ((build_dir / "template.json").read_text()[:3000], '{"Resources": '):
         truncated = tmp_path / "template.json"
         truncated.write_text(broken)
-        findings = lint.checkov(rendered / "template.yaml", truncated)
+        findings = lint.checkov(build_dir / "template.yaml", truncated)
         assert [(f.rule, f.location) for f in findings[truncated]] == [("parse", "template.json")], broken
-        assert findings[rendered / "template.yaml"] == [], broken
+        assert findings[build_dir / "template.yaml"] == [], broken
 
 
+@pytest.mark.slow
 def test_cfn_lint_does_find_the_legacy_stacks_faults() -> None:
     """Negative control: cfn-lint reports the retired stack's known faults."""
     cfn = lint.cfn_lint(LEGACY.read_text(), LEGACY.name)

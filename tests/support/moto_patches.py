@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda.models import LambdaVersion, lambda_backends
@@ -98,9 +98,48 @@ def _alias_version(props: dict[str, Any]) -> str:
     return str(props["FunctionVersion"])
 
 
-class _Alarm(CloudFormationModel):
+class _Model:
+    """The base of every resource model this module adds to moto or puts in place of moto's own.
+
+    Each subclass closes one gap, named in its docstring.  moto looks resource types up among
+    ``CloudFormationModel``'s direct subclasses: a new type's model is one (``_Model`` first, so
+    its defaults stand in for the abstract methods), and a replacement subclasses moto's model
+    (its methods first).  ``apply()`` has moto look among ``_Model``'s subclasses too, after its
+    own, so for a type both model the subclass here is the one used.  A subclass names its type,
+    its name property and the attributes ``Fn::GetAtt`` reads, and implements what it models (a
+    stack's deletion calls each resource's own ``delete``).
+    """
+
+    TYPE: ClassVar[str]
+    #: The property that names the resource ("" if it has none).
+    NAME_PROPERTY: ClassVar[str] = ""
+    ATTRIBUTES: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def cloudformation_type(cls) -> str:  # type: ignore[override]
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:  # type: ignore[override]
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    @staticmethod
+    def models() -> list[type[CloudFormationModel]]:
+        """moto's models, then this module's: for a type both model, the later entry wins."""
+        return [*CloudFormationModel.__subclasses__(), *_Model.__subclasses__()]
+
+
+class _Alarm(_Model, CloudFormationModel):
     """Gap: moto's CloudFormation has no AWS::CloudWatch::Alarm; deploy reads alarms back
     from the stack as rollback triggers.  Ref is the name, GetAtt Arn the ARN, as on AWS."""
+
+    TYPE = "AWS::CloudWatch::Alarm"
+    NAME_PROPERTY = "AlarmName"
+    ATTRIBUTES = frozenset({"Arn"})
 
     def __init__(self, alarm: Any) -> None:
         self.alarm = alarm
@@ -108,18 +147,6 @@ class _Alarm(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return str(self.alarm.name)
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "AlarmName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudWatch::Alarm"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
 
     def get_cfn_attribute(self, attribute_name: str) -> str:
         return str(self.alarm.alarm_arn)
@@ -150,11 +177,13 @@ class _Alarm(CloudFormationModel):
         cloudwatch_backends[account_id][region_name].delete_alarms([self.alarm.name])
 
 
-class _Alias(CloudFormationModel):
+class _Alias(_Model, CloudFormationModel):
     """Gap: moto's CloudFormation has no AWS::Lambda::Alias (Ref: the alias ARN).  And where
     CloudFormation hands an alias with a ``CodeDeployLambdaAliasUpdate`` policy to CodeDeploy,
     which shifts it and records a deployment, moto would switch it at once: the update records
     a finished (``Succeeded``) deployment in the named group, as CodeDeploy would."""
+
+    TYPE = "AWS::Lambda::Alias"
 
     def __init__(self, alias: Any, function_name: str) -> None:
         self.alias = alias
@@ -163,18 +192,6 @@ class _Alias(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return str(self.alias.arn)
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Lambda::Alias"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
@@ -213,8 +230,11 @@ class _Alias(CloudFormationModel):
             pass  # the function went first, and its aliases with it
 
 
-class _CodeDeployApplication(CloudFormationModel):
+class _CodeDeployApplication(_Model, CloudFormationModel):
     """Gap: moto's CloudFormation has no AWS::CodeDeploy::Application (Ref: its name)."""
+
+    TYPE = "AWS::CodeDeploy::Application"
+    NAME_PROPERTY = "ApplicationName"
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -222,18 +242,6 @@ class _CodeDeployApplication(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.name
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "ApplicationName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CodeDeploy::Application"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
@@ -253,8 +261,11 @@ class _CodeDeployApplication(CloudFormationModel):
         codedeploy_backends[account_id][region_name].applications.pop(self.name, None)
 
 
-class _DeploymentGroup(CloudFormationModel):
+class _DeploymentGroup(_Model, CloudFormationModel):
     """Gap: moto's CloudFormation has no AWS::CodeDeploy::DeploymentGroup (Ref: its name)."""
+
+    TYPE = "AWS::CodeDeploy::DeploymentGroup"
+    NAME_PROPERTY = "DeploymentGroupName"
 
     def __init__(self, group: Any) -> None:
         self.group = group
@@ -262,18 +273,6 @@ class _DeploymentGroup(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return str(self.group.deployment_group_name)
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "DeploymentGroupName"
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CodeDeploy::DeploymentGroup"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
@@ -305,6 +304,60 @@ class _DeploymentGroup(CloudFormationModel):
             self.group.application.application_name, {}).pop(self.group.deployment_group_name, None)
 
 
+class _Version(LambdaVersion, _Model):
+    """Gaps in moto's AWS::Lambda::Version: no Ref (CloudFormation: the version's ARN) and no
+    ``GetAtt Version``; an update (a changed description, which CloudFormation answers with a
+    replacement) is not implemented, so it publishes a new version, as the replacement does."""
+
+    arn = ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:  # moto's (True for any) precedes _Model's in the MRO
+        return attr == "Version"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return str(self.version)
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
+                                        account_id: str, region_name: str, **kwargs: Any) -> _Version:
+        published = LambdaVersion.create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        version = cls({"Version": published.version})
+        function = lambda_backends[account_id][region_name].get_function(
+            cloudformation_json["Properties"]["FunctionName"])
+        version.arn = f"{function.function_arn}:{version.version}"
+        return version
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: _Version, new_resource_name: str,  # type: ignore[override]
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str) -> _Version:
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+
+class _Key(Key, _Model):
+    """Gaps in moto's AWS::KMS::Key: it passes the template's ``Tags`` (Key/Value) to KMS's
+    tagger, which expects TagKey/TagValue and fails with HTTP 500; and it stores ``KeyPolicy``
+    as the template's object, which DescribeKey then fails to parse (HTTP 500).  CloudFormation
+    converts both.  Everything else is moto's key (Key comes first in the MRO: its methods win)."""
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
+                                        account_id: str, region_name: str, **kwargs: Any) -> Any:
+        props = cloudformation_json.get("Properties", {})
+        tags = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])]
+        policy = props.get("KeyPolicy", {})
+        policy = policy if isinstance(policy, str) else json.dumps(policy)
+        props = {**props, "Tags": tags, "KeyPolicy": policy}
+        return Key.create_from_cloudformation_json(
+            resource_name, {**cloudformation_json, "Properties": props}, account_id, region_name, **kwargs)
+
+
 def _update_aliases_of_replaced_versions(stack: Stack) -> None:
     """Gap: moto updates only resources whose own properties changed; CloudFormation also
     updates those that read an attribute of a replaced resource: the alias whose
@@ -320,54 +373,12 @@ def _update_aliases_of_replaced_versions(stack: Stack) -> None:
                 logical_id, resource_json, resources, stack.account_id, stack.region_name)
 
 
-def _patch_lambda_version() -> None:
-    """Gaps in moto's AWS::Lambda::Version: no Ref (CloudFormation: the version's ARN) and no
-    ``GetAtt Version``; an update (a changed description, which CloudFormation answers with a
-    replacement) is not implemented, so it publishes a new version, as the replacement does."""
-    original_create = LambdaVersion.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create(cls: type, name: str, cfn_json: dict[str, Any], account_id: str, region_name: str,
-               **kwargs: Any) -> Any:
-        version = original_create(cls, name, cfn_json, account_id, region_name, **kwargs)
-        function = lambda_backends[account_id][region_name].get_function(cfn_json["Properties"]["FunctionName"])
-        version.arn = f"{function.function_arn}:{version.version}"
-        return version
-
-    def update(cls: type, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any],
-               account_id: str, region_name: str) -> Any:
-        return create(cls, new_resource_name, cloudformation_json, account_id, region_name)
-
-    LambdaVersion.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
-    LambdaVersion.update_from_cloudformation_json = classmethod(update)  # type: ignore[method-assign,assignment]
-    LambdaVersion.delete_from_cloudformation_json = classmethod(  # type: ignore[method-assign,assignment]
-        lambda cls, *args, **kwargs: None)
-    LambdaVersion.physical_resource_id = property(lambda self: self.arn)  # type: ignore[attr-defined]
-    LambdaVersion.has_cfn_attr = classmethod(lambda cls, attr: attr == "Version")  # type: ignore[method-assign,assignment]
-    LambdaVersion.get_cfn_attribute = lambda self, attribute: str(self.version)  # type: ignore[attr-defined]
-
-
 def apply() -> None:
     """Patch moto in this process (once)."""
     global _applied
     if _applied:
         return
     _applied = True
-
-    # Gaps in moto's AWS::KMS::Key handler: it passes the template's ``Tags``
-    # (Key/Value) to KMS's tagger, which expects TagKey/TagValue and fails with
-    # HTTP 500; and it stores ``KeyPolicy`` as the template's object, which
-    # DescribeKey then fails to parse (HTTP 500).  CloudFormation converts both.
-    original_key = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-    def create_key(cls: type, name: str, cfn_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        props = cfn_json.get("Properties", {})
-        tags = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])]
-        policy = props.get("KeyPolicy", {})
-        policy = policy if isinstance(policy, str) else json.dumps(policy)
-        props = {**props, "Tags": tags, "KeyPolicy": policy}
-        return original_key(cls, name, {**cfn_json, "Properties": props}, *args, **kwargs)
-
-    Key.create_from_cloudformation_json = classmethod(create_key)  # type: ignore[method-assign,assignment]
 
     # Gaps in moto's change set: it lists only template edits, where
     # CloudFormation also lists the resources a changed parameter value
@@ -481,8 +492,8 @@ def apply() -> None:
 
     parsing.get_references_from_template = get_references_from_template
 
-    # The rollout's resources (each gap is on its class above).  moto finds
-    # resource types among CloudFormationModel's subclasses, cached on first use.
-    _patch_lambda_version()
+    # The resource models above (each gap is on its class).  moto reads its model
+    # list through this module attribute and caches the maps built from it.
+    parsing.get_model_list = _Model.models
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()

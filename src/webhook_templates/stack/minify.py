@@ -12,7 +12,7 @@ import ast
 import functools
 import io
 import tokenize
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 
 @functools.lru_cache(maxsize=4)
@@ -58,38 +58,60 @@ def _without_annotations(source: str) -> str:
     value stays too, as removing it would leave a bare name.
     """
     tree = parsed(source)
-    if not any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
-               and any(alias.name == "annotations" for alias in node.names) for node in tree.body):
+    if not _postpones_annotations(tree):
         return source
+    offset = _offsets(source)
+    spans = (_hint_span(node, source, offset) for node in ast.walk(tree))
+    cuts = [(begin, end) for begin, end in filter(None, spans) if "\n" not in source[begin:end]]
+    for begin, end in sorted(cuts, reverse=True):
+        source = source[:begin] + source[end:]
+    return source
+
+
+#: An ast position (row, column in UTF-8 bytes) as an offset into the source's text.
+_Offset = Callable[[int, int], int]
+
+
+def _postpones_annotations(tree: ast.Module) -> bool:
+    """Whether the module has ``from __future__ import annotations`` (its hints are never evaluated)."""
+    return any(isinstance(node, ast.ImportFrom) and node.module == "__future__"
+               and any(alias.name == "annotations" for alias in node.names) for node in tree.body)
+
+
+def _offsets(source: str) -> _Offset:
+    """The offset into ``source`` of an ast position (ast columns count UTF-8 bytes)."""
     lines = source.splitlines(keepends=True)
     starts = [0]
     for line in lines:
         starts.append(starts[-1] + len(line))
 
-    def offset(row: int, byte_col: int) -> int:  # ast columns count UTF-8 bytes
+    def offset(row: int, byte_col: int) -> int:
         return starts[row - 1] + len(lines[row - 1].encode()[:byte_col].decode())
 
-    cuts: list[tuple[int, int]] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.arg) and node.annotation is not None:
-            hint = node.annotation
-            begin = offset(node.lineno, node.col_offset) + len(node.arg)
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            hint = node.annotation
-            begin = offset(node.target.end_lineno or node.lineno, node.target.end_col_offset or 0)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
-            hint = node.returns
-            begin = source.rfind("->", 0, offset(hint.lineno, hint.col_offset))
-            while source[begin - 1] == " ":
-                begin -= 1
-        else:
-            continue
-        end = offset(hint.end_lineno or hint.lineno, hint.end_col_offset or 0)
-        if "\n" not in source[begin:end]:
-            cuts.append((begin, end))
-    for begin, end in sorted(cuts, reverse=True):
-        source = source[:begin] + source[end:]
-    return source
+    return offset
+
+
+def _hint_span(node: ast.AST, source: str, offset: _Offset) -> tuple[int, int] | None:
+    """Where ``node``'s hint is in ``source``, with the ``:`` or ``->`` before it; None if it has none."""
+    start = _hint_start(node, source, offset)
+    if start is None:
+        return None
+    begin, hint = start
+    return begin, offset(hint.end_lineno or hint.lineno, hint.end_col_offset or 0)
+
+
+def _hint_start(node: ast.AST, source: str, offset: _Offset) -> tuple[int, ast.expr] | None:
+    """Where the text that hints ``node`` starts (right after the name it hints), and the hint."""
+    if isinstance(node, ast.arg) and node.annotation is not None:
+        return offset(node.lineno, node.col_offset) + len(node.arg), node.annotation
+    if isinstance(node, ast.AnnAssign) and node.value is not None:
+        return offset(node.target.end_lineno or node.lineno, node.target.end_col_offset or 0), node.annotation
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+        begin = source.rfind("->", 0, offset(node.returns.lineno, node.returns.col_offset))
+        while source[begin - 1] == " ":
+            begin -= 1
+        return begin, node.returns
+    return None
 
 
 # Python 3.12+ tokenizes an f-string in parts, between these two tokens (-1: never, before 3.12).
