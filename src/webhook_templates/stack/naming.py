@@ -15,7 +15,6 @@ ROLE = "webhook-lambda-role"
 API = "webhook-api"
 KEY_ALIAS = "alias/webhook-lambda"
 SIGNING_SECRET = "webhook-signing-secret"
-USAGE_PLAN = "webhook-usage-plan"
 FUNCTION_LOG_GROUP = "/aws/lambda/webhook-processor"
 ACCESS_LOG_GROUP = "/aws/apigateway/webhook-api"
 #: The alias API Gateway invokes; CodeDeploy shifts it from version to version.
