@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from troposphere import Sub
 
+from ..metrics import API_5XX_ALARM_ID, FUNCTION_ERRORS_ALARM_ID
+
 TABLE = "transactions"
 FUNCTION = "webhook-processor"
 ROLE = "webhook-lambda-role"
@@ -51,8 +53,6 @@ ALIAS_ID = "LiveAlias"
 CODEDEPLOY_APPLICATION_ID = "CodeDeployApplication"
 DEPLOYMENT_GROUP_ID = "DeploymentGroup"
 CODEDEPLOY_ROLE_ID = "CodeDeployRole"
-FUNCTION_ERRORS_ALARM_ID = "FunctionErrorsAlarm"
-API_5XX_ALARM_ID = "Api5xxRateAlarm"
 
 #: Alarms that mean "this release is failing": CodeDeploy rolls a traffic shift
 #: back on them, and deploy passes them to CloudFormation as rollback triggers.

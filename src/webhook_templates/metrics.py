@@ -1,0 +1,67 @@
+"""Delivery metrics and alarm names: the one source the template, dashboard, runbook and ``status`` read.
+
+The handler writes these metrics as CloudWatch Embedded Metric Format in its one log line per
+request (no API call, no permission: CloudWatch Logs extracts them). It is inlined standalone,
+so it keeps its own literals; ``tests/handler/test_handler_metrics.py`` compares them with
+``emf_directives()`` here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NAMESPACE = "WebhookReceiver"
+
+#: Log-line members that are dimensions; their values are bounded (no ids).
+ENVIRONMENT = "environment"
+OUTCOME = "outcome"
+REASON = "reason"
+
+#: 1 per request, counted by outcome and by outcome and reason.
+DELIVERIES = "deliveries"
+#: The handler's own time per request, in milliseconds: the function's latency without
+#: Lambda's and API Gateway's overhead.
+LATENCY = "latencyMs"
+
+#: Every request ends in exactly one of these; ``reason`` is the handler's error code for
+#: the last two and repeats the outcome for the first two.
+PROCESSED, DUPLICATE, REJECTED, FAILED = OUTCOMES = ("processed", "duplicate", "rejected", "failed")
+
+DELIVERY_DIMENSIONS: tuple[tuple[str, ...], ...] = ((ENVIRONMENT, OUTCOME), (ENVIRONMENT, OUTCOME, REASON))
+LATENCY_DIMENSIONS: tuple[tuple[str, ...], ...] = ((ENVIRONMENT,),)
+
+# Alarm logical IDs; each alarm is named ``<stack>-<logical ID without "Alarm">``.
+FUNCTION_ERRORS_ALARM_ID = "FunctionErrorsAlarm"
+FUNCTION_THROTTLES_ALARM_ID = "FunctionThrottlesAlarm"
+API_5XX_ALARM_ID = "Api5xxRateAlarm"
+API_LATENCY_ALARM_ID = "ApiLatencyP99Alarm"
+#: Deliveries API Gateway refused (4XX) as a share of requests, once there are enough requests.
+API_4XX_ALARM_ID = "Api4xxRateAlarm"
+#: Deliveries the function refused: signature, timestamp and validation refusals (the reasons
+#: tell them apart). Each one is a transaction lost unless the sender fixes and redelivers it.
+REFUSALS_ALARM_ID = "FunctionRefusalsAlarm"
+ALARM_IDS: tuple[str, ...] = (
+    FUNCTION_ERRORS_ALARM_ID, FUNCTION_THROTTLES_ALARM_ID, REFUSALS_ALARM_ID,
+    API_5XX_ALARM_ID, API_4XX_ALARM_ID, API_LATENCY_ALARM_ID,
+)
+
+
+def alarm_suffix(logical_id: str) -> str:
+    """What follows ``<stack>-`` in the alarm's name."""
+    return logical_id.removesuffix("Alarm")
+
+
+def alarm_name(stack: str, logical_id: str) -> str:
+    """The alarm's name in stack ``stack``."""
+    return f"{stack}-{alarm_suffix(logical_id)}"
+
+
+def emf_directives() -> list[dict[str, Any]]:
+    """The ``_aws.CloudWatchMetrics`` array of every request's log line (EMF specification)."""
+    return [
+        {"Namespace": NAMESPACE, "Dimensions": [list(d) for d in DELIVERY_DIMENSIONS],
+         "Metrics": [{"Name": DELIVERIES, "Unit": "Count"}]},
+        {"Namespace": NAMESPACE, "Dimensions": [list(d) for d in LATENCY_DIMENSIONS],
+         "Metrics": [{"Name": LATENCY, "Unit": "Milliseconds"}]},
+    ]
+
