@@ -30,30 +30,9 @@ PROCESSED, DUPLICATE, REJECTED, FAILED = OUTCOMES = ("processed", "duplicate", "
 DELIVERY_DIMENSIONS: tuple[tuple[str, ...], ...] = ((ENVIRONMENT, OUTCOME), (ENVIRONMENT, OUTCOME, REASON))
 LATENCY_DIMENSIONS: tuple[tuple[str, ...], ...] = ((ENVIRONMENT,),)
 
-# Alarm logical IDs; each alarm is named ``<stack>-<logical ID without "Alarm">``.
+# The alarms that CodeDeploy and the rollback triggers name (stack.naming re-exports them).
 FUNCTION_ERRORS_ALARM_ID = "FunctionErrorsAlarm"
-FUNCTION_THROTTLES_ALARM_ID = "FunctionThrottlesAlarm"
 API_5XX_ALARM_ID = "Api5xxRateAlarm"
-API_LATENCY_ALARM_ID = "ApiLatencyP99Alarm"
-#: Deliveries API Gateway refused (4XX) as a share of requests, once there are enough requests.
-API_4XX_ALARM_ID = "Api4xxRateAlarm"
-#: Deliveries the function refused: signature, timestamp and validation refusals (the reasons
-#: tell them apart). Each one is a transaction lost unless the sender fixes and redelivers it.
-REFUSALS_ALARM_ID = "FunctionRefusalsAlarm"
-ALARM_IDS: tuple[str, ...] = (
-    FUNCTION_ERRORS_ALARM_ID, FUNCTION_THROTTLES_ALARM_ID, REFUSALS_ALARM_ID,
-    API_5XX_ALARM_ID, API_4XX_ALARM_ID, API_LATENCY_ALARM_ID,
-)
-
-
-def alarm_suffix(logical_id: str) -> str:
-    """What follows ``<stack>-`` in the alarm's name."""
-    return logical_id.removesuffix("Alarm")
-
-
-def alarm_name(stack: str, logical_id: str) -> str:
-    """The alarm's name in stack ``stack``."""
-    return f"{stack}-{alarm_suffix(logical_id)}"
 
 
 def emf_directives() -> list[dict[str, Any]]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from troposphere import Sub
 
-from ..metrics import API_5XX_ALARM_ID, FUNCTION_ERRORS_ALARM_ID
+from ..metrics import API_5XX_ALARM_ID as API_5XX_ALARM_ID
+from ..metrics import FUNCTION_ERRORS_ALARM_ID as FUNCTION_ERRORS_ALARM_ID
 
 TABLE = "transactions"
 FUNCTION = "webhook-processor"
