@@ -102,6 +102,15 @@ _MARKER_READ_PAUSES = (0.05, 0.2)
 _KEY_TRIES = 3  # transactionId collisions in one millisecond: try the next millisecond
 
 _Item = dict[str, Any]  # a DynamoDB item or key: {"transactionId": {"S": "txn_1"}}
+# CloudWatch Embedded Metric Format: the request's log line is also its metrics. Lambda's JSON
+# log format writes `extra` members at the top level of the line, where CloudWatch Logs finds
+# `_aws`; the dimensions' values are bounded (no ids). The generator's copy: metrics.py.
+_EMF_METRICS = [
+    {"Namespace": "WebhookReceiver", "Dimensions": [["environment", "outcome"], ["environment", "outcome", "reason"]],
+     "Metrics": [{"Name": "deliveries", "Unit": "Count"}]},
+    {"Namespace": "WebhookReceiver", "Dimensions": [["environment"]],
+     "Metrics": [{"Name": "latencyMs", "Unit": "Milliseconds"}]},
+]
 
 
 class Reject(Exception):
@@ -146,6 +155,7 @@ class Container:
         self.keys_at = 0.0  # when they were read (time.time())
         self.key_failure: Reject | None = None  # why the last read failed, if it did
         self.key_failure_at = 0.0
+        self.environment = "unknown"  # the metrics' dimension: ENVIRONMENT, set by the template
 
 
 _CONTAINER: Container | None = None  # None until the first request: a cold container
@@ -188,6 +198,7 @@ def _new_container() -> Container:
     if mode == "none":
         LOG.warning("SIGNATURE_MODE=none: signatures are NOT verified (local development only)")
     container = Container(problem, verify, table or "", secret_arn or "")
+    container.environment = os.environ.get("ENVIRONMENT") or container.environment
     if problem:
         return container
     # One session for both clients: they share its credentials and loaded endpoint data.
@@ -660,8 +671,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         elif status == 405:
             headers["Allow"] = "POST"
-    log["outcome"] = outcome
+    log["outcome"] = outcome if status == 200 else "rejected" if status < 500 else "failed"
+    log["reason"] = outcome
     log["statusCode"] = status
     log["latencyMs"] = round((time.perf_counter() - started) * 1000, 3)
+    log["environment"] = _CONTAINER.environment if _CONTAINER else "unknown"
+    log["deliveries"] = 1
+    log["_aws"] = {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": _EMF_METRICS}
     LOG.info("webhook request", extra=log)
     return {"statusCode": status, "headers": headers, "body": body}

@@ -75,6 +75,7 @@ def app(account: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleT
     """A new import of the handler, i.e. a cold container, with the stack's environment."""
     monkeypatch.setenv("TABLE_NAME", TABLE)
     monkeypatch.setenv("SIGNING_SECRET_ARN", account.secret_arn)
+    monkeypatch.setenv("ENVIRONMENT", "test")
     module = load_app()
     yield module
     sys.modules.pop(module.__name__, None)

@@ -48,7 +48,7 @@ def test_too_little_time_answers_503_before_any_aws_call(app, account, sender, r
     assert sm_calls == [] and ddb_calls == []
     assert account.items() == []
     assert context.asked == 1
-    assert request_logs()[-1].outcome == "service_unavailable"
+    assert request_logs()[-1].reason == "service_unavailable"
 
 
 def test_time_for_the_secret_but_not_the_write(app, account, sender):

@@ -76,8 +76,8 @@ def test_same_webhook_id_with_a_different_body_is_refused_and_stores_nothing(inv
                               "message": "webhook-id was already used for a different body"}
     assert account.items() == stored  # nothing new, nothing changed
     assert [t["transactionId"] for t in account.transactions()] == ["orig"]
-    assert [(r.outcome, r.statusCode, r.deliveryId) for r in request_logs()][-1] == (
-        "idempotency_key_reused", 422, "msg_same")
+    assert [(r.outcome, r.reason, r.statusCode, r.deliveryId) for r in request_logs()][-1] == (
+        "rejected", "idempotency_key_reused", 422, "msg_same")
     # the same body, re-signed later as a retry, still gets the original answer
     assert invoke(sender.event(original, msg_id="msg_same"))["body"] == first["body"]
 
@@ -248,7 +248,7 @@ def test_dynamodb_throttled_or_unavailable_is_503_and_writes_nothing(invoke, app
     assert resp["json"] == {"error": "service_unavailable", "message": "Temporarily unavailable, retry later"}
     assert resp["headers"]["Retry-After"] == "5"
     assert account.items() == []
-    assert request_logs()[-1].outcome == "service_unavailable"
+    assert request_logs()[-1].reason == "service_unavailable"
 
 
 @pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded"])

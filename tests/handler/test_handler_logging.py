@@ -10,7 +10,8 @@ from botocore.stub import Stubber
 
 from support.handler_loader import SECRET, Sender, load_app, make_event, payload
 
-FIELDS = ("outcome", "statusCode", "transactionId", "deliveryId", "latencyMs")
+FIELDS = ("outcome", "statusCode", "transactionId", "deliveryId", "latencyMs", "reason", "environment",
+          "deliveries", "_aws")
 
 
 def _all_log_text(records: list[logging.LogRecord]) -> str:
@@ -35,26 +36,26 @@ def test_success_line(invoke, sender, request_logs):
     assert resp["statusCode"] == 200
 
 
-@pytest.mark.parametrize(("mutate", "status", "outcome"), [
+@pytest.mark.parametrize(("mutate", "status", "reason"), [
     (lambda e: e["headers"].clear() or e["multiValueHeaders"].clear(), 401, "missing_signature_headers"),
     (lambda e: e.update(body='{"transactionId": 1}'), 401, "signature_mismatch"),
     (lambda e: e.update(httpMethod="GET"), 405, "method_not_allowed"),
     (lambda e: e.update(body="x" * 70000), 413, "payload_too_large"),
 ])
-def test_rejection_lines(invoke, sender, request_logs, mutate, status, outcome):
+def test_rejection_lines(invoke, sender, request_logs, mutate, status, reason):
     event = sender.event(payload())
     mutate(event)
     invoke(event)
     [line] = request_logs()
-    assert (line.statusCode, line.outcome) == (status, outcome)
+    assert (line.statusCode, line.outcome, line.reason) == (status, "rejected", reason)
     assert line.transactionId is None and line.deliveryId is None  # unverified ids are not logged
 
 
 def test_validation_failure_line_names_the_delivery(invoke, sender, request_logs):
     invoke(sender.event(payload(amount=-1), msg_id="msg_bad"))
     [line] = request_logs()
-    assert (line.statusCode, line.outcome, line.deliveryId, line.transactionId) == (
-        400, "validation_failed", "msg_bad", None)
+    assert (line.statusCode, line.outcome, line.reason, line.deliveryId, line.transactionId) == (
+        400, "rejected", "validation_failed", "msg_bad", None)
 
 
 def test_duplicate_line(invoke, sender, request_logs):

@@ -42,6 +42,7 @@ def test_environment_holds_names_and_arns_but_no_secret(resources: dict[str, Any
         "TABLE_NAME": {"Ref": naming.TABLE_ID},
         "SIGNING_SECRET_ARN": {"Fn::If": ["CreateSigningSecret", {"Ref": naming.SECRET_ID},
                                           {"Ref": "SigningSecretArn"}]},
+        "ENVIRONMENT": {"Ref": "Environment"},  # the delivery metrics' dimension
     }
     # The old stack shipped a plaintext secret; verification must never be switched off in a template.
     assert "SIGNATURE_MODE" not in variables

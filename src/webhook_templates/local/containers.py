@@ -89,7 +89,7 @@ def start_containers(path: Path, count: int, aws: LocalAws) -> Containers:
     creation is not thread-safe, and no first request should pay for it.
     """
     modules = import_containers(path, count)
-    environment = {"TABLE_NAME": aws.table_name, "SIGNING_SECRET_ARN": aws.secret_arn,
+    environment = {"TABLE_NAME": aws.table_name, "SIGNING_SECRET_ARN": aws.secret_arn, "ENVIRONMENT": "local",
                    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
     with mock.patch.dict(os.environ, environment):
         os.environ.pop("SIGNATURE_MODE", None)  # always verify signatures locally

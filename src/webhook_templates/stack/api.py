@@ -22,7 +22,6 @@ METHOD_ID = "WebhookPostMethod"
 DEPLOYMENT_PREFIX = "ApiDeployment"
 ACCOUNT_ROLE_ID = "ApiGatewayLoggingRole"
 ACCOUNT_ID = "ApiGatewayAccount"
-USAGE_PLAN_ID = "ApiUsagePlan"
 PERMISSION_ID = "ApiInvokePermission"
 
 #: Fields of each access-log line (JSON, one object per request).
@@ -249,20 +248,6 @@ def stage(deployment_id: str) -> apigateway.Stage:
                 ThrottlingBurstLimit=Ref("ThrottleBurstLimit"),
             )
         ],
-        Tags=resource_tags(),
-    )
-
-
-def usage_plan() -> apigateway.UsagePlan:
-    """Kept for parity with the old stack; it only applies to API-key requests."""
-    return apigateway.UsagePlan(
-        USAGE_PLAN_ID,
-        UsagePlanName=naming.per_environment(naming.USAGE_PLAN),
-        Description="Parity with the previous stack; stage MethodSettings do the throttling",
-        ApiStages=[apigateway.ApiStage(ApiId=Ref(naming.API_ID), Stage=Ref(naming.STAGE_ID))],
-        Throttle=apigateway.ThrottleSettings(
-            RateLimit=Ref("ThrottleRateLimit"), BurstLimit=Ref("ThrottleBurstLimit")
-        ),
         Tags=resource_tags(),
     )
 

@@ -81,6 +81,7 @@ def webhook_function(handler: HandlerArtifact) -> awslambda.Function:
             Variables={
                 "TABLE_NAME": table_name(),
                 "SIGNING_SECRET_ARN": signing_secret_arn(),
+                "ENVIRONMENT": Ref("Environment"),  # the delivery metrics' dimension
             }
         ),
         TracingConfig=awslambda.TracingConfig(Mode="Active"),

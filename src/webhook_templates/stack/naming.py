@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from troposphere import Sub
 
+from ..metrics import API_5XX_ALARM_ID as API_5XX_ALARM_ID
+from ..metrics import FUNCTION_ERRORS_ALARM_ID as FUNCTION_ERRORS_ALARM_ID
+
 #: Stacks are named ``<STACK>-<env>``; their alarms and generated role names start with it too.
 STACK = "webhook"
 TABLE = "transactions"
@@ -17,7 +20,6 @@ ROLE = "webhook-lambda-role"
 API = "webhook-api"
 KEY_ALIAS = "alias/webhook-lambda"
 SIGNING_SECRET = "webhook-signing-secret"
-USAGE_PLAN = "webhook-usage-plan"
 FUNCTION_LOG_GROUP = "/aws/lambda/webhook-processor"
 ACCESS_LOG_GROUP = "/aws/apigateway/webhook-api"
 #: The alias API Gateway invokes; CodeDeploy shifts it from version to version.
@@ -54,8 +56,6 @@ ALIAS_ID = "LiveAlias"
 CODEDEPLOY_APPLICATION_ID = "CodeDeployApplication"
 DEPLOYMENT_GROUP_ID = "DeploymentGroup"
 CODEDEPLOY_ROLE_ID = "CodeDeployRole"
-FUNCTION_ERRORS_ALARM_ID = "FunctionErrorsAlarm"
-API_5XX_ALARM_ID = "Api5xxRateAlarm"
 
 #: Alarms that mean "this release is failing": CodeDeploy rolls a traffic shift
 #: back on them, and deploy passes them to CloudFormation as rollback triggers.

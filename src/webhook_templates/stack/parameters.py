@@ -1,8 +1,9 @@
 """The template's parameters, conditions and console grouping.
 
 One table (``SPECS``) drives three things so they cannot drift apart: the
-``Parameters`` section, the per-environment parameter files, and the
-``AWS::CloudFormation::Interface`` metadata.
+``Parameters`` section, the per-environment parameter files, and the console's
+parameter groups (``AWS::CloudFormation::Interface``; no labels: each parameter's key and
+description say what it is, and labels cost template bytes).
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ class ParameterSpec:
     key: str
     setting: str
     group: str
-    label: str
     description: str
     type: str = "String"
     constraints: tuple[tuple[str, Any], ...] = ()
@@ -88,67 +88,66 @@ def _bounds(setting: str) -> tuple[tuple[str, Any], ...]:
 
 SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
-        "Environment", "name", "Environment", "Environment name",
+        "Environment", "name", "Environment",
         "Deployment environment; part of every resource name (transactions-<env>, webhook-processor-<env>).",
         constraints=(("AllowedPattern", ENVIRONMENT_NAME_PATTERN),
                      ("ConstraintDescription", "2-16 lowercase letters, digits or '-'")),
     ),
-    ParameterSpec("Team", "team", "Environment", "Team tag", "Value of the Team tag on every resource.",
+    ParameterSpec("Team", "team", "Environment", "Value of the Team tag on every resource.",
                   constraints=(("MinLength", 1), ("MaxLength", 64))),
-    ParameterSpec("CostCenter", "cost_center", "Environment", "Cost center tag",
+    ParameterSpec("CostCenter", "cost_center", "Environment",
                   "Value of the CostCenter tag on every resource.",
                   constraints=(("MinLength", 1), ("MaxLength", 64))),
-    ParameterSpec("LambdaRuntime", "runtime", "Function", "Python runtime",
+    ParameterSpec("LambdaRuntime", "runtime", "Function",
                   "Lambda runtime of the webhook processor.",
                   constraints=(("AllowedValues", list(RUNTIMES)),)),
-    ParameterSpec("LambdaMemorySize", "memory_mb", "Function", "Memory (MB)",
+    ParameterSpec("LambdaMemorySize", "memory_mb", "Function",
                   "Lambda memory in MB; CPU scales with it.", "Number",
                   _bounds("memory_mb")),
-    ParameterSpec("LambdaTimeout", "timeout_seconds", "Function", "Timeout (s)",
+    ParameterSpec("LambdaTimeout", "timeout_seconds", "Function",
                   "Lambda timeout in seconds; below API Gateway's 29 s integration limit.", "Number",
                   _bounds("timeout_seconds")),
-    ParameterSpec("ReservedConcurrency", "reserved_concurrency", "Function", "Reserved concurrency",
+    ParameterSpec("ReservedConcurrency", "reserved_concurrency", "Function",
                   "Concurrent executions reserved for (and capped at) this function; 0 for none.",
                   "Number", _bounds("reserved_concurrency")),
-    ParameterSpec("ThrottleRateLimit", "throttle_rate_limit", "API", "Throttle rate (req/s)",
+    ParameterSpec("ThrottleRateLimit", "throttle_rate_limit", "API",
                   "Steady-state requests per second the stage accepts before answering 429.", "Number",
                   _bounds("throttle_rate_limit")),
-    ParameterSpec("ThrottleBurstLimit", "throttle_burst_limit", "API", "Throttle burst",
+    ParameterSpec("ThrottleBurstLimit", "throttle_burst_limit", "API",
                   "Burst of requests the stage accepts above the steady rate.", "Number",
                   _bounds("throttle_burst_limit")),
     ParameterSpec(ACCOUNT_ROLE_PARAMETER, "create_api_gateway_account_role", "API",
-                  "Create API Gateway logging role",
                   "true to set this account and region's API Gateway CloudWatch Logs role. The stage's "
                   "logging needs one: set true in one stack per account and region, unless the account "
                   "already has it.",
                   constraints=_BOOL),
-    ParameterSpec("LogRetentionDays", "log_retention_days", "Operations", "Log retention (days)",
+    ParameterSpec("LogRetentionDays", "log_retention_days", "Operations",
                   "Days to keep function and access logs.", "Number",
                   (("AllowedValues", [str(d) for d in LOG_RETENTION_DAYS]),)),
-    ParameterSpec("SigningSecretArn", "signing_secret_arn", "Operations", "Existing signing secret ARN",
+    ParameterSpec("SigningSecretArn", "signing_secret_arn", "Operations",
                   "ARN of an existing Secrets Manager secret holding the webhook signing secret; "
                   "empty to have the stack create one.",
                   constraints=(("AllowedPattern", r"^$|^arn:aws[a-z-]*:secretsmanager:.+$"),
                                ("ConstraintDescription", "empty or a Secrets Manager secret ARN"))),
-    ParameterSpec("SigningSecretReaders", "signing_secret_readers", "Operations", "Signing secret readers",
+    ParameterSpec("SigningSecretReaders", "signing_secret_readers", "Operations",
                   "IAM principal ARNs (comma-separated, * allowed) that may read the created signing "
                   "secret besides the function; all others are denied.",
                   "CommaDelimitedList",
                   (("AllowedPattern", "^$|" + PRINCIPAL_ARN_PATTERN),
                    ("ConstraintDescription", "IAM role or user ARNs, or the account root"))),
-    ParameterSpec("AlarmTopicArn", "alarm_topic_arn", "Operations", "Alarm SNS topic ARN",
+    ParameterSpec("AlarmTopicArn", "alarm_topic_arn", "Operations",
                   "SNS topic that receives alarm notifications; empty for none.",
                   constraints=(("AllowedPattern", r"^$|^arn:aws[a-z-]*:sns:.+$"),
                                ("ConstraintDescription", "empty or an SNS topic ARN"))),
-    ParameterSpec("Production", "production", "Environment", "Production",
+    ParameterSpec("Production", "production", "Environment",
                   f"true: production, with table deletion protection ({PRODUCTION_NAME} always is).",
                   constraints=_BOOL, omitted_at_default=True),
-    ParameterSpec("DeploymentPreference", "deployment_preference", "Function", "Traffic shifting",
+    ParameterSpec("DeploymentPreference", "deployment_preference", "Function",
                   "CodeDeploy config moving the live alias to a new version."),
-    ParameterSpec("SnapStart", "snap_start", "Function", "SnapStart",
+    ParameterSpec("SnapStart", "snap_start", "Function",
                   "true: SnapStart (Python 3.12+).", constraints=_BOOL),
-    # Kept short: the template has a few hundred bytes left under CloudFormation's body limit.
-    ParameterSpec("ProvisionedConcurrency", "provisioned_concurrency", "Function", "Provisioned concurrency",
+    # Kept short: every byte counts against CloudFormation's body limit.
+    ParameterSpec("ProvisionedConcurrency", "provisioned_concurrency", "Function",
                   "Warm environments on the live alias, billed while set; 0 for none.", "Number",
                   _bounds("provisioned_concurrency")),
 )
@@ -189,7 +188,7 @@ def conditions() -> dict[str, Condition | Any]:
 
 
 def interface_metadata() -> dict[str, Any]:
-    """``AWS::CloudFormation::Interface``: how the console groups and labels parameters."""
+    """``AWS::CloudFormation::Interface``: how the console groups parameters."""
     groups: dict[str, list[str]] = {}
     for spec in SPECS:
         groups.setdefault(spec.group, []).append(spec.key)
@@ -197,7 +196,6 @@ def interface_metadata() -> dict[str, Any]:
         "ParameterGroups": [
             {"Label": {"default": group}, "Parameters": keys} for group, keys in groups.items()
         ],
-        "ParameterLabels": {spec.key: {"default": spec.label} for spec in SPECS},
     }
 
 

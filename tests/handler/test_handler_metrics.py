@@ -1,0 +1,114 @@
+"""Every request's log line is a valid CloudWatch Embedded Metric Format document.
+
+Under the function's JSON log format, Lambda's Python runtime (awslambdaric's
+``JsonFormatter``) writes the record's ``extra`` members at the top level of the JSON line, next
+to ``timestamp``, ``level``, ``message``, ``logger`` and ``requestId``; CloudWatch Logs extracts
+metrics from a line whose top level holds ``_aws``. ``_lambda_json_line`` below applies the same
+rule, and ``_emf_problems`` checks the document against the EMF specification's structure.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from unittest import mock
+
+from botocore.stub import Stubber
+
+from support.handler_loader import APP, make_event, payload
+from webhook_templates import metrics
+
+#: LogRecord attributes the runtime's formatter leaves out (its ``_RESERVED_FIELDS``).
+_RESERVED = {"name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info",
+             "exc_text", "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated",
+             "thread", "threadName", "processName", "process", "aws_request_id", "tenant_id",
+             "_frame_type", "taskName", "message"}
+
+
+def _lambda_json_line(record: logging.LogRecord) -> dict[str, Any]:
+    """The JSON object Lambda writes for ``record`` (None values dropped, as the runtime does)."""
+    line = {"timestamp": "2024-01-01T00:00:00.000Z", "level": record.levelname,
+            "message": record.getMessage(), "logger": record.name, "requestId": "req-1"}
+    line.update((k, v) for k, v in vars(record).items() if k not in _RESERVED and k not in line)
+    return json.loads(json.dumps({k: v for k, v in line.items() if v is not None}))
+
+
+def _emf_problems(doc: dict[str, Any]) -> list[str]:
+    """What in ``doc`` breaks the EMF specification (empty when it is valid)."""
+    meta = doc.get("_aws")
+    if not isinstance(meta, dict) or not isinstance(meta.get("Timestamp"), int):
+        return ["_aws.Timestamp must be epoch milliseconds"]
+    problems = [f"_aws has unknown member {k}" for k in meta if k not in ("Timestamp", "CloudWatchMetrics")]
+    directives = meta.get("CloudWatchMetrics")
+    if not isinstance(directives, list) or not directives:
+        return problems + ["_aws.CloudWatchMetrics must be a non-empty array"]
+    for directive in directives:
+        if set(directive) != {"Namespace", "Dimensions", "Metrics"} or not directive["Namespace"]:
+            problems.append(f"directive members {sorted(directive)}")
+        for dimension_set in directive.get("Dimensions", []):
+            if not 1 <= len(dimension_set) <= 30:
+                problems.append(f"dimension set {dimension_set}")
+            problems += [f"dimension {d} is not a string member" for d in dimension_set
+                         if not (isinstance(doc.get(d), str) and doc[d])]
+        metric_list = directive.get("Metrics", [])
+        if not 1 <= len(metric_list) <= 100:
+            problems.append("1-100 metrics per directive")
+        for metric in metric_list:
+            value = doc.get(metric.get("Name"))
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                problems.append(f"metric {metric} has no numeric member")
+            if metric.get("Unit") not in (None, "Count", "Milliseconds"):
+                problems.append(f"unit of {metric}")
+    return problems
+
+
+def _requests(invoke, app, sender) -> list[tuple[int, str]]:
+    """One request of every outcome: processed, duplicate, rejected (401/400/413/422), failed (503/500)."""
+    delivery = sender.event(payload(transactionId="emf-1"), msg_id="msg_emf")
+    for event in (delivery, delivery, sender.event(payload(amount=-1)), make_event("{}", {}),
+                  sender.event("x" * 70000), sender.event(payload(amount=2), msg_id="msg_emf")):
+        invoke(event)
+    with Stubber(app._container().ddb) as stub:
+        stub.add_client_error("transact_write_items", service_error_code="ThrottlingException")
+        invoke(sender.event(payload()))
+    with mock.patch.object(app, "_parse", side_effect=ValueError("bug")):
+        invoke(sender.event(payload()))
+    return [(200, "processed"), (200, "duplicate"), (400, "validation_failed"),
+            (401, "missing_signature_headers"), (413, "payload_too_large"), (422, "idempotency_key_reused"),
+            (503, "service_unavailable"), (500, "internal_error")]
+
+
+def test_every_outcome_is_valid_emf_with_its_dimensions(invoke, app, sender, request_logs):
+    expected = _requests(invoke, app, sender)
+    lines = [_lambda_json_line(r) for r in request_logs()]
+    assert [(line["statusCode"], line["reason"]) for line in lines] == expected
+    for line in lines:
+        assert _emf_problems(line) == [], line
+        assert line["environment"] == "test"
+        assert line["deliveries"] == 1 and line["latencyMs"] >= 0
+    assert [line["outcome"] for line in lines] == [
+        "processed", "duplicate", "rejected", "rejected", "rejected", "rejected", "failed", "failed"]
+
+
+def test_dimensions_carry_no_ids(invoke, app, sender, request_logs):
+    invoke(sender.event(payload(transactionId="emf-id"), msg_id="msg_id"))
+    [line] = [_lambda_json_line(r) for r in request_logs()]
+    dimensions = {d for directive in line["_aws"]["CloudWatchMetrics"] for s in directive["Dimensions"] for d in s}
+    assert dimensions == {metrics.ENVIRONMENT, metrics.OUTCOME, metrics.REASON}
+    assert not {"transactionId", "deliveryId"} & dimensions
+
+
+def test_the_handler_emits_the_generators_metrics():
+    """The handler is inlined standalone and keeps its own literals: they must be metrics.py's."""
+    assert APP._EMF_METRICS == metrics.emf_directives()
+
+
+def test_the_validator_catches_a_broken_document():
+    """Control: the structural check is not vacuous."""
+    good = {"_aws": {"Timestamp": 1, "CloudWatchMetrics": metrics.emf_directives()},
+            "environment": "e", "outcome": "processed", "reason": "processed", "deliveries": 1, "latencyMs": 1.0}
+    assert _emf_problems(good) == []
+    for broken in ({**good, "reason": None}, {**good, "deliveries": "1"}, {**good, "_aws": {"Timestamp": 1}},
+                   {**good, "environment": 3}):
+        assert _emf_problems(broken)
+
