@@ -212,14 +212,16 @@ def test_tags_accept_what_aws_accepts() -> None:
 
 def test_cli_tags_win_over_the_files_and_are_sorted() -> None:
     env = parse_environments('[qa]\ntags = { Owner = "a", App = "webhooks" }\n')["qa"]
-    assert stack_tags(env, {"Owner": "b", "Ticket": "PAY-1"}) == {"App": "webhooks", "Owner": "b", "Ticket": "PAY-1"}
-    assert list(stack_tags(env)) == ["App", "Owner"]
+    required = {"Environment": "qa", "Team": "payments-platform", "CostCenter": "fintech-webhooks"}
+    assert stack_tags(env, {"Owner": "b", "Ticket": "PAY-1"}) == {
+        "App": "webhooks", "Owner": "b", "Ticket": "PAY-1", **required}
+    assert list(stack_tags(env)) == ["App", "CostCenter", "Environment", "Owner", "Team"]
 
 
 def test_parameter_file_renders_every_setting_as_a_string() -> None:
     values = {p["ParameterKey"]: p["ParameterValue"] for p in parameter_file(SHIPPED["prod"])}
     assert values == {
-        "Environment": "prod", "Team": "payments-platform", "CostCenter": "fintech-webhooks",
+        "Environment": "prod",
         "LambdaRuntime": "python3.13", "LambdaMemorySize": "512", "LambdaTimeout": "10",
         "ReservedConcurrency": "50", "ThrottleRateLimit": "100", "ThrottleBurstLimit": "200",
         "CreateApiGatewayAccountRole": "false", "LogRetentionDays": "30", "SigningSecretArn": "",

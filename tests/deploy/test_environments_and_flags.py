@@ -100,7 +100,8 @@ def test_stack_tags_come_from_the_file_and_from_tags(aws: Clients, run: Run, tmp
     assert result.code == 0, result.err
     created = stack(aws, "webhook-qa")
     assert created and {t["Key"]: t["Value"] for t in created["Tags"]} == {
-        "App": "webhooks", "Owner": "platform", "Ticket": "PAY-1"}
+        "App": "webhooks", "Owner": "platform", "Ticket": "PAY-1",
+        "Environment": "qa", "Team": "payments-platform", "CostCenter": "fintech-webhooks"}
 
 
 def test_no_execute_changeset_keeps_exactly_one_change_set_and_prints_how_to_run_it(aws: Clients, run: Run) -> None:

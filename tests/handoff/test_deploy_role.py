@@ -94,8 +94,8 @@ def test_no_iam_or_kms_action_reaches_every_resource_of_a_kind_without_a_conditi
 def test_key_actions_require_the_tags_the_template_puts_on_its_key(
     files: dict[str, RenderedFile], body: dict[str, Any],
 ) -> None:
-    tags = {tag["Key"]: tag["Value"] for tag in body["Resources"]["EncryptionKey"]["Properties"]["Tags"]}
-    assert tags["Team"] == {"Ref": "Team"} and tags["CostCenter"] == {"Ref": "CostCenter"}
+    # The key's tags are stack tags, which CloudFormation passes to CreateKey.
+    assert "Tags" not in body["Resources"]["EncryptionKey"]["Properties"]
     expected = {"Team": sorted({env.team for env in SHIPPED.values()}),
                 "CostCenter": sorted({env.cost_center for env in SHIPPED.values()})}
     assert expected == {"Team": ["payments-platform"], "CostCenter": ["fintech-webhooks"]}
@@ -133,12 +133,9 @@ def test_key_tag_values_come_from_every_environment(body: dict[str, Any]) -> Non
                                                    "aws:RequestTag/Team": ["payments-platform", "risk"]}
 
 
-def test_a_key_without_the_tags_is_an_error_not_an_unmatchable_policy(body: dict[str, Any]) -> None:
-    untagged = copy.deepcopy(body)
-    untagged["Resources"]["EncryptionKey"]["Properties"]["Tags"] = [
-        t for t in untagged["Resources"]["EncryptionKey"]["Properties"]["Tags"] if t["Key"] != "CostCenter"]
-    with pytest.raises(ValueError, match="the key EncryptionKey has no CostCenter tag"):
-        deploy_role.deploy_role_policy(untagged, SHIPPED)
+def test_no_environment_is_an_error_not_an_unmatchable_policy(body: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="no environment gives the key a value for Team, CostCenter"):
+        deploy_role.deploy_role_policy(body, {})
 
 
 EXPECTED_PASSES = {
@@ -215,7 +212,8 @@ def test_handoff_says_how_to_create_and_use_the_role(handoff: str) -> None:
 
 
 def test_handoff_says_what_the_iam_and_kms_grants_are_conditioned_on(handoff: str) -> None:
-    assert "(`Team` is `payments-platform` and `CostCenter` is `fintech-webhooks`, from the environments;" in handoff
+    assert ("(`Team` is `payments-platform` and `CostCenter` is `fintech-webhooks`, the environments' `team` and "
+            "`cost_center`, sent as stack tags;" in handoff)
     assert "`FunctionRole` to `lambda.amazonaws.com`" in handoff
     assert "`CodeDeployRole` to `codedeploy.amazonaws.com`" in handoff
     assert "`ApiGatewayLoggingRole` to `apigateway.amazonaws.com`" in handoff

@@ -20,13 +20,14 @@ def test_handoff_deploy_command_sends_the_environments_stack_tags() -> None:
     command = change_set_block(env, ["CAPABILITY_NAMED_IAM"], 1000)
 
     # The same tags, in the same order, that `webhook-templates deploy` sends; quoted for the shell.
-    assert ("--capabilities CAPABILITY_NAMED_IAM --tags Key=App,Value=webhooks 'Key=Owner,Value=qa team' "
-            in command)
+    assert ("--capabilities CAPABILITY_NAMED_IAM --tags Key=App,Value=webhooks Key=CostCenter,Value=fintech-webhooks "
+            "Key=Environment,Value=qa 'Key=Owner,Value=qa team' Key=Team,Value=payments-platform " in command)
 
 
-def test_handoff_deploy_command_without_tags_has_no_tags_flag() -> None:
-    env = parse_environments("[qa]\n")["qa"]
-    assert "--tags" not in change_set_block(env, ["CAPABILITY_NAMED_IAM"], 1000)
+def test_handoff_deploy_command_without_tags_still_sends_the_required_three() -> None:
+    env = parse_environments('[qa]\nteam = "risk"\n')["qa"]
+    assert ("--tags Key=CostCenter,Value=fintech-webhooks Key=Environment,Value=qa Key=Team,Value=risk "
+            in change_set_block(env, ["CAPABILITY_NAMED_IAM"], 1000))
 
 
 def test_destroy_deletes_with_the_service_role(tmp_path: Path) -> None:

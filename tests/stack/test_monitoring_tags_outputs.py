@@ -6,8 +6,10 @@ from typing import Any
 
 from template_helpers import of_type
 
+from support.environments import SHIPPED
 from webhook_templates.handoff.render import template_dict
 from webhook_templates.stack.handler_artifact import HandlerArtifact
+from webhook_templates.stack.tags import stack_tags
 from webhook_templates.stack.template import build_template
 
 #: Resource types that accept Tags (the rest: alias, model, validator, method, deployment,
@@ -35,16 +37,18 @@ def test_alarms_cover_errors_throttles_5xx_and_latency(resources: dict[str, Any]
             "Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
 
 
-def test_every_taggable_resource_carries_the_three_parameter_tags_and_no_baked_in_tag(
+def test_no_resource_bakes_in_a_tag_and_every_deploy_sends_the_three_required_ones(
     handler_artifact: HandlerArtifact,
 ) -> None:
+    """Tags are stack tags (CloudFormation propagates them to every taggable resource), never template text."""
     resources = template_dict(build_template(handler_artifact))["Resources"]
-    tagged = {k: v for k, v in resources.items() if v["Type"] not in UNTAGGABLE}
-    assert len(tagged) >= 15
-    for logical_id, resource in tagged.items():
-        tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
-        assert tags == {"Environment": {"Ref": "Environment"}, "Team": {"Ref": "Team"},
-                        "CostCenter": {"Ref": "CostCenter"}}, logical_id
+    taggable = {k: v for k, v in resources.items() if v["Type"] not in UNTAGGABLE}
+    assert len(taggable) >= 15
+    assert {k for k, v in taggable.items() if "Tags" in v.get("Properties", {})} == set()
+    for name, config in SHIPPED.items():
+        sent = stack_tags(config)
+        assert {key: sent[key] for key in ("Environment", "Team", "CostCenter")} == {
+            "Environment": name, "Team": config.team, "CostCenter": config.cost_center}
 
 
 def test_outputs_keep_old_names_and_are_exported_with_stack_prefix(body: dict[str, Any]) -> None:

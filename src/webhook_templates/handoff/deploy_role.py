@@ -39,9 +39,10 @@ from awacs.aws import (
 )
 
 from ..config import EnvironmentConfig
-from ..stack import naming, parameters
+from ..stack import naming
 from ..stack.api import ACCOUNT_ROLE_ID
 from ..stack.encryption import KEY_SERVICES
+from ..stack.tags import required_tags
 from . import templating
 
 NAME = "deploy-role-policy.json"
@@ -272,32 +273,17 @@ CONDITIONED_UNSCOPED = frozenset({_CREATE_KEY})
 UNCONDITIONED_LISTINGS = frozenset({"kms:ListAliases"})
 
 
-def key_tag_values(body: Mapping[str, Any], environments: Iterable[EnvironmentConfig]) -> dict[str, list[str]]:
-    """Each of ``KEY_TAGS`` -> the values it has on the template's KMS keys in ``environments``, sorted.
+def key_tag_values(environments: Iterable[EnvironmentConfig]) -> dict[str, list[str]]:
+    """Each of ``KEY_TAGS`` -> the values the stack's key gets in ``environments``, sorted.
 
-    Read through the template: a key's tag is a literal or a ``Ref`` to a parameter, which
-    each environment supplies from its setting (``parameters.SPECS``).  A key without one of
-    the tags is an error: the KMS statements would match no key, and the first deploy would
-    fail on its first key call.
+    The key carries them as stack tags (``stack.tags.required_tags``), which CloudFormation
+    passes to ``CreateKey``; no environment at all is an error, as the KMS statements would
+    then match no key and the first deploy would fail on its first key call.
     """
-    settings = {spec.key: spec.setting for spec in parameters.SPECS}
-    configs = list(environments)
-    values: dict[str, set[str]] = {tag: set() for tag in KEY_TAGS}
-    for logical_id, resource in sorted(body["Resources"].items()):
-        if resource["Type"] != "AWS::KMS::Key":
-            continue
-        tags = {tag["Key"]: tag["Value"] for tag in resource.get("Properties", {}).get("Tags", [])}
-        for key in KEY_TAGS:
-            value = tags.get(key)
-            parameter = value.get("Ref") if isinstance(value, dict) else None
-            if isinstance(value, str):
-                values[key].add(value)
-            elif parameter in settings:
-                values[key] |= {str(getattr(config, settings[parameter])) for config in configs}
-            else:
-                raise ValueError(f"{NAME}: the key {logical_id} has no {key} tag from a literal or a parameter; "
-                                 "the KMS statements are conditioned on it")
-    return {key: sorted(found) for key, found in values.items()}
+    values = {tag: sorted({required_tags(config)[tag] for config in environments}) for tag in KEY_TAGS}
+    if any(not found for found in values.values()):
+        raise ValueError(f"{NAME}: no environment gives the key a value for {', '.join(KEY_TAGS)}")
+    return values
 
 
 def _tags_are(context_key: str, tags: Mapping[str, list[str]]) -> StringEquals:
@@ -376,7 +362,7 @@ def deploy_role_policy(body: Mapping[str, Any], environments: Mapping[str, Envir
         if service == "iam":
             statements += iam_statements(actions, body)
         elif service == "kms":
-            statements += kms_statements(actions, key_tag_values(body, environments.values()))
+            statements += kms_statements(actions, key_tag_values(environments.values()))
         else:
             statements.append(_statement(f"{service.title().replace('-', '')}OnThisStack", actions, SCOPES[service]))
     if unconditioned:

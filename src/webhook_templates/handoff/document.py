@@ -243,7 +243,7 @@ def deploy_role_facts(body: Mapping[str, Any], environments: Mapping[str, Enviro
     return {
         "policy_file": deploy_role.NAME,
         "resource_types": deploy_role.resource_types(body),
-        "key_tags": deploy_role.key_tag_values(body, environments.values()),
+        "key_tags": deploy_role.key_tag_values(environments.values()),
         "key_services": KEY_SERVICES,
         "passes": deploy_role.role_services(body),
         "create_commands": "\n".join(deploy_role.create_commands()) + "\n",

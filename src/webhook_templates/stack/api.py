@@ -13,7 +13,6 @@ from .contract import CONTENT_TYPE, GATEWAY_ERRORS, request_schema
 from .function import live_alias_arn
 from .handler_artifact import HandlerLimits
 from .skips import checkov_skips
-from .tags import resource_tags
 
 RESOURCE_ID = "WebhookResource"
 MODEL_ID = "TransactionModel"
@@ -48,7 +47,6 @@ def rest_api() -> apigateway.RestApi:
         Name=naming.per_environment(naming.API),
         Description="Receives signed financial-transaction webhooks",
         EndpointConfiguration=apigateway.EndpointConfiguration(Types=["REGIONAL"]),
-        Tags=resource_tags(),
     )
 
 
@@ -198,7 +196,6 @@ def logging_role() -> iam.Role:
                 )),
             )
         ],
-        Tags=resource_tags(),
     )
 
 
@@ -248,7 +245,6 @@ def stage(deployment_id: str) -> apigateway.Stage:
                 ThrottlingBurstLimit=Ref("ThrottleBurstLimit"),
             )
         ],
-        Tags=resource_tags(),
     )
 
 

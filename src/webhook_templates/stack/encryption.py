@@ -5,7 +5,6 @@ from __future__ import annotations
 from troposphere import GetAtt, Ref, kms
 
 from . import naming, policies
-from .tags import resource_tags
 
 #: The shortest window AWS allows would make a mistaken deletion unrecoverable
 #: within a long weekend; 7 days is the old stack's choice and the issue's.
@@ -40,7 +39,6 @@ def encryption_key() -> kms.Key:
             policies.use_key_through_services(*KEY_SERVICES),
             policies.grant_key_to_service_resources(*KEY_SERVICES),
         ),
-        Tags=resource_tags(),
     )
 
 

@@ -21,7 +21,6 @@ from .handler_artifact import HANDLER, HandlerArtifact
 from .secrets import signing_secret_arn
 from .skips import checkov_skips
 from .storage import table_arn, table_name
-from .tags import resource_tags
 
 
 class LoggingConfig(awslambda.LoggingConfig):  # type: ignore[misc]  # troposphere is untyped
@@ -50,7 +49,6 @@ def function_role() -> iam.Role:
                 ),
             )
         ],
-        Tags=resource_tags(),
     )
 
 
@@ -92,7 +90,6 @@ def webhook_function(handler: HandlerArtifact) -> awslambda.Function:
             ApplicationLogLevel="INFO",
             SystemLogLevel="WARN",
         ),
-        Tags=resource_tags(),
     )
 
 

@@ -6,7 +6,6 @@ from troposphere import Ref, logs
 
 from . import naming
 from .encryption import key_arn
-from .tags import resource_tags
 
 
 def _log_group(logical_id: str, prefix: str) -> logs.LogGroup:
@@ -17,7 +16,6 @@ def _log_group(logical_id: str, prefix: str) -> logs.LogGroup:
         LogGroupName=naming.per_environment(prefix),
         RetentionInDays=Ref("LogRetentionDays"),
         KmsKeyId=key_arn(),
-        Tags=resource_tags(),
     )
 
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from troposphere import If, NoValue, Ref, Sub, cloudwatch
 
 from . import naming, parameters
-from .tags import resource_tags
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,6 @@ def _alarm(spec: AlarmSpec, dimensions: list[cloudwatch.MetricDimension]) -> clo
         TreatMissingData="notBreaching",
         AlarmActions=notify,
         OKActions=notify,
-        Tags=resource_tags(),
         **statistic,
     )
 

@@ -93,11 +93,6 @@ SPECS: tuple[ParameterSpec, ...] = (
         constraints=(("AllowedPattern", ENVIRONMENT_NAME_PATTERN),
                      ("ConstraintDescription", "2-16 lowercase letters, digits or '-'")),
     ),
-    ParameterSpec("Team", "team", "Environment", "Value of the Team tag on every resource.",
-                  constraints=(("MinLength", 1), ("MaxLength", 64))),
-    ParameterSpec("CostCenter", "cost_center", "Environment",
-                  "Value of the CostCenter tag on every resource.",
-                  constraints=(("MinLength", 1), ("MaxLength", 64))),
     ParameterSpec("LambdaRuntime", "runtime", "Function",
                   "Lambda runtime of the webhook processor.",
                   constraints=(("AllowedValues", list(RUNTIMES)),)),
@@ -152,11 +147,12 @@ SPECS: tuple[ParameterSpec, ...] = (
                   _bounds("provisioned_concurrency")),
 )
 
-#: Settings that are deploy-time data, not template parameters: stack tags.
-NOT_PARAMETERS = frozenset({"tags"}) | DEPLOY_SETTINGS
+#: Settings that are deploy-time data, not template parameters: the stack tags (``team`` and
+#: ``cost_center`` are the values of two of them, ``stack.tags.required_tags``).
+NOT_PARAMETERS = frozenset({"tags", "team", "cost_center"}) | DEPLOY_SETTINGS
 _SPEC_SETTINGS = {spec.setting for spec in SPECS}
 assert _SPEC_SETTINGS == {f.name for f in fields(EnvironmentConfig)} - NOT_PARAMETERS, (
-    "every EnvironmentConfig setting except the stack tags must be a template parameter"
+    "every EnvironmentConfig setting except the stack tags' must be a template parameter"
 )
 
 

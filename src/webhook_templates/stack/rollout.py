@@ -13,7 +13,6 @@ from __future__ import annotations
 from troposphere import GetAtt, Ref, codedeploy, iam
 
 from . import naming, policies
-from .tags import resource_tags
 
 
 def _alarm_arns() -> list[GetAtt]:
@@ -44,7 +43,6 @@ def codedeploy_role() -> iam.Role:
                 ),
             ),
         ],
-        Tags=resource_tags(),
     )
 
 
@@ -54,7 +52,6 @@ def application() -> codedeploy.Application:
         naming.CODEDEPLOY_APPLICATION_ID,
         ApplicationName=naming.per_environment(naming.FUNCTION),
         ComputePlatform="Lambda",
-        Tags=resource_tags(),
     )
 
 
@@ -77,5 +74,4 @@ def deployment_group() -> codedeploy.DeploymentGroup:
         AutoRollbackConfiguration=codedeploy.AutoRollbackConfiguration(
             Enabled=True, Events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
         ),
-        Tags=resource_tags(),
     )

@@ -10,7 +10,6 @@ from troposphere import GetAtt, If, Join, Ref, Split, secretsmanager
 
 from . import naming, parameters, policies
 from .encryption import key_arn
-from .tags import resource_tags
 
 
 def signing_secret() -> secretsmanager.Secret:
@@ -35,7 +34,6 @@ def signing_secret() -> secretsmanager.Secret:
             PasswordLength=48,
             ExcludePunctuation=True,
         ),
-        Tags=resource_tags(),
     )
 
 

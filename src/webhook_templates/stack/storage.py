@@ -8,7 +8,6 @@ from troposphere import GetAtt, If, Ref, dynamodb
 
 from . import naming, parameters
 from .encryption import key_arn
-from .tags import resource_tags
 
 
 def transactions_table() -> dynamodb.Table:
@@ -37,7 +36,6 @@ def transactions_table() -> dynamodb.Table:
             SSEEnabled=True, SSEType="KMS", KMSMasterKeyId=key_arn()
         ),
         DeletionProtectionEnabled=If(parameters.IS_PRODUCTION, True, False),
-        Tags=resource_tags(),
     )
 
 

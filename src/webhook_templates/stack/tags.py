@@ -1,39 +1,37 @@
-"""Tags: the three every resource carries from parameters, and the deploy-time stack tags.
+"""Tags are deploy-time stack tags: the template itself carries none.
 
-``Environment``, ``Team`` and ``CostCenter`` are in the template (their values
-are parameters).  Every other tag is a CloudFormation stack tag, sent by
-``deploy`` (CloudFormation propagates stack tags to every resource that
-supports tags); rendering never bakes one in, so what ``render`` writes and
-what ``deploy`` sends cannot disagree.
+CloudFormation propagates a stack's tags to every resource that supports tags,
+so ``Environment``, ``Team`` and ``CostCenter`` (from the environment's name,
+``team`` and ``cost_center``) and every other tag of the environment are sent
+with the change set by ``deploy`` and by every handoff format, never baked
+into the template: what ``render`` writes and what ``deploy`` sends cannot
+disagree, and the template does not repeat the same three tags on every
+resource (they cost more of CloudFormation's template-body limit than any
+resource but the function).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from troposphere import Ref, Tags
-
 from ..config import EnvironmentConfig, validate_tag
 
 
-def resource_tags() -> Tags:
-    """``Environment``, ``Team`` and ``CostCenter``, from the parameters of the same names."""
-    return Tags(
-        Environment=Ref("Environment"),
-        Team=Ref("Team"),
-        CostCenter=Ref("CostCenter"),
-    )
+def required_tags(environment: EnvironmentConfig) -> dict[str, str]:
+    """``Environment``, ``Team`` and ``CostCenter``: the tags every deploy of ``environment`` carries."""
+    return {"Environment": environment.name, "Team": environment.team, "CostCenter": environment.cost_center}
 
 
 def stack_tags(environment: EnvironmentConfig, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The stack tags of one deploy: the environment's ``tags``, then ``extra`` (``--tags``), which wins.
+    """The stack tags of one deploy: the required three, the environment's ``tags``, then ``extra`` (``--tags``).
 
-    Sorted by key, so two deploys of the same inputs send the same list.
+    The required three are reserved (neither ``tags`` nor ``--tags`` may set
+    them).  Sorted by key, so two deploys of the same inputs send the same list.
     """
     merged = {**environment.tags, **(extra or {})}
     for key, value in merged.items():
         validate_tag(key, value)
-    return dict(sorted(merged.items()))
+    return dict(sorted({**merged, **required_tags(environment)}.items()))
 
 
 def as_cloudformation(tags: Mapping[str, str]) -> list[dict[str, str]]:
