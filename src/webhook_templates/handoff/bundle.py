@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..config import EnvironmentConfig
-from ..stack.handler_artifact import CHECKOUT_HANDLER_PATH, HandlerArtifact
+from ..stack.handler_artifact import HandlerArtifact, shipped_handler_path
 from ..stack.template import build_template
 from . import deploy_role, diagram, document, guard_script, manifest, procedure, sender_contract
 from .render import RenderedFile, render_files, template_dict, write_files
@@ -24,18 +24,18 @@ from .render import RenderedFile, render_files, template_dict, write_files
 SVG_NAME = "template.svg"
 #: The request path and its supports, drawn first in HANDOFF.md.
 PATH_SVG_NAME = "request-path.svg"
-#: Names another handler file to ship instead of this checkout's ``handler/app.py``.
+#: Names another handler file to ship instead of the one this installation ships.
 HANDLER_PATH_VARIABLE = "WEBHOOK_HANDLER_PATH"
 
 
 def handler_location() -> Path:
-    """Where the handler to ship lives: ``WEBHOOK_HANDLER_PATH``, else ``handler/app.py`` in this checkout.
+    """Where the handler to ship lives: ``WEBHOOK_HANDLER_PATH``, else ``shipped_handler_path()``.
 
     The one place the environment chooses the handler; everything below it is
     handed the resulting ``HandlerArtifact``.
     """
     override = os.environ.get(HANDLER_PATH_VARIABLE)
-    return Path(override) if override else CHECKOUT_HANDLER_PATH
+    return Path(override) if override else shipped_handler_path()
 
 
 def load_handler() -> HandlerArtifact:
