@@ -29,6 +29,7 @@ from ..stack.policies import decrypt_through_service
 from ..stack.secrets import reader_policy
 from . import cost, deploy_role, diagram, releases, sender_contract
 from .guard_script import POLICY_NAME, SCRIPT_NAME
+from .pipelines import handoff_section as _pipelines
 from .procedure import DEPLOY_TEMPLATE, change_set_block
 from .render import template_dict
 
@@ -696,6 +697,7 @@ def handoff_markdown(
         _parameters(body, environments),
         _outputs(body),
         _deploying(body, environments, template_bytes),
+        _pipelines(environments),
         _cost(environments),
         releases.section(body, environments),
         _permissions(body),
