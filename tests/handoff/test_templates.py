@@ -10,11 +10,12 @@ from pathlib import Path
 import jinja2.meta
 import pytest
 
-from webhook_templates.handoff import deploy_role, document, procedure, releases, templating
+from webhook_templates.handoff import deploy_role, document, pipelines, procedure, releases, templating
 
 _SETUP_CFG = Path(__file__).resolve().parents[2] / "setup.cfg"
 #: What Python renders by name; the rest is reached through their includes.
-RENDERED = (document.TEMPLATE, procedure.BLOCK_TEMPLATE, releases.TEMPLATE, deploy_role.CREATE_TEMPLATE)
+RENDERED = (document.TEMPLATE, procedure.BLOCK_TEMPLATE, releases.TEMPLATE, deploy_role.CREATE_TEMPLATE,
+            *(fmt.template for fmt in pipelines.FORMATS), pipelines.LIMITATIONS_TEMPLATE)
 
 
 def _templates_dir() -> resources.abc.Traversable:

@@ -3,7 +3,7 @@
 ``build_files`` is the single list of everything in it, so rendering, the
 drift check and the tests agree on what the bundle is: the template (JSON and
 YAML), one parameter file per environment, the stack policy and the data
-guard's standalone script, ``HANDOFF.md``, the architecture
+guard's standalone script, each pipeline's format per environment (``pipelines/``), ``HANDOFF.md``, the architecture
 SVGs (request path, full graph) when Graphviz is installed, and last ``manifest.json`` over all the others.
 """
 
@@ -16,26 +16,27 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..config import EnvironmentConfig
-from ..stack.handler_artifact import CHECKOUT_HANDLER_PATH, HandlerArtifact
+from ..stack.capabilities import required_capabilities
+from ..stack.handler_artifact import HandlerArtifact, shipped_handler_path
 from ..stack.template import build_template
-from . import deploy_role, diagram, document, guard_script, manifest, procedure, sender_contract
+from . import deploy_role, diagram, document, guard_script, manifest, pipelines, procedure, sender_contract
 from .render import RenderedFile, render_files, template_dict, write_files
 
 SVG_NAME = "template.svg"
 #: The request path and its supports, drawn first in HANDOFF.md.
 PATH_SVG_NAME = "request-path.svg"
-#: Names another handler file to ship instead of this checkout's ``handler/app.py``.
+#: Names another handler file to ship instead of the one this installation ships.
 HANDLER_PATH_VARIABLE = "WEBHOOK_HANDLER_PATH"
 
 
 def handler_location() -> Path:
-    """Where the handler to ship lives: ``WEBHOOK_HANDLER_PATH``, else ``handler/app.py`` in this checkout.
+    """Where the handler to ship lives: ``WEBHOOK_HANDLER_PATH``, else ``shipped_handler_path()``.
 
     The one place the environment chooses the handler; everything below it is
     handed the resulting ``HandlerArtifact``.
     """
     override = os.environ.get(HANDLER_PATH_VARIABLE)
-    return Path(override) if override else CHECKOUT_HANDLER_PATH
+    return Path(override) if override else shipped_handler_path()
 
 
 def load_handler() -> HandlerArtifact:
@@ -55,7 +56,8 @@ def build_files(
     """
     handler = handler or load_handler()
     template = build_template(handler)
-    resources = template_dict(template)["Resources"]
+    body = template_dict(template)
+    resources = body["Resources"]
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="render") as pool:
         head = pool.submit(manifest.git_commit) if commit is None else None
         svg_jobs = []
@@ -70,10 +72,13 @@ def build_files(
                   RenderedFile(guard_script.SCRIPT_NAME, guard_script.guard_script()),
                   RenderedFile(deploy_role.NAME, deploy_role.to_json(deploy_role.deploy_role_policy(
                       {"Resources": resources}, environments)))]
-        names = [f.path for f in files] + [document.NAME] + [name for name, _ in svg_jobs] + [manifest.NAME]
         deployed = next(f for f in files if f.path == procedure.DEPLOY_TEMPLATE)
+        template_bytes = len(deployed.content.encode())
+        # The same parameters and tags in each pipeline's format (README: Handoff bundle).
+        files += pipelines.pipeline_files(environments, required_capabilities(body), template_bytes)
+        names = [f.path for f in files] + [document.NAME] + [name for name, _ in svg_jobs] + [manifest.NAME]
         files.append(RenderedFile(document.NAME, document.handoff_markdown(
-            template, names, template_bytes=len(deployed.content.encode()), limits=handler.limits,
+            template, names, template_bytes=template_bytes, limits=handler.limits,
             errors=sender_contract.handler_errors(handler.source),
             svg_name=SVG_NAME if svg_jobs else None, path_svg_name=PATH_SVG_NAME if svg_jobs else None,
             environments=environments,

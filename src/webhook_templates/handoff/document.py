@@ -28,7 +28,7 @@ from ..stack.limits import TEMPLATE_BODY_LIMIT
 from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND, parameter_file
 from ..stack.policies import decrypt_through_service
 from ..stack.secrets import reader_policy
-from . import cost, deploy_role, diagram, manifest, releases, sender_contract, templating
+from . import cost, deploy_role, diagram, manifest, pipelines, releases, sender_contract, templating
 from .guard_script import POLICY_NAME, SCRIPT_NAME
 from .markdown import cell, code, short_form
 from .procedure import DEPLOY_TEMPLATE, change_set_block
@@ -397,6 +397,7 @@ def handoff_markdown(
         parameters=parameters_facts(body, environments),
         outputs=outputs_facts(body),
         deploying=deploying_facts(body, environments, template_bytes),
+        pipelines=pipelines.facts(environments),
         deploy_role=deploy_role_facts(body, environments),
         cost=cost_facts(environments),
         releases=releases.facts(body, environments),

@@ -29,8 +29,20 @@ from .minify import inline_source, parsed
 #: ``ZipFile`` code is written to ``index.py``.
 HANDLER = "index.lambda_handler"
 
-#: ``handler/app.py`` in this checkout: where the handler lives unless the edge is told otherwise.
+#: ``handler/app.py`` in this checkout, where the handler is developed and tested.
 CHECKOUT_HANDLER_PATH = Path(__file__).resolve().parents[3] / "handler" / "app.py"
+#: The same file as an installed package ships it (setup.cfg maps ``handler/`` to ``webhook_templates.handler``).
+PACKAGED_HANDLER_PATH = Path(__file__).resolve().parents[1] / "handler" / "app.py"
+
+
+def shipped_handler_path() -> Path:
+    """The handler this installation ships: the package's copy when installed, else the checkout's.
+
+    The packaged copy is looked for first: a checkout has none (its ``src/``
+    holds no ``handler/``), and an installed package must never pick up a
+    ``handler/app.py`` that happens to lie beside its site-packages.
+    """
+    return PACKAGED_HANDLER_PATH if PACKAGED_HANDLER_PATH.is_file() else CHECKOUT_HANDLER_PATH
 
 
 class HandlerUnavailable(ConfigError):
@@ -154,8 +166,9 @@ class HandlerArtifact:
         except (OSError, UnicodeDecodeError) as error:
             reason = getattr(error, "strerror", None) or error
             raise HandlerUnavailable(f"cannot read the handler at {path} ({reason}); run from a checkout "
-                                     "of webhook-templates (handler/app.py) or set WEBHOOK_HANDLER_PATH "
-                                     "to the handler's file") from None
+                                     "of webhook-templates (handler/app.py), install its wheel or sdist "
+                                     "(they ship the handler), or set WEBHOOK_HANDLER_PATH to the "
+                                     "handler's file") from None
         return cls.from_source(source, str(path))
 
     def inline_code(self) -> str:
