@@ -39,6 +39,9 @@ NAME = "HANDOFF.md"
 ACTION_WORDS: Mapping[str, str] = {
     "dynamodb:PutItem": "write items (a transaction and its delivery marker, in one transaction)",
     "dynamodb:GetItem": "read one item by its key (to answer a retried delivery)",
+    "dynamodb:DescribeTable": "read the table's description (its creation time ends the upgrade window)",
+    "dynamodb:ConditionCheckItem": "check, inside the write's transaction, that an item does not exist "
+                                   "(an earlier version's delivery marker)",
     "secretsmanager:GetSecretValue": "read the secret's value",
     "kms:Decrypt": "decrypt with the key",
     "kms:GenerateDataKey": "create data keys to encrypt with the key",
