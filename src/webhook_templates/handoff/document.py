@@ -27,7 +27,7 @@ from ..stack.limits import TEMPLATE_BODY_LIMIT
 from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND
 from ..stack.policies import decrypt_through_service
 from ..stack.secrets import reader_policy
-from . import cost, deploy_role, diagram, releases, sender_contract
+from . import cost, deploy_role, diagram, releases, sender_contract, streaming
 from .guard_script import POLICY_NAME, SCRIPT_NAME
 from .procedure import DEPLOY_TEMPLATE, change_set_block
 from .render import template_dict
@@ -403,7 +403,8 @@ def _deploying(
         "and delete this stack, and nothing more: the union of the `handlers.create/update/delete."
         "permissions` of the CloudFormation registry schema of each resource type the template uses ("
         + ", ".join(code(t) for t in deploy_role.resource_types(body)) + "), each service's actions "
-        "limited to this stack's resource names (`transactions-*`, `webhook-processor-*`, "
+        "limited to this stack's resource names (`transactions-*` and its stream, `webhook-deliveries-*`, "
+        "`webhook-processor-*`, "
         "`webhook-lambda-role-*`, `webhook-signing-secret-*`, the two log groups, `alias/webhook-lambda-*`, "
         "`webhook-*` alarms, this API's paths). Only the actions AWS does not scope by resource (creating "
         "a key, listing, VPC lookups) have `*` as resource; no action is a wildcard. "
@@ -435,8 +436,8 @@ def _cost(environments: Mapping[str, EnvironmentConfig]) -> list[str]:
         f"With each environment's parameter values and {cost.REGION} list prices as of "
         f"{cost.PRICES_AS_OF} (on-demand, free tiers left out; check the current prices before "
         "budgeting). The duration, log sizes, duplicate share and secret reads are assumptions, "
-        "stated in the basis; DynamoDB storage, X-Ray traces and data "
-        "transfer are not included.",
+        "stated in the basis; the transactions' DynamoDB storage (kept until deleted), X-Ray traces "
+        "and data transfer are not included.",
         "",
     ]
     return lines + table(headers, rows)
@@ -705,6 +706,7 @@ def handoff_markdown(
         _key_and_secret_access(body),
         _skips(body),
         _retained(body),
+        streaming.section(body),
         _contract(body, limits, errors),
         _files(file_names),
     ):

@@ -88,6 +88,20 @@ def read_legacy_markers(transactions_arn: Any) -> Statement:
                      Resource=[transactions_arn])
 
 
+def read_transaction_stream(stream_arn: Any, key_arn: Any) -> PolicyDocument:
+    """What a consumer of the transaction stream needs (HANDOFF.md gives it): read the stream,
+    and decrypt it with the stack's key, only through DynamoDB."""
+    return document(
+        Statement(Sid="ReadTransactionStream", Effect=Allow,
+                  Action=[dynamodb.DescribeStream, dynamodb.GetRecords, dynamodb.GetShardIterator],
+                  Resource=[stream_arn]),
+        # Lambda's event source mapping lists streams too; IAM takes no resource for that.
+        Statement(Sid="ListStreams", Effect=Allow, Action=[dynamodb.ListStreams], Resource=["*"]),
+        Statement(Sid="DecryptTransactionStream", Effect=Allow, Action=[kms.Decrypt], Resource=[key_arn],
+                  Condition=Condition(StringEquals("kms:ViaService", "dynamodb.<region>.amazonaws.com"))),
+    )
+
+
 def write_own_logs(log_group_arn: Any) -> Statement:
     """Write log events into the function's own (pre-created) log group only.
 
