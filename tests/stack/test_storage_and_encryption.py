@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import pytest
-
 from template_helpers import PSEUDO, allowed, denied, props, resolve
 
 from webhook_templates.stack import naming
