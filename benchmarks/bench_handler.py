@@ -60,11 +60,19 @@ ENV = {
     "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
     "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     "TABLE_NAME": TABLE, "SIGNING_SECRET_ARN": SECRET_ARN,
+    "DELIVERIES_TABLE_NAME": "webhook-deliveries-bench", "DELIVERY_RETENTION_DAYS": "35",
 }
 
 
+def _marker_key(item: dict[str, Any]) -> str:
+    """The webhook-id a marker is stored under: ``deliveryId`` now, ``delivery#<id>`` in the
+    "before" column's handler, which kept markers in the transactions table."""
+    return item["deliveryId"]["S"] if "deliveryId" in item else item["transactionId"]["S"].removeprefix("delivery#")
+
+
 class CannedAws(BaseHTTPRequestHandler):
-    """Secrets Manager and DynamoDB's JSON protocol, just the three calls the handler makes."""
+    """Secrets Manager and DynamoDB's JSON protocol, just the four calls the handler makes (the
+    deliveries table is a retention old: no earlier markers are checked, the steady state)."""
 
     markers: dict[str, dict[str, Any]] = {}
     lock = threading.Lock()
@@ -86,18 +94,22 @@ class CannedAws(BaseHTTPRequestHandler):
 
     def _TransactWriteItems(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
         marker = request["TransactItems"][0]["Put"]["Item"]
+        key = _marker_key(marker)
         with self.lock:
-            if marker["transactionId"]["S"] in self.markers:
+            if key in self.markers:
                 return 400, {"__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
                              "Message": "Transaction cancelled",
                              "CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]}
-            self.markers[marker["transactionId"]["S"]] = marker
+            self.markers[key] = marker
         return 200, {}
 
     def _GetItem(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
         with self.lock:
-            item = self.markers.get(request["Key"]["transactionId"]["S"])
+            item = self.markers.get(_marker_key(request["Key"]))
         return 200, {"Item": item} if item else {}
+
+    def _DescribeTable(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:  # noqa: N802
+        return 200, {"Table": {"TableName": request["TableName"], "CreationDateTime": 1500000000}}
 
     def log_message(self, *args: Any) -> None:
         """Quiet: one line per request would swamp the figures."""
@@ -258,7 +270,7 @@ def warm(endpoint: str) -> None:
         report("valid_own", time_events(app, [signed_event(valid_body()) for _ in range(EVENTS)], 200))
     finally:
         del ddb.transact_write_items
-    stored = CannedAws.markers["delivery#msg_duplicate"]
+    stored = CannedAws.markers["msg_duplicate"]
 
     def cancelled(**_: Any) -> None:  # a new exception each time, as botocore raises
         raise ddb.exceptions.TransactionCanceledException(

@@ -100,6 +100,14 @@ _ANSWER_MARGIN_MS = 250
 # The marker read after a cancelled write: a concurrent copy may still be committing.
 _MARKER_READ_PAUSES = (0.05, 0.2)
 _KEY_TRIES = 3  # transactionId collisions in one millisecond: try the next millisecond
+_DAY_SECONDS = 86400
+_RETENTION_DAYS = re.compile(r"[1-9][0-9]{0,3}")
+# Earlier versions kept markers in the transactions table ("delivery#<id>", never expiring). They
+# are checked until the deliveries table is a retention old, plus a day: during the upgrade's
+# traffic shift the previous version still writes them. Later, a redelivery that only such a
+# marker knew is past the retention, and stored again as any other.
+_LEGACY_MARGIN_SECONDS = _DAY_SECONDS
+_LEGACY_PREFIX = "delivery#"
 
 _Item = dict[str, Any]  # a DynamoDB item or key: {"transactionId": {"S": "txn_1"}}
 # CloudWatch Embedded Metric Format: the request's log line is also its metrics. Lambda's JSON
@@ -156,6 +164,9 @@ class Container:
         self.key_failure: Reject | None = None  # why the last read failed, if it did
         self.key_failure_at = 0.0
         self.environment = "unknown"  # the metrics' dimension: ENVIRONMENT, set by the template
+        self.deliveries = ""  # the delivery markers' table
+        self.retention_seconds = 0  # how long a marker answers redeliveries
+        self.legacy_until = 0.0  # until when markers of earlier versions are checked (time.time())
 
 
 _CONTAINER: Container | None = None  # None until the first request: a cold container
@@ -169,12 +180,15 @@ def _server_error(code: str, reason: str) -> Reject:
     return Reject(status, code, message)
 
 
+def _error_code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return type(error).__name__
+
+
 def _dependency_error(error: Exception, service: str, otherwise: str) -> Reject:
     """503 if throttled, AWS-side or network trouble, else `otherwise`."""
-    if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
-    else:
-        code = type(error).__name__
+    code = _error_code(error)
     transient = code.removesuffix("Exception") in _TRANSIENT_CODES or isinstance(error, _NETWORK_ERRORS)
     return _server_error("service_unavailable" if transient else otherwise, service + " " + code)
 
@@ -188,12 +202,35 @@ def _configuration_problem(mode: str | None, table: str | None, secret_arn: str 
     return None
 
 
+def _deliveries_problem(deliveries: str | None, retention_days: str) -> str | None:
+    """Why the delivery markers' settings cannot work, or None."""
+    if not deliveries:
+        return "DELIVERIES_TABLE_NAME must be set"
+    if not _RETENTION_DAYS.fullmatch(retention_days):
+        return "DELIVERY_RETENTION_DAYS must be a whole number of days from 1 to 9999"
+    return None
+
+
+def _legacy_until(container: Container) -> float:
+    """When markers of earlier versions stop mattering: the deliveries table's creation plus the
+    retention and a margin. Unknown (the read failed) counts as never: a costlier write, never a
+    redelivery stored twice."""
+    try:
+        table = container.ddb.describe_table(TableName=container.deliveries)["Table"]
+        return float(table["CreationDateTime"].timestamp() + container.retention_seconds + _LEGACY_MARGIN_SECONDS)
+    except _AWS_ERRORS as error:
+        LOG.warning("dynamodb DescribeTable %s: earlier markers stay checked", _error_code(error))
+        return float("inf")
+
+
 def _new_container() -> Container:
     """Read the environment and create the clients (the cold start's own work)."""
     mode = os.environ.get("SIGNATURE_MODE")
     table = os.environ.get("TABLE_NAME")
     secret_arn = os.environ.get("SIGNING_SECRET_ARN")
-    problem = _configuration_problem(mode, table, secret_arn)
+    deliveries = os.environ.get("DELIVERIES_TABLE_NAME")
+    retention_days = os.environ.get("DELIVERY_RETENTION_DAYS", "")
+    problem = _configuration_problem(mode, table, secret_arn) or _deliveries_problem(deliveries, retention_days)
     verify = mode != "none"
     if mode == "none":
         LOG.warning("SIGNATURE_MODE=none: signatures are NOT verified (local development only)")
@@ -206,6 +243,9 @@ def _new_container() -> Container:
     container.ddb = session.create_client("dynamodb", config=_CLIENT_CONFIG)
     if verify:
         container.sm = session.create_client("secretsmanager", config=_CLIENT_CONFIG)
+    container.deliveries = deliveries or ""
+    container.retention_seconds = int(retention_days) * _DAY_SECONDS
+    container.legacy_until = _legacy_until(container)
     return container
 
 
@@ -494,20 +534,21 @@ def _iso_ms(ms: int) -> str:
 
 
 def _delivery_items(
-    marker_key: _Item, transaction: _Item, delivery_id: str, body_hash: str, ms: int,
+    transaction: _Item, delivery_id: str, body_hash: str, ms: int, retention_seconds: int,
 ) -> tuple[_Item, _Item, str]:
     """Marker, transaction and response body (which the marker keeps for duplicates, with the
-    hash of the body it answered, so a webhook-id reused for another body is recognised)."""
+    hash of the body it answered, so a webhook-id reused for another body is recognised, until
+    it expires: DynamoDB's TTL deletes it, and a write treats it as gone from then on)."""
     received_at = {"S": _iso_ms(ms)}
     # The id's pattern keeps it JSON-safe without escaping.
     transaction_id = transaction["transactionId"]["S"]
     body = f'{{"message":"Transaction processed successfully","transactionId":"{transaction_id}","timestamp":{ms}}}'
     marker = {
-        **marker_key,
-        "recordType": {"S": "delivery"},
+        "deliveryId": {"S": delivery_id},
         "response": {"S": body},
         "bodyHash": {"S": body_hash},
         "receivedAt": received_at,
+        "expiresAt": {"N": str(ms // 1000 + retention_seconds)},
     }
     record = {
         **transaction,
@@ -518,19 +559,34 @@ def _delivery_items(
     return marker, record, body
 
 
+def _legacy_key(delivery_id: str) -> _Item:
+    """Where an earlier version kept this delivery's marker: in the transactions table."""
+    return {"transactionId": {"S": _LEGACY_PREFIX + delivery_id}, "timestamp": {"N": "0"}}
+
+
 def _write_if_new(
-    container: Container, deadline: Deadline, marker: _Item, record: _Item,
+    container: Container, deadline: Deadline, marker: _Item, record: _Item, legacy: bool,
 ) -> list[str] | None:
-    """Put both if new, atomically: None if committed, else the cancellation reasons,
-    the marker's first ("None" for an item that passed)."""
+    """Put both if new, atomically (and, with ``legacy``, only if no earlier version's marker
+    exists): None if committed, else the cancellation reasons in that order ("None" for an item
+    that passed)."""
     deadline.check("dynamodb write")
-    puts = [{"Put": {
-        "TableName": container.table,
-        "Item": item,
-        "ConditionExpression": "attribute_not_exists(transactionId)",
-    }} for item in (marker, record)]
+    items: list[_Item] = [
+        {"Put": {
+            "TableName": container.deliveries, "Item": marker,
+            "ConditionExpression": "attribute_not_exists(deliveryId) OR expiresAt < :now",
+            "ExpressionAttributeValues": {":now": {"N": str(int(time.time()))}},
+        }},
+        {"Put": {"TableName": container.table, "Item": record,
+                 "ConditionExpression": "attribute_not_exists(transactionId)"}},
+    ]
+    if legacy:
+        items.append({"ConditionCheck": {
+            "TableName": container.table, "Key": _legacy_key(marker["deliveryId"]["S"]),
+            "ConditionExpression": "attribute_not_exists(transactionId)",
+        }})
     try:
-        container.ddb.transact_write_items(TransactItems=puts)
+        container.ddb.transact_write_items(TransactItems=items)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
             raise
@@ -538,18 +594,24 @@ def _write_if_new(
     return None
 
 
-def _read_marker(container: Container, marker_key: _Item) -> _Item | None:
-    answer = container.ddb.get_item(TableName=container.table, Key=marker_key, ConsistentRead=True)
+def _read_marker(container: Container, deadline: Deadline, delivery_id: str, legacy: bool) -> _Item | None:
+    """This delivery's marker; with ``legacy``, an earlier version's when there is no other."""
+    answer = container.ddb.get_item(
+        TableName=container.deliveries, Key={"deliveryId": {"S": delivery_id}}, ConsistentRead=True)
+    if "Item" in answer or not legacy:
+        return answer.get("Item")
+    deadline.check("dynamodb earlier marker read")
+    answer = container.ddb.get_item(TableName=container.table, Key=_legacy_key(delivery_id), ConsistentRead=True)
     return answer.get("Item")
 
 
-def _stored_marker(container: Container, deadline: Deadline, marker_key: _Item) -> _Item:
+def _stored_marker(container: Container, deadline: Deadline, delivery_id: str, legacy: bool) -> _Item:
     """The marker a committed (or committing) copy of this delivery stored, or 503."""
     for pause in (0.0, *_MARKER_READ_PAUSES):  # pauses only between reads, none after the last
         deadline.check("dynamodb marker read", pause)
         if pause:
             time.sleep(pause)
-        marker = _read_marker(container, marker_key)
+        marker = _read_marker(container, deadline, delivery_id, legacy)
         if marker:
             return marker
     raise _server_error("service_unavailable", "delivery in flight")
@@ -566,13 +628,12 @@ def _original_response(marker: _Item, body_hash: str, delivery_id: str) -> str:
 
 
 def _resolve_cancelled_write(
-    container: Container, deadline: Deadline, marker_key: _Item, body_hash: str, reasons: list[str],
+    container: Container, deadline: Deadline, delivery_id: str, body_hash: str, reasons: list[str], legacy: bool,
 ) -> tuple[str, str] | None:
     """("duplicate", stored body); None if only the transaction's key was taken; or 5xx."""
-    marker_reason, record_reason = (reasons + ["", ""])[:2]
-    if marker_reason == "ConditionalCheckFailed" or "TransactionConflict" in reasons:
-        marker = _stored_marker(container, deadline, marker_key)
-        delivery_id = marker_key["transactionId"]["S"].removeprefix("delivery#")
+    marker_reason, record_reason, legacy_reason = (reasons + ["", "", ""])[:3]
+    if "ConditionalCheckFailed" in (marker_reason, legacy_reason) or "TransactionConflict" in reasons:
+        marker = _stored_marker(container, deadline, delivery_id, legacy)
         return "duplicate", _original_response(marker, body_hash, delivery_id)
     if record_reason != "ConditionalCheckFailed":
         code = "service_unavailable" if _TRANSIENT_CODES.intersection(reasons) else "internal_error"
@@ -584,14 +645,15 @@ def _store(
     container: Container, deadline: Deadline, transaction: _Item, delivery_id: str, body_hash: str,
 ) -> tuple[str, str]:
     """Store marker + transaction exactly once; return (outcome, response body)."""
-    marker_key = {"transactionId": {"S": "delivery#" + delivery_id}, "timestamp": {"N": "0"}}
     received_ms = int(time.time() * 1000)
+    legacy = time.time() < container.legacy_until
     for _ in range(_KEY_TRIES):
-        marker, record, body = _delivery_items(marker_key, transaction, delivery_id, body_hash, received_ms)
-        reasons = _write_if_new(container, deadline, marker, record)
+        marker, record, body = _delivery_items(
+            transaction, delivery_id, body_hash, received_ms, container.retention_seconds)
+        reasons = _write_if_new(container, deadline, marker, record, legacy)
         if reasons is None:
             return "processed", body
-        duplicate = _resolve_cancelled_write(container, deadline, marker_key, body_hash, reasons)
+        duplicate = _resolve_cancelled_write(container, deadline, delivery_id, body_hash, reasons, legacy)
         if duplicate:
             return duplicate
         received_ms += 1  # the key is (transactionId, timestamp): try the next ms

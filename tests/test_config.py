@@ -259,3 +259,29 @@ def test_minimum_timeout_leaves_the_handler_time_for_an_aws_call() -> None:
     with pytest.raises(ConfigError, match=f"from {MIN_TIMEOUT_SECONDS}"):
         EnvironmentConfig(name="qa", timeout_seconds=MIN_TIMEOUT_SECONDS - 1)
     assert EnvironmentConfig(name="qa", timeout_seconds=MIN_TIMEOUT_SECONDS).timeout_seconds == MIN_TIMEOUT_SECONDS
+
+
+def test_bad_retention_names_file_table_key_value_and_accepted() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_environments("[qa]\ndelivery_retention_days = 0\n", "envs/environments.toml")
+    assert str(error.value) == ("envs/environments.toml [qa]: delivery_retention_days=0 is invalid; accepted: "
+                                "an integer from 1 to 3650 (days)")
+
+
+@pytest.mark.parametrize("value", ['"35"', "35.5", "true"])
+def test_retention_must_be_a_whole_number_of_days(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"^environments.toml \[qa\]: delivery_retention_days=.* is invalid"):
+        parse_environments(f"[qa]\ndelivery_retention_days = {value}\n")
+
+
+def test_retention_defaults_past_senders_retry_windows_and_stream_is_off() -> None:
+    config = parse_environments("[qa]\n")["qa"]
+    assert config.delivery_retention_days > 30  # the longest automatic retry schedules run for days to a month
+    assert config.stream is False
+    assert parse_environments("[qa]\nstream = true\n")["qa"].stream is True
+
+
+def test_stream_must_be_a_boolean() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_environments('[qa]\nstream = "yes"\n', "envs/environments.toml")
+    assert str(error.value) == "envs/environments.toml [qa]: stream='yes' is invalid; accepted: true or false"

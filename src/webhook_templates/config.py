@@ -113,6 +113,8 @@ NUMERIC_BOUNDS: Mapping[str, NumericBound] = MappingProxyType({
     "provisioned_concurrency": NumericBound(0, 1000, "an integer from 0 (none) to 1000"),
     "throttle_rate_limit": NumericBound(1, 10000, "requests per second from 1 to 10000", integer=False),
     "throttle_burst_limit": NumericBound(1, 5000, "an integer from 1 to 5000"),
+    # At least a day: a sender's retries of one delivery span hours at the least.
+    "delivery_retention_days": NumericBound(1, 3650, "an integer from 1 to 3650 (days)"),
 })
 
 
@@ -164,6 +166,12 @@ class EnvironmentConfig:
     #: start up to this many concurrent requests, billed per GB-second for as
     #: long as it is configured, used or not; 0 (none) by default.
     provisioned_concurrency: int = 0
+    #: Days a delivery marker is kept: a redelivery within them is answered as a duplicate,
+    #: a later one is stored again (once).  Senders' automatic retries end within days
+    #: (Stripe's after 3, Shopify's after 2), some queues hold them for up to a month.
+    delivery_retention_days: int = 35
+    #: A DynamoDB stream of the transactions table (``NEW_IMAGE``) for downstream readers.
+    stream: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.tags, Mapping):
@@ -265,6 +273,7 @@ def validate(config: EnvironmentConfig) -> None:
         "alarm_topic_arn", config.alarm_topic_arn, "empty (no notifications) or an SNS topic ARN",
     )
     _require(isinstance(config.production, bool), "production", config.production, "true or false")
+    _require(isinstance(config.stream, bool), "stream", config.stream, "true or false")
     _require(isinstance(config.tags, Mapping), "tags", config.tags,
              'a table of KEY = "VALUE" strings, e.g. tags = { Owner = "platform-team" }')
     for key, value in config.tags.items():

@@ -23,7 +23,17 @@ import botocore.session
 import pytest
 from moto import mock_aws
 
-from support.handler_loader import REGION, TABLE, Aws, FakeClock, Sender, create_table, load_app
+from support.handler_loader import (
+    DELIVERIES,
+    REGION,
+    RETENTION_DAYS,
+    TABLE,
+    Aws,
+    FakeClock,
+    Sender,
+    create_table,
+    load_app,
+)
 
 _SHARED_LOADER: list[Any] = []
 
@@ -74,6 +84,8 @@ def account(emulated_account: Aws, fake_aws_env: None) -> Aws:
 def app(account: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[types.ModuleType]:
     """A new import of the handler, i.e. a cold container, with the stack's environment."""
     monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setenv("DELIVERIES_TABLE_NAME", DELIVERIES)
+    monkeypatch.setenv("DELIVERY_RETENTION_DAYS", str(RETENTION_DAYS))
     monkeypatch.setenv("SIGNING_SECRET_ARN", account.secret_arn)
     monkeypatch.setenv("ENVIRONMENT", "test")
     module = load_app()

@@ -11,7 +11,7 @@ from unittest import mock
 
 import pytest
 
-from support.handler_loader import APP, MISSING, Sender, make_event, payload
+from support.handler_loader import APP, MISSING, RETENTION_DAYS, Sender, make_event, payload
 
 SUCCESS_MESSAGE = "Transaction processed successfully"
 
@@ -55,11 +55,13 @@ def test_stored_transaction_item(invoke, sender, account):
 def test_marker_item_holds_the_exact_response(invoke, sender, account):
     resp = invoke(sender.event(payload(), msg_id="msg_marker"))
     [marker] = account.markers()
-    assert marker["transactionId"] == "delivery#msg_marker"
-    assert marker["timestamp"] == 0
+    assert marker["deliveryId"] == "msg_marker"
     assert marker["response"] == resp["body"]
     [item] = account.transactions()
     assert marker["receivedAt"] == item["receivedAt"]
+    # DynamoDB's TTL deletes it once the retention has passed (epoch seconds)
+    assert marker["expiresAt"] == resp["json"]["timestamp"] // 1000 + RETENTION_DAYS * 86400
+    assert account.items() == [item]  # the transactions table holds the transaction only
 
 
 def test_defaults_status_pending_and_metadata_empty_object(invoke, sender, account):

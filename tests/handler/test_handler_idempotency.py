@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import ANY, Stubber
 
-from support.handler_loader import TABLE, payload, record_calls
+from support.handler_loader import DELIVERIES, RETENTION_DAYS, TABLE, payload, record_calls
 
 REAL_CANCEL_MESSAGE = ("Transaction cancelled, please refer cancellation reasons for specific reasons "
                        "[ConditionalCheckFailed, None]")
@@ -29,19 +29,32 @@ def _cancelled(stub: Stubber, *codes: str) -> None:
                           modeled_fields={"CancellationReasons": reasons} if reasons else None)
 
 
-def _marker_read(stub: Stubber, key: str, response: str | None, body_hash: str | None = None) -> None:
-    """A marker read; without body_hash the marker is one written before markers kept it."""
-    item = {"transactionId": {"S": "delivery#" + key}, "timestamp": {"N": "0"}, "recordType": {"S": "delivery"},
-            "receivedAt": {"S": "2024-01-01T00:00:00.000Z"}}
+def _legacy_key(key: str) -> dict[str, dict[str, str]]:
+    """Where the previous version kept a delivery's marker: in the transactions table."""
+    return {"transactionId": {"S": "delivery#" + key}, "timestamp": {"N": "0"}}
+
+
+def _marker_read(stub: Stubber, key: str, response: str | None, body_hash: str | None = None,
+                 legacy: bool = False) -> None:
+    """A marker read (``legacy``: the previous version's, in the transactions table); without
+    body_hash the marker is one written before markers kept it."""
+    item = {"receivedAt": {"S": "2024-01-01T00:00:00.000Z"}}
+    item.update({**_legacy_key(key), "recordType": {"S": "delivery"}} if legacy else {"deliveryId": {"S": key}})
     if response is not None:
         item["response"] = {"S": response}
     if body_hash is not None:
         item["bodyHash"] = {"S": body_hash}
-    stub.add_response(
-        "get_item", {"Item": item} if response is not None else {},
-        expected_params={"TableName": TABLE, "ConsistentRead": True,
-                         "Key": {"transactionId": {"S": "delivery#" + key}, "timestamp": {"N": "0"}}},
-    )
+    where = {"TableName": TABLE, "Key": _legacy_key(key)} if legacy else {
+        "TableName": DELIVERIES, "Key": {"deliveryId": {"S": key}}}
+    stub.add_response("get_item", {"Item": item} if response is not None else {},
+                      expected_params={**where, "ConsistentRead": True})
+
+
+def _upgraded_long_ago(app):
+    """The container, its deliveries table older than the retention: no earlier markers checked."""
+    container = app.use_clients()
+    container.legacy_until = 0
+    return container
 
 
 def test_duplicate_delivery_returns_the_identical_original_body(invoke, sender, account, request_logs):
@@ -90,6 +103,7 @@ def test_marker_keeps_the_sha256_of_the_signed_body(invoke, sender, account):
 
 
 def test_concurrent_copy_with_another_body_is_refused(invoke, app, sender, clock):
+    _upgraded_long_ago(app)
     stored = '{"message":"Transaction processed successfully","transactionId":"c","timestamp":1}'
     with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "TransactionConflict", "None")
@@ -101,12 +115,14 @@ def test_concurrent_copy_with_another_body_is_refused(invoke, app, sender, clock
 
 
 def test_marker_from_before_body_hashes_still_answers_the_original(invoke, app, sender):
-    """Markers written by the previous handler version have no bodyHash: a retry after the
-    deploy must still get its original response, not a 422."""
+    """Markers written by older handler versions (in the transactions table) have no bodyHash:
+    a retry after the deploy must still get its original response, not a 422."""
+    app.use_clients()  # within the upgrade window
     stored = '{"message":"Transaction processed successfully","transactionId":"old","timestamp":1}'
     with Stubber(app.use_clients().ddb) as stub:
-        _cancelled(stub, "ConditionalCheckFailed", "None")
-        _marker_read(stub, "msg_legacy", stored)
+        _cancelled(stub, "None", "None", "ConditionalCheckFailed")
+        _marker_read(stub, "msg_legacy", None)
+        _marker_read(stub, "msg_legacy", stored, legacy=True)
         resp = invoke(sender.event(payload(transactionId="old"), msg_id="msg_legacy"))
         stub.assert_no_pending_responses()
     assert (resp["statusCode"], resp["body"]) == (200, stored)
@@ -133,6 +149,7 @@ def test_same_transaction_id_in_the_same_millisecond_moves_to_the_next(invoke, s
 
 
 def test_persistent_key_collisions_give_503(invoke, app, sender, account, clock):
+    _upgraded_long_ago(app)
     with Stubber(app.use_clients().ddb) as stub:
         for _ in range(3):
             _cancelled(stub, "None", "ConditionalCheckFailed")
@@ -160,7 +177,7 @@ def test_concurrent_duplicates_store_exactly_once(app, sender, account, request_
     assert {r["statusCode"] for r in responses} == {200}
     assert len({r["body"] for r in responses}) == 1
     assert [t["transactionId"] for t in account.transactions()].count("race") == 1
-    assert len([m for m in account.markers() if m["transactionId"] == "delivery#msg_race"]) == 1
+    assert len([m for m in account.markers() if m["deliveryId"] == "msg_race"]) == 1
     outcomes = sorted(r.outcome for r in request_logs()[1:])
     # the conditional path really ran: one writer, seven cancelled then read back the marker
     assert outcomes == ["duplicate"] * 7 + ["processed"]
@@ -169,6 +186,7 @@ def test_concurrent_duplicates_store_exactly_once(app, sender, account, request_
 
 
 def test_real_dynamodb_cancellation_shape_returns_the_stored_response(invoke, app, sender, account, request_logs):
+    _upgraded_long_ago(app)
     stored = '{"message":"Transaction processed successfully","transactionId":"orig","timestamp":1700000000000}'
     with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "ConditionalCheckFailed", "None")
@@ -182,21 +200,25 @@ def test_real_dynamodb_cancellation_shape_returns_the_stored_response(invoke, ap
 
 def test_moto_reports_cancellation_in_the_same_shape(app, sender, account):
     """If moto's shape drifted from the real one, the moto-backed duplicate tests would
-    silently exercise a different path; pin what moto sends."""
+    silently exercise a different path; pin what moto sends, across both tables."""
     app.lambda_handler(sender.event(payload(), msg_id="msg_shape"), None)
-    marker = {"transactionId": {"S": "delivery#msg_shape"}, "timestamp": {"N": "0"}}
+    now = {":now": {"N": "0"}}
     other = {"transactionId": {"S": "other"}, "timestamp": {"N": "1"}}
     cond = "attribute_not_exists(transactionId)"
     with pytest.raises(app.use_clients().ddb.exceptions.TransactionCanceledException) as info:
         app.use_clients().ddb.transact_write_items(TransactItems=[
-            {"Put": {"TableName": TABLE, "Item": marker, "ConditionExpression": cond}},
+            {"Put": {"TableName": DELIVERIES, "Item": {"deliveryId": {"S": "msg_shape"}},
+                     "ConditionExpression": "attribute_not_exists(deliveryId) OR expiresAt < :now",
+                     "ExpressionAttributeValues": now}},
             {"Put": {"TableName": TABLE, "Item": other, "ConditionExpression": cond}},
+            {"ConditionCheck": {"TableName": TABLE, "Key": _legacy_key("msg_shape"), "ConditionExpression": cond}},
         ])
     reasons = info.value.response["CancellationReasons"]
-    assert [r["Code"] for r in reasons] == ["ConditionalCheckFailed", "None"]
+    assert [r["Code"] for r in reasons] == ["ConditionalCheckFailed", "None", "None"]
 
 
 def test_transaction_conflict_then_marker_appears(invoke, app, sender, clock):
+    _upgraded_long_ago(app)
     stored = '{"message":"Transaction processed successfully","transactionId":"c","timestamp":1}'
     with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "TransactionConflict", "None")
@@ -210,6 +232,7 @@ def test_transaction_conflict_then_marker_appears(invoke, app, sender, clock):
 
 
 def test_transaction_conflict_on_the_transaction_item_is_also_resolved(invoke, app, sender, clock):
+    _upgraded_long_ago(app)
     stored = '{"message":"Transaction processed successfully","transactionId":"c","timestamp":1}'
     with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "None", "TransactionConflict")
@@ -222,6 +245,7 @@ def test_transaction_conflict_on_the_transaction_item_is_also_resolved(invoke, a
 
 
 def test_transaction_conflict_without_a_marker_is_503(invoke, app, sender, account, clock):
+    _upgraded_long_ago(app)
     with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "TransactionConflict", "None")
         for _ in range(3):
@@ -240,6 +264,7 @@ def test_transaction_conflict_without_a_marker_is_503(invoke, app, sender, accou
     "InternalServerError", "ServiceUnavailable", "TransactionInProgressException", "TransactionConflictException",
 ])
 def test_dynamodb_throttled_or_unavailable_is_503_and_writes_nothing(invoke, app, sender, account, code, request_logs):
+    _upgraded_long_ago(app)
     with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code=code, service_message="boom",
                               http_status_code=400 if "Exceeded" in code or "Throttl" in code else 500)
@@ -253,6 +278,7 @@ def test_dynamodb_throttled_or_unavailable_is_503_and_writes_nothing(invoke, app
 
 @pytest.mark.parametrize("reason", ["ThrottlingError", "ProvisionedThroughputExceeded"])
 def test_transaction_cancelled_by_throttling_is_503(invoke, app, sender, account, reason):
+    _upgraded_long_ago(app)
     with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "None", reason)
         resp = invoke(sender.event(payload()))
@@ -262,6 +288,7 @@ def test_transaction_cancelled_by_throttling_is_503(invoke, app, sender, account
 
 @pytest.mark.parametrize("reasons", [("ValidationError", "None"), ("None", "ItemCollectionSizeLimitExceeded"), ()])
 def test_transaction_cancelled_for_other_reasons_is_500(invoke, app, sender, account, reasons):
+    _upgraded_long_ago(app)
     with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, *reasons)
         resp = invoke(sender.event(payload()))
@@ -283,6 +310,7 @@ def test_dynamodb_network_failures_are_503(invoke, app, sender, account, exc):
 
 
 def test_marker_read_throttled_is_503(invoke, app, sender):
+    _upgraded_long_ago(app)
     with Stubber(app.use_clients().ddb) as stub:
         _cancelled(stub, "ConditionalCheckFailed", "None")
         stub.add_client_error("get_item", service_error_code="ProvisionedThroughputExceededException",
@@ -292,6 +320,7 @@ def test_marker_read_throttled_is_503(invoke, app, sender):
 
 
 def test_non_transient_dynamodb_error_is_500_without_detail(invoke, app, sender, account, caplog):
+    _upgraded_long_ago(app)
     with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code="ValidationException",
                               service_message="One or more parameter values were invalid: SECRETDETAIL")
@@ -337,21 +366,40 @@ def test_only_transact_write_items_and_get_item_are_called(invoke, app, sender, 
     assert calls == ["TransactWriteItems", "TransactWriteItems", "GetItem", "TransactWriteItems", "TransactWriteItems"]
 
 
-def test_transaction_request_shape(invoke, app, sender):
+def _request_shape(body: str, now: int, *legacy: dict) -> dict:
+    cond = "attribute_not_exists(transactionId)"
+    return {"TransactItems": [
+        {"Put": {"TableName": DELIVERIES, "ConditionExpression": "attribute_not_exists(deliveryId) OR expiresAt < :now",
+                 "ExpressionAttributeValues": {":now": {"N": str(now)}}, "Item": {
+                     "deliveryId": {"S": "msg_shape"}, "response": {"S": ANY}, "receivedAt": {"S": ANY},
+                     "bodyHash": {"S": hashlib.sha256(body.encode()).hexdigest()},
+                     "expiresAt": {"N": str(now + RETENTION_DAYS * 86400)}}}},
+        {"Put": {"TableName": TABLE, "ConditionExpression": cond, "Item": {
+            "transactionId": {"S": "t-shape"}, "timestamp": {"N": ANY}, "recordType": {"S": "transaction"},
+            "amount": {"N": "0.10"}, "currency": {"S": "USD"}, "status": {"S": "pending"},
+            "metadata": {"S": "{}"}, "receivedAt": {"S": ANY}, "deliveryId": {"S": "msg_shape"}}}},
+        *legacy,
+    ]}
+
+
+def test_transaction_request_shape(invoke, app, sender, clock):
+    _upgraded_long_ago(app)
     body = '{"transactionId": "t-shape", "amount": 0.10, "currency": "USD"}'
     with Stubber(app.use_clients().ddb) as stub:
-        cond = "attribute_not_exists(transactionId)"
-        stub.add_response("transact_write_items", {}, expected_params={"TransactItems": [
-            {"Put": {"TableName": TABLE, "ConditionExpression": cond, "Item": {
-                "transactionId": {"S": "delivery#msg_shape"}, "timestamp": {"N": "0"},
-                "recordType": {"S": "delivery"}, "response": {"S": ANY}, "receivedAt": {"S": ANY},
-                "bodyHash": {"S": hashlib.sha256(body.encode()).hexdigest()}}}},
-            {"Put": {"TableName": TABLE, "ConditionExpression": cond, "Item": {
-                "transactionId": {"S": "t-shape"}, "timestamp": {"N": ANY}, "recordType": {"S": "transaction"},
-                "amount": {"N": "0.10"}, "currency": {"S": "USD"}, "status": {"S": "pending"},
-                "metadata": {"S": "{}"}, "receivedAt": {"S": ANY}, "deliveryId": {"S": "msg_shape"}}}},
-        ]})
-        assert invoke(sender.event(body, msg_id="msg_shape"))["statusCode"] == 200
+        stub.add_response("transact_write_items", {}, expected_params=_request_shape(body, int(clock.now)))
+        assert invoke(sender.event(body, msg_id="msg_shape", ts=int(clock.now)))["statusCode"] == 200
+        stub.assert_no_pending_responses()
+
+
+def test_within_the_upgrade_window_the_write_also_checks_the_earlier_marker(invoke, app, sender, clock):
+    """One transaction: the marker, the transaction and the absence of the previous version's marker."""
+    assert app.use_clients().legacy_until > clock.now  # the deliveries table was just created
+    body = '{"transactionId": "t-shape", "amount": 0.10, "currency": "USD"}'
+    check = {"ConditionCheck": {"TableName": TABLE, "Key": _legacy_key("msg_shape"),
+                                "ConditionExpression": "attribute_not_exists(transactionId)"}}
+    with Stubber(app.use_clients().ddb) as stub:
+        stub.add_response("transact_write_items", {}, expected_params=_request_shape(body, int(clock.now), check))
+        assert invoke(sender.event(body, msg_id="msg_shape", ts=int(clock.now)))["statusCode"] == 200
         stub.assert_no_pending_responses()
 
 
@@ -359,7 +407,7 @@ def test_each_accepted_delivery_writes_two_small_items(invoke, sender, account):
     """Cost model in docs/handler.md: two items under 1 KB each = 4 write units."""
     doc = payload(metadata={"orderId": "o-123", "customer": "c-456"})
     invoke(sender.event(doc))
-    raw = account.raw_items()
+    raw = account.raw_items() + account.raw_items(DELIVERIES)
     assert len(raw) == 2
     for item in raw:
         size = sum(len(k.encode()) + len(next(iter(v.values())).encode()) for k, v in item.items())
@@ -367,6 +415,7 @@ def test_each_accepted_delivery_writes_two_small_items(invoke, sender, account):
 
 
 def test_failed_write_logs_one_request_line(invoke, app, sender, request_logs):
+    _upgraded_long_ago(app)
     with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code="ThrottlingException")
         invoke(sender.event(payload()))

@@ -68,7 +68,7 @@ def _requests(invoke, app, sender) -> list[tuple[int, str]]:
     for event in (delivery, delivery, sender.event(payload(amount=-1)), make_event("{}", {}),
                   sender.event("x" * 70000), sender.event(payload(amount=2), msg_id="msg_emf")):
         invoke(event)
-    with Stubber(app._container().ddb) as stub:
+    with Stubber(app.use_clients().ddb) as stub:
         stub.add_client_error("transact_write_items", service_error_code="ThrottlingException")
         invoke(sender.event(payload()))
     with mock.patch.object(app, "_parse", side_effect=ValueError("bug")):

@@ -166,7 +166,7 @@ def test_same_webhook_id_repeated_is_fine(invoke, sender):
 def test_longest_allowed_webhook_id(invoke, sender, account):
     msg_id = "m" * 256
     assert invoke(sender.event(payload(), msg_id=msg_id))["statusCode"] == 200
-    assert account.markers()[0]["transactionId"] == "delivery#" + msg_id
+    assert account.markers()[0]["deliveryId"] == msg_id
 
 
 @pytest.mark.parametrize("tamper", ["body", "id", "timestamp", "secret"])
@@ -558,11 +558,19 @@ def test_unknown_signature_mode_fails_closed(invoke, app, account, caplog, monke
     assert len(reasons) == 2 and all("SIGNATURE_MODE" in m for m in reasons)
 
 
-@pytest.mark.parametrize("missing", ["TABLE_NAME", "SIGNING_SECRET_ARN"])
+@pytest.mark.parametrize("missing", ["TABLE_NAME", "SIGNING_SECRET_ARN", "DELIVERIES_TABLE_NAME",
+                                     "DELIVERY_RETENTION_DAYS"])
 def test_missing_environment_is_a_configuration_error(invoke, app, account, monkeypatch, missing):
     monkeypatch.delenv(missing)
     assert invoke(Sender().event(payload()))["json"]["error"] == "configuration_error"
     assert account.items() == []
+
+
+@pytest.mark.parametrize("days", ["0", "-1", "1.5", "", "10000", "\u0661"])
+def test_retention_not_a_whole_number_of_days_is_a_configuration_error(invoke, app, account, monkeypatch, days):
+    monkeypatch.setenv("DELIVERY_RETENTION_DAYS", days)
+    assert invoke(Sender().event(payload()))["json"]["error"] == "configuration_error"
+    assert account.items() == [] and account.markers() == []
 
 
 def test_wrong_table_is_an_internal_error_without_details(invoke, app, monkeypatch):

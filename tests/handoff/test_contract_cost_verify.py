@@ -87,6 +87,16 @@ def test_provisioned_concurrency_is_a_monthly_cost_whatever_the_traffic() -> Non
     assert "provisioned concurrency" in row[1]
 
 
+def test_marker_storage_follows_the_retention_and_writes_stay_four_units(handoff: str) -> None:
+    dev = ENVIRONMENTS["dev"]
+    longer = dataclasses.replace(dev, delivery_retention_days=dev.delivery_retention_days * 2)
+    assert cost.marker_storage(longer).usd == pytest.approx(2 * cost.marker_storage(dev).usd)
+    assert f"x {dev.delivery_retention_days} days" in cost.marker_storage(dev).basis
+    (writes,) = [line for line in cost.per_million(dev) if line.item.startswith("DynamoDB writes")]
+    assert writes.basis.startswith("4 WRU per delivery") and "6 in the upgrade window" in writes.basis
+    assert "DynamoDB storage (delivery markers)" in handoff
+
+
 def test_verify_names_each_changed_missing_and_added_file(
     tmp_path: Path, files: dict[str, RenderedFile], capsys: pytest.CaptureFixture[str]
 ) -> None:

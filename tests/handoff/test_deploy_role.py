@@ -67,6 +67,19 @@ def test_provisioned_concurrency_on_the_alias_is_granted_on_this_stacks_function
     assert any(fnmatch.fnmatchcase(alias_arn, pattern) for pattern in lambda_statement["Resource"])
 
 
+def test_the_deploy_role_covers_both_tables_and_the_transaction_stream(files: dict[str, RenderedFile]) -> None:
+    """Creating the deliveries table (TTL included) and turning the stream on and off are the table
+    handlers' actions, on this stack's two table names; the stream's ARN sits under its table's."""
+    (dynamodb,) = [st for st in policy(files)["Statement"] if st["Sid"] == "DynamodbOnThisStack"]
+    assert {"dynamodb:CreateTable", "dynamodb:UpdateTimeToLive", "dynamodb:UpdateTable",
+            "dynamodb:DescribeTimeToLive"} <= set(dynamodb["Action"])
+    for arn in ("arn:aws:dynamodb:eu-west-1:123456789012:table/webhook-deliveries-prod",
+                "arn:aws:dynamodb:eu-west-1:123456789012:table/transactions-prod/stream/2025-01-01T00:00:00.000"):
+        assert any(fnmatch.fnmatchcase(arn, pattern) for pattern in dynamodb["Resource"]), arn
+    assert not any(fnmatch.fnmatchcase("arn:aws:dynamodb:eu-west-1:123456789012:table/other", pattern)
+                   for pattern in dynamodb["Resource"])
+
+
 def statements_granting(document: dict[str, Any], action: str) -> list[dict[str, Any]]:
     return [statement for statement in document["Statement"] if action in statement["Action"]]
 

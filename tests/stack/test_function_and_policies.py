@@ -40,6 +40,8 @@ def test_environment_holds_names_and_arns_but_no_secret(resources: dict[str, Any
     variables = props(resources, naming.FUNCTION_ID)["Environment"]["Variables"]
     assert variables == {
         "TABLE_NAME": {"Ref": naming.TABLE_ID},
+        "DELIVERIES_TABLE_NAME": {"Ref": naming.DELIVERIES_TABLE_ID},
+        "DELIVERY_RETENTION_DAYS": {"Ref": "DeliveryRetentionDays"},
         "SIGNING_SECRET_ARN": {"Fn::If": ["CreateSigningSecret", {"Ref": naming.SECRET_ID},
                                           {"Ref": "SigningSecretArn"}]},
         "ENVIRONMENT": {"Ref": "Environment"},  # the delivery metrics' dimension
@@ -187,10 +189,13 @@ def test_role_trusts_lambda_only_and_has_no_managed_policies(resources: dict[str
 
 def test_role_grants_exactly_what_the_handler_uses(resources: dict[str, Any]) -> None:
     table = {"Fn::GetAtt": [naming.TABLE_ID, "Arn"]}
+    deliveries = {"Fn::GetAtt": [naming.DELIVERIES_TABLE_ID, "Arn"]}
     key = {"Fn::GetAtt": [naming.KEY_ID, "Arn"]}
     expected = {
-        "WriteTransactions": (["dynamodb:PutItem"], [table]),
-        "ReadDeliveryMarkers": (["dynamodb:GetItem"], [table]),
+        "WriteDeliveries": (["dynamodb:PutItem"], [table, deliveries]),
+        "ReadDeliveryMarkers": (["dynamodb:GetItem", "dynamodb:DescribeTable"], [deliveries]),
+        # Only what an earlier version left there: the upgrade window's check and read.
+        "ReadLegacyMarkers": (["dynamodb:ConditionCheckItem", "dynamodb:GetItem"], [table]),
         "ReadSigningSecret": (["secretsmanager:GetSecretValue"], [
             {"Fn::If": ["CreateSigningSecret", {"Ref": naming.SECRET_ID}, {"Ref": "SigningSecretArn"}]}]),
         "UseEncryptionKey": (["kms:Decrypt", "kms:GenerateDataKey"], [key]),

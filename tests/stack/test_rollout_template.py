@@ -11,6 +11,7 @@ from template_helpers import of_type, props
 from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates.config import (
     DEPLOYMENT_PREFERENCES,
+    NUMERIC_BOUNDS,
     SIGNING_SECRET_ARN_MAX_LENGTH,
     ConfigError,
     EnvironmentConfig,
@@ -70,6 +71,7 @@ def test_version_description_carries_every_versioned_parameter(resources: dict[s
     description = props(resources, version_id(resources))["Description"]["Fn::Sub"]
     assert set(re.findall(r"\$\{(\w+)\}", description)) == {
         "LambdaRuntime", "LambdaMemorySize", "LambdaTimeout", "SigningSecretArn", "SnapStart",
+        "DeliveryRetentionDays",
     }
 
 
@@ -79,7 +81,8 @@ def test_longest_version_description_fits_lambdas_limit(resources: dict[str, Any
     arn += "s" * (SIGNING_SECRET_ARN_MAX_LENGTH - len(arn))
     EnvironmentConfig(name="x1", signing_secret_arn=arn)  # the longest the config accepts
     longest = {"LambdaRuntime": "python3.14", "LambdaMemorySize": "10240", "LambdaTimeout": "28",
-               "SnapStart": "false", "SigningSecretArn": arn}
+               "SnapStart": "false", "SigningSecretArn": arn,
+               "DeliveryRetentionDays": str(NUMERIC_BOUNDS["delivery_retention_days"].high)}
     rendered = re.sub(r"\$\{(\w+)\}", lambda m: longest[m.group(1)], description)
     assert len(rendered) <= 256
 

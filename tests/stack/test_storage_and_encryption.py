@@ -6,6 +6,7 @@ import fnmatch
 import re
 from typing import Any
 
+import pytest
 from template_helpers import PSEUDO, allowed, denied, props, resolve
 
 from webhook_templates.stack import naming
@@ -25,8 +26,31 @@ def test_table_keeps_old_name_and_key_schema(resources: dict[str, Any]) -> None:
     assert table["BillingMode"] == "PAY_PER_REQUEST"
 
 
-def test_table_is_recoverable_encrypted_and_protected(resources: dict[str, Any]) -> None:
-    table = props(resources, naming.TABLE_ID)
+def test_deliveries_table_is_keyed_by_webhook_id_and_expires_markers(resources: dict[str, Any]) -> None:
+    table = props(resources, naming.DELIVERIES_TABLE_ID)
+    assert table["TableName"] == {"Fn::Sub": "webhook-deliveries-${Environment}"}
+    assert table["KeySchema"] == [{"AttributeName": "deliveryId", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "deliveryId", "AttributeType": "S"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert "StreamSpecification" not in table  # markers are nobody's business downstream
+
+
+def test_only_the_transactions_table_streams_and_only_when_asked(body: dict[str, Any]) -> None:
+    table = body["Resources"][naming.TABLE_ID]["Properties"]
+    assert table["StreamSpecification"] == {"Fn::If": ["HasTransactionStream", {"StreamViewType": "NEW_IMAGE"},
+                                                       {"Ref": "AWS::NoValue"}]}
+    assert body["Conditions"]["HasTransactionStream"] == {"Fn::Equals": [{"Ref": "TransactionStream"}, "true"]}
+    assert body["Parameters"]["TransactionStream"]["Default"] == "false"
+    output = body["Outputs"]["TransactionStreamArn"]
+    assert output["Condition"] == "HasTransactionStream"
+    assert output["Value"] == {"Fn::GetAtt": [naming.TABLE_ID, "StreamArn"]}
+
+
+@pytest.mark.parametrize("logical_id", [naming.TABLE_ID, naming.DELIVERIES_TABLE_ID])
+def test_table_is_recoverable_encrypted_and_protected(resources: dict[str, Any], logical_id: str) -> None:
+    assert logical_id in naming.DATA_RESOURCES
+    table = props(resources, logical_id)
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["SSESpecification"] == {
         "SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": {"Fn::GetAtt": [naming.KEY_ID, "Arn"]},

@@ -29,6 +29,8 @@ from standardwebhooks.webhooks import Webhook
 ROOT = Path(__file__).resolve().parents[2]
 APP_PATH = ROOT / "handler" / "app.py"
 TABLE = "webhook-transactions-test"
+DELIVERIES = "webhook-deliveries-test"
+RETENTION_DAYS = 35
 REGION = "us-east-1"
 # What the template generates: 48 alphanumeric characters (valid base64, 36 bytes),
 # stored without prefix; the sender is given "whsec_" + this.
@@ -180,7 +182,7 @@ class Sender:
 
 @dataclass
 class Aws:
-    """The emulated account one test module shares: the table, and a secret per test."""
+    """The emulated account one test module shares: the tables, and a secret per test."""
 
     ddb: Any
     sm: Any
@@ -188,7 +190,7 @@ class Aws:
     _secrets: Iterator[int] = field(default_factory=itertools.count)
 
     def reset(self) -> None:
-        """Back to a just-deployed stack: an empty table and a new secret holding SECRET.
+        """Back to a just-deployed stack: empty tables and a new secret holding SECRET.
 
         A new secret rather than a new value, because a test may delete the secret or make it
         binary; the old one is deleted, so a handler still holding its ARN finds nothing."""
@@ -206,15 +208,18 @@ class Aws:
         (moto copies the whole table on every transaction: a growing table slows each write)."""
         for item in self.raw_items():
             self.ddb.delete_item(TableName=TABLE, Key={k: item[k] for k in ("transactionId", "timestamp")})
+        for item in self.raw_items(DELIVERIES):
+            self.ddb.delete_item(TableName=DELIVERIES, Key={"deliveryId": item["deliveryId"]})
 
     def transactions(self) -> list[dict[str, Any]]:
         return [i for i in self.items() if i.get("recordType") == "transaction"]
 
     def markers(self) -> list[dict[str, Any]]:
-        return [i for i in self.items() if i.get("recordType") == "delivery"]
+        """The delivery markers: every item of the deliveries table."""
+        return self.items(DELIVERIES)
 
-    def raw_items(self) -> list[dict[str, Any]]:
-        out, kwargs = [], {"TableName": TABLE, "ConsistentRead": True}
+    def raw_items(self, table: str = TABLE) -> list[dict[str, Any]]:
+        out, kwargs = [], {"TableName": table, "ConsistentRead": True}
         while True:
             page = self.ddb.scan(**kwargs)
             out += page["Items"]
@@ -222,19 +227,21 @@ class Aws:
                 return out
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def items(self) -> list[dict[str, Any]]:
+    def items(self, table: str = TABLE) -> list[dict[str, Any]]:
         deserializer = TypeDeserializer()
-        return [{k: deserializer.deserialize(v) for k, v in item.items()} for item in self.raw_items()]
+        return [{k: deserializer.deserialize(v) for k, v in item.items()} for item in self.raw_items(table)]
 
     def set_secret(self, value: str) -> None:
         self.sm.put_secret_value(SecretId=self.secret_arn, SecretString=value)
 
 
 def create_table(ddb: Any) -> None:
-    """The deployed table's shape, taken from the template generator."""
+    """The deployed tables' shapes, taken from the template generator."""
+    from webhook_templates.local.emulated_aws import create_deliveries_table
     from webhook_templates.stack.storage import table_shape
 
     ddb.create_table(TableName=TABLE, **table_shape())
+    create_deliveries_table(ddb, DELIVERIES)
 
 
 class FakeClock:

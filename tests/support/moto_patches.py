@@ -21,9 +21,10 @@ deploy flow depends on them; the integration checks of them are skipped under mo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from moto.awslambda.exceptions import UnknownFunctionException
@@ -497,3 +498,94 @@ def apply() -> None:
     parsing.get_model_list = _Model.models
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
+    patch_tables_for_deliveries()
+
+
+# --- The deliveries table's TTL (issue 19): kept apart from the patches above ---------------
+
+_ttl_patched = False
+
+
+def patch_tables_for_deliveries() -> None:
+    """Gaps: moto's ``AWS::DynamoDB::Table`` handler ignores ``TimeToLiveSpecification``, so the
+    deliveries table would have no TTL; CloudFormation enables it on the attribute named.  And
+    moto exports every output, even one whose ``Condition`` is false (``TransactionStreamArn``
+    without a stream), resolving a ``GetAtt`` that does not exist; CloudFormation skips it.  And
+    moto cannot update a table (it drops it from the stack); CloudFormation updates in place what
+    is not create-only, the stream (``StreamSpecification``) among it."""
+    global _ttl_patched
+    if _ttl_patched:
+        return
+    _ttl_patched = True
+    from moto.dynamodb.models.table import Table
+
+    original = Table.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_table(cls: type, name: str, cfn_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        table = original(cls, name, cfn_json, *args, **kwargs)
+        ttl = cfn_json.get("Properties", {}).get("TimeToLiveSpecification") or {}
+        if ttl.get("Enabled") in (True, "true"):
+            table.ttl = {"TimeToLiveStatus": "ENABLED", "AttributeName": ttl["AttributeName"]}
+        return table
+
+    Table.create_from_cloudformation_json = classmethod(create_table)  # type: ignore[method-assign,assignment]
+
+    def update_table(cls: type, original_resource: Any, new_resource_name: str,
+                     cloudformation_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        stream = cloudformation_json.get("Properties", {}).get("StreamSpecification")
+        enabled = bool(original_resource.stream_specification.get("StreamEnabled"))
+        if bool(stream) != enabled:
+            original_resource.set_stream_specification(
+                {"StreamEnabled": True, **stream} if stream else {"StreamEnabled": False})
+        return original_resource
+
+    Table.update_from_cloudformation_json = classmethod(update_table)  # type: ignore[method-assign,assignment]
+
+    original_exports = parsing.OutputMap.exports.fget
+
+    def exports(self: parsing.OutputMap) -> list[Any]:
+        outputs = self._output_json_map or {}
+        conditions = self._resource_map.lazy_condition_map
+        kept = {key: output for key, output in outputs.items()
+                if "Condition" not in output or conditions.get(output["Condition"])}
+        self._output_json_map, all_outputs = kept, outputs
+        try:
+            return list(original_exports(self))
+        finally:
+            self._output_json_map = all_outputs
+
+    parsing.OutputMap.exports = property(exports)  # type: ignore[method-assign,assignment]
+
+
+@contextlib.contextmanager
+def replacement_from_registry_schemas() -> Iterator[None]:
+    """While in use, each ``Modify`` in a change set says whether it replaces the resource.
+
+    Gap: moto leaves ``Replacement`` out, so the data guard (failing closed) refuses any
+    modified table.  CloudFormation replaces a resource when a changed property is one of its
+    registry schema's ``createOnlyProperties``: so does this, with the schemas cfn-lint ships.
+    Not applied globally: other tests check what the guard does with moto's bare answer.
+    """
+    from webhook_templates.handoff.deploy_role import handler_schema
+
+    patched = ChangeSet.diff
+
+    def diff(self: ChangeSet) -> list[Change]:
+        changes = patched(self)
+        old = self.stack.resource_map._resource_json_map
+        new = self.template_dict.get("Resources", {})
+        for change in changes:
+            if change.action == "Modify":
+                before = old[change.logical_resource_id].get("Properties", {})
+                after = new[change.logical_resource_id].get("Properties", {})
+                changed = {key for key in {*before, *after} if before.get(key) != after.get(key)}
+                create_only = {path.split("/")[2] for path in
+                               handler_schema(change.resource_type).get("createOnlyProperties", [])}
+                change.replacement = "True" if changed & create_only else "False"  # type: ignore[attr-defined]
+        return changes
+
+    ChangeSet.diff = diff  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ChangeSet.diff = patched  # type: ignore[method-assign]

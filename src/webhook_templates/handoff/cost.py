@@ -4,7 +4,8 @@ The per-environment inputs are the values the stack is deployed with
 (``LambdaMemorySize`` and ``ProvisionedConcurrency`` from the parameter file,
 whether the stack creates the signing secret); the per-request facts are the handler's (4 write request
 units per accepted delivery: a delivery marker and the transaction, each under
-1 KB, in one ``TransactWriteItems``, which counts double).  What cannot be read
+1 KB, in one ``TransactWriteItems`` across the two tables, which counts double; the
+markers are stored for ``DeliveryRetentionDays``).  What cannot be read
 from the template (function duration, log line sizes, cold starts,
 duplicates) is an assumption, named in the table.  Free tiers are left out.
 """
@@ -15,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..config import EnvironmentConfig
-from ..stack.parameters import parameter_file
+from ..stack.parameters import SPECS, parameter_file
 
 #: When the prices below were taken from the AWS pricing pages (us-east-1, on-demand, no free tier).
 PRICES_AS_OF = "2025-06-01"
@@ -32,6 +33,7 @@ LAMBDA_ARM64_PROVISIONED_PER_GB_SECOND = 0.0000033334
 SECONDS_PER_MONTH = 730 * 3600
 DYNAMODB_WRITE_UNITS_PER_MILLION = 0.625      # on-demand, since the November 2024 price cut
 DYNAMODB_READ_UNITS_PER_MILLION = 0.125
+DYNAMODB_STORAGE_PER_GB_MONTH = 0.25          # Standard table class
 KMS_PER_10K_REQUESTS = 0.03
 KMS_KEY_PER_MONTH = 1.00
 SECRETS_MANAGER_PER_10K_CALLS = 0.05
@@ -40,6 +42,13 @@ LOG_INGESTION_PER_GB = 0.50
 
 # Per-request facts and assumptions.
 WRITE_UNITS_PER_DELIVERY = 4                  # the handler's TransactWriteItems of two items under 1 KB
+#: The ConditionCheck on an earlier version's marker, counted as a transactional write, while the
+#: upgrade window is open (a retention and a day from the deliveries table's creation).
+UPGRADE_WINDOW_WRITE_UNITS = 2
+#: A marker's stored size: its attributes (webhook-id, response, body hash, times) and DynamoDB's
+#: 100 bytes of per-item overhead.
+ASSUMED_MARKER_BYTES = 400
+DAYS_PER_MONTH = 730 / 24
 #: Assumed warm duration of one delivery on arm64 (a signature check, a parse, one DynamoDB call).
 ASSUMED_DURATION_MS = 60
 #: Assumed share of deliveries that are retries of one already stored (1 read unit each).
@@ -66,13 +75,24 @@ class Line:
 
 def _parameters(config: EnvironmentConfig, *keys: str) -> tuple[int, ...]:
     """The numeric values ``config`` deploys ``keys`` with, from its parameter file (built once)."""
-    values = {entry["ParameterKey"]: entry["ParameterValue"] for entry in parameter_file(config)}
+    # A parameter the file leaves out at its default deploys with the template's default.
+    values = {spec.key: str(spec.default()) for spec in SPECS}
+    values |= {entry["ParameterKey"]: entry["ParameterValue"] for entry in parameter_file(config)}
     return tuple(int(values[key]) for key in keys)
 
 
 def _memory_mb(config: EnvironmentConfig) -> int:
     (memory,) = _parameters(config, "LambdaMemorySize")
     return memory
+
+
+def marker_storage(config: EnvironmentConfig) -> Line:
+    """A million delivery markers, each kept for the retention, then deleted by TTL (free)."""
+    (days,) = _parameters(config, "DeliveryRetentionDays")
+    gb_months = MILLION * ASSUMED_MARKER_BYTES / 1024**3 * days / DAYS_PER_MONTH
+    return Line("DynamoDB storage (delivery markers)",
+                f"{ASSUMED_MARKER_BYTES} bytes x {days} days = {gb_months:.2f} GB-month",
+                gb_months * DYNAMODB_STORAGE_PER_GB_MONTH)
 
 
 def per_million(config: EnvironmentConfig) -> list[Line]:
@@ -88,10 +108,13 @@ def per_million(config: EnvironmentConfig) -> list[Line]:
         Line("Lambda requests", f"{MILLION:,} invocations", LAMBDA_REQUESTS_PER_MILLION),
         Line("Lambda duration (arm64)", f"{ASSUMED_DURATION_MS} ms x {_memory_mb(config)} MB = {gb_seconds:,.0f} GB-s",
              gb_seconds * LAMBDA_ARM64_PER_GB_SECOND),
-        Line("DynamoDB writes (on-demand)", f"{WRITE_UNITS_PER_DELIVERY} WRU per delivery = {write_units:,} WRU",
+        Line("DynamoDB writes (on-demand)",
+             f"{WRITE_UNITS_PER_DELIVERY} WRU per delivery = {write_units:,} WRU "
+             f"({WRITE_UNITS_PER_DELIVERY + UPGRADE_WINDOW_WRITE_UNITS} in the upgrade window)",
              write_units / MILLION * DYNAMODB_WRITE_UNITS_PER_MILLION),
         Line("DynamoDB reads (duplicates)", f"{ASSUMED_DUPLICATE_SHARE:.0%} duplicates x 1 RRU = {read_units:,.0f} RRU",
              read_units / MILLION * DYNAMODB_READ_UNITS_PER_MILLION),
+        marker_storage(config),
         Line("KMS requests", f"{kms_requests:,} (secret reads and cold starts)",
              kms_requests / 10_000 * KMS_PER_10K_REQUESTS),
         Line("Secrets Manager API calls", f"{ASSUMED_SECRET_READS_PER_MILLION:,} GetSecretValue",

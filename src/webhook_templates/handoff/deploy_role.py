@@ -64,7 +64,9 @@ def _arn(service: str, resource: str, region: str = "*", account: str = "*") -> 
 
 #: Service -> the ARNs of this stack's resources of that service (every environment: ``<name>-*``).
 SCOPES: Mapping[str, tuple[str, ...]] = {
-    "dynamodb": (_arn("dynamodb", f"table/{naming.TABLE}-*"), _arn("dynamodb", f"table/{naming.TABLE}-*/*")),
+    # ``/*``: the tables' streams, indexes and backups.
+    "dynamodb": tuple(_arn("dynamodb", f"table/{table}-*{sub}")
+                      for table in (naming.TABLE, naming.DELIVERIES_TABLE) for sub in ("", "/*")),
     "lambda": (_arn("lambda", f"function:{naming.FUNCTION}-*"),),
     "logs": (_arn("logs", f"log-group:{naming.FUNCTION_LOG_GROUP}-*"),
              _arn("logs", f"log-group:{naming.ACCESS_LOG_GROUP}-*")),

@@ -28,7 +28,7 @@ from ..stack.limits import TEMPLATE_BODY_LIMIT
 from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND, parameter_file
 from ..stack.policies import decrypt_through_service
 from ..stack.secrets import reader_policy
-from . import cost, deploy_role, diagram, manifest, pipelines, releases, sender_contract, templating
+from . import cost, deploy_role, diagram, manifest, pipelines, releases, sender_contract, streaming, templating
 from .guard_script import POLICY_NAME, SCRIPT_NAME
 from .markdown import cell, code, short_form
 from .procedure import DEPLOY_TEMPLATE, change_set_block
@@ -42,6 +42,9 @@ TEMPLATE = "HANDOFF.md.j2"
 ACTION_WORDS: Mapping[str, str] = {
     "dynamodb:PutItem": "write items (a transaction and its delivery marker, in one transaction)",
     "dynamodb:GetItem": "read one item by its key (to answer a retried delivery)",
+    "dynamodb:DescribeTable": "read the table's description (its creation time ends the upgrade window)",
+    "dynamodb:ConditionCheckItem": "check, inside the write's transaction, that an item does not exist "
+                                   "(an earlier version's delivery marker)",
     "secretsmanager:GetSecretValue": "read the secret's value",
     "kms:Decrypt": "decrypt with the key",
     "kms:GenerateDataKey": "create data keys to encrypt with the key",
@@ -405,6 +408,7 @@ def handoff_markdown(
         secret=secret_facts(body),
         skips=skips_facts(body),
         retained=retained_facts(body),
+        stream=streaming.facts(body),
         contract=contract_facts(body, limits, errors),
         files=list(file_names),
     )

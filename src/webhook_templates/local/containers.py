@@ -19,7 +19,7 @@ from unittest import mock
 
 from ..stack import naming
 from ..stack.handler_artifact import HandlerUnavailable
-from .emulated_aws import REGION, STAGE, LocalAws
+from .emulated_aws import REGION, RETENTION_DAYS, STAGE, LocalAws
 
 #: The function's configured timeout, reported by the emulated context.
 TIMEOUT_MS = 10_000
@@ -83,13 +83,15 @@ def import_containers(path: Path, count: int) -> list[ModuleType]:
 def start_containers(path: Path, count: int, aws: LocalAws) -> Containers:
     """Import the handler at ``path`` ``count`` times and cold-start each copy.
 
-    The environment is the function's (``TABLE_NAME``, ``SIGNING_SECRET_ARN``)
+    The environment is the function's (the tables, the retention, ``SIGNING_SECRET_ARN``)
     and is read at cold start, which is forced here, one container at a time,
     with a ``GET`` the handler refuses after initialising: boto3 client
     creation is not thread-safe, and no first request should pay for it.
     """
     modules = import_containers(path, count)
-    environment = {"TABLE_NAME": aws.table_name, "SIGNING_SECRET_ARN": aws.secret_arn, "ENVIRONMENT": "local",
+    environment = {"TABLE_NAME": aws.table_name, "DELIVERIES_TABLE_NAME": aws.deliveries_table_name,
+                   "DELIVERY_RETENTION_DAYS": str(RETENTION_DAYS), "SIGNING_SECRET_ARN": aws.secret_arn,
+                   "ENVIRONMENT": "local",
                    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
     with mock.patch.dict(os.environ, environment):
         os.environ.pop("SIGNATURE_MODE", None)  # always verify signatures locally

@@ -15,40 +15,43 @@ from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
+from ..config import EnvironmentConfig
 from ..stack import naming, storage
 from . import signing
 
 REGION = "us-east-1"
 STAGE = "local"
 TABLE_NAME = f"{naming.TABLE}-{STAGE}"
+DELIVERIES_TABLE_NAME = f"{naming.DELIVERIES_TABLE}-{STAGE}"
+#: The retention a deployed stack gets by default.
+RETENTION_DAYS = EnvironmentConfig(name=STAGE).delivery_retention_days
 SECRET_NAME = f"{naming.SIGNING_SECRET}-{STAGE}"
 
 
 @dataclass(frozen=True)
 class LocalAws:
-    """The emulated account: the table and signing secret the handler is configured with."""
+    """The emulated account: the tables and signing secret the handler is configured with."""
 
     dynamodb: Any
     table_name: str
     secret_arn: str
     secret: str  # the sender-facing whsec_ form
+    deliveries_table_name: str = DELIVERIES_TABLE_NAME
 
     def counts(self) -> dict[str, int]:
-        """Stored items by ``recordType`` (transactions and delivery markers), read from the table."""
-        counts = {"transactions": 0, "deliveries": 0, "items": 0}
-        kwargs: dict[str, Any] = {"TableName": self.table_name, "ConsistentRead": True,
-                                  "ProjectionExpression": "recordType"}
+        """Stored transactions and delivery markers (each table's items), and both together."""
+        transactions = self._count(self.table_name)
+        deliveries = self._count(self.deliveries_table_name)
+        return {"transactions": transactions, "deliveries": deliveries, "items": transactions + deliveries}
+
+    def _count(self, table: str) -> int:
+        kwargs: dict[str, Any] = {"TableName": table, "ConsistentRead": True, "Select": "COUNT"}
+        count = 0
         while True:
             page = self.dynamodb.scan(**kwargs)
-            for item in page["Items"]:
-                kind = item.get("recordType", {}).get("S")
-                counts["items"] += 1
-                if kind == "transaction":
-                    counts["transactions"] += 1
-                elif kind == "delivery":
-                    counts["deliveries"] += 1
+            count += int(page["Count"])
             if "LastEvaluatedKey" not in page:
-                return counts
+                return count
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
@@ -76,15 +79,23 @@ def _atomic_aws_calls() -> Iterator[None]:
 
 @contextlib.contextmanager
 def local_aws(secret: str) -> Iterator[LocalAws]:
-    """moto-emulated DynamoDB and Secrets Manager holding the stack's table and secret."""
+    """moto-emulated DynamoDB and Secrets Manager holding the stack's tables and secret."""
     import boto3
     from moto import mock_aws
 
     with mock_aws(), _atomic_aws_calls():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         dynamodb.create_table(TableName=TABLE_NAME, **storage.table_shape())
+        create_deliveries_table(dynamodb, DELIVERIES_TABLE_NAME)
         # Stored as the stack stores it: {"current": "<base64>"}, no prefix.
         stored = json.dumps({"current": secret.removeprefix(signing.PREFIX)})
         arn = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name=SECRET_NAME, SecretString=stored)["ARN"]
         yield LocalAws(dynamodb, TABLE_NAME, arn, secret)
+
+
+def create_deliveries_table(dynamodb: Any, name: str) -> None:
+    """The deliveries table as the stack creates it, its TTL on (``CreateTable`` cannot set it)."""
+    dynamodb.create_table(TableName=name, **storage.deliveries_table_shape())
+    dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+        "AttributeName": storage.EXPIRY_ATTRIBUTE, "Enabled": True})

@@ -20,7 +20,7 @@ from .encryption import KEY_SERVICES, key_arn
 from .handler_artifact import HANDLER, HandlerArtifact
 from .secrets import signing_secret_arn
 from .skips import checkov_skips
-from .storage import table_arn, table_name
+from .storage import deliveries_table_arn, deliveries_table_name, table_arn, table_name
 
 
 class LoggingConfig(awslambda.LoggingConfig):  # type: ignore[misc]  # troposphere is untyped
@@ -40,8 +40,9 @@ def function_role() -> iam.Role:
             iam.Policy(
                 PolicyName="webhook-processor",
                 PolicyDocument=policies.document(
-                    policies.write_transactions(table_arn()),
-                    policies.read_delivery_markers(table_arn()),
+                    policies.write_deliveries(table_arn(), deliveries_table_arn()),
+                    policies.read_delivery_markers(deliveries_table_arn()),
+                    policies.read_legacy_markers(table_arn()),
                     policies.read_signing_secret(signing_secret_arn()),
                     policies.use_encryption_key(key_arn(), *KEY_SERVICES),
                     policies.write_own_logs(naming.log_group_arn(naming.FUNCTION_LOG_GROUP)),
@@ -78,6 +79,8 @@ def webhook_function(handler: HandlerArtifact) -> awslambda.Function:
         Environment=awslambda.Environment(
             Variables={
                 "TABLE_NAME": table_name(),
+                "DELIVERIES_TABLE_NAME": deliveries_table_name(),
+                "DELIVERY_RETENTION_DAYS": Ref("DeliveryRetentionDays"),
                 "SIGNING_SECRET_ARN": signing_secret_arn(),
                 "ENVIRONMENT": Ref("Environment"),  # the delivery metrics' dimension
             }

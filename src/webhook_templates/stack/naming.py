@@ -15,6 +15,8 @@ from ..metrics import FUNCTION_ERRORS_ALARM_ID as FUNCTION_ERRORS_ALARM_ID
 #: Stacks are named ``<STACK>-<env>``; their alarms and generated role names start with it too.
 STACK = "webhook"
 TABLE = "transactions"
+#: Delivery markers: one per webhook-id, expiring after the retention (TTL).
+DELIVERIES_TABLE = "webhook-deliveries"
 FUNCTION = "webhook-processor"
 ROLE = "webhook-lambda-role"
 API = "webhook-api"
@@ -42,6 +44,7 @@ def log_group_arn(prefix: str) -> Sub:
 KEY_ID = "EncryptionKey"
 KEY_ALIAS_ID = "EncryptionKeyAlias"
 TABLE_ID = "TransactionsTable"
+DELIVERIES_TABLE_ID = "DeliveriesTable"
 SECRET_ID = "SigningSecret"
 SECRET_POLICY_ID = "SigningSecretPolicy"
 FUNCTION_LOG_GROUP_ID = "FunctionLogGroup"
@@ -65,7 +68,7 @@ ROLLBACK_ALARMS: tuple[str, ...] = (FUNCTION_ERRORS_ALARM_ID, API_5XX_ALARM_ID)
 #: Resources that hold data or protect it: the deploy guard refuses to replace
 #: or remove them, the stack policy denies it, and deleting the stack keeps them.
 DATA_RESOURCES: tuple[str, ...] = (
-    KEY_ID, TABLE_ID, SECRET_ID, FUNCTION_LOG_GROUP_ID, ACCESS_LOG_GROUP_ID,
+    KEY_ID, TABLE_ID, DELIVERIES_TABLE_ID, SECRET_ID, FUNCTION_LOG_GROUP_ID, ACCESS_LOG_GROUP_ID,
 )
 
 #: Resource types that hold data (or the key that decrypts it): the deploy guard

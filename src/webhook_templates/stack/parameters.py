@@ -42,6 +42,7 @@ HAS_RESERVED_CONCURRENCY = "HasReservedConcurrency"
 HAS_SECRET_READERS = "HasSigningSecretReaders"
 USE_SNAP_START = "UseSnapStart"
 HAS_PROVISIONED_CONCURRENCY = "HasProvisionedConcurrency"
+HAS_STREAM = "HasTransactionStream"
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,11 @@ SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec("ProvisionedConcurrency", "provisioned_concurrency", "Function",
                   "Warm environments on the live alias, billed while set; 0 for none.", "Number",
                   _bounds("provisioned_concurrency")),
+    ParameterSpec("DeliveryRetentionDays", "delivery_retention_days", "Operations",
+                  "Days a redelivery is answered as a duplicate.", "Number",
+                  _bounds("delivery_retention_days"), omitted_at_default=True),
+    ParameterSpec("TransactionStream", "stream", "Operations",
+                  "true: stream new transactions (NEW_IMAGE).", constraints=_BOOL, omitted_at_default=True),
 )
 
 #: Settings that are deploy-time data, not template parameters: the stack tags (``team`` and
@@ -180,6 +186,7 @@ def conditions() -> dict[str, Condition | Any]:
         HAS_SECRET_READERS: Not(Equals(Join("", Ref("SigningSecretReaders")), "")),
         USE_SNAP_START: Equals(Ref("SnapStart"), "true"),
         HAS_PROVISIONED_CONCURRENCY: Not(Equals(Ref("ProvisionedConcurrency"), 0)),
+        HAS_STREAM: Equals(Ref("TransactionStream"), "true"),
     }
 
 

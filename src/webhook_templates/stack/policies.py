@@ -67,14 +67,39 @@ def assumable_by(service: str) -> Policy:
     )
 
 
-def write_transactions(table_arn: Any) -> Statement:
-    """Store a transaction and its delivery marker (``TransactWriteItems`` of two ``Put``s)."""
-    return Statement(Sid="WriteTransactions", Effect=Allow, Action=[dynamodb.PutItem], Resource=[table_arn])
+def write_deliveries(transactions_arn: Any, deliveries_arn: Any) -> Statement:
+    """Store a transaction and its delivery marker, each in its table (one ``TransactWriteItems``
+    of two ``Put``s, ``PutItem`` on each table)."""
+    return Statement(Sid="WriteDeliveries", Effect=Allow, Action=[dynamodb.PutItem],
+                     Resource=[transactions_arn, deliveries_arn])
 
 
-def read_delivery_markers(table_arn: Any) -> Statement:
-    """Read back a delivery marker to answer a retried delivery with its original response."""
-    return Statement(Sid="ReadDeliveryMarkers", Effect=Allow, Action=[dynamodb.GetItem], Resource=[table_arn])
+def read_delivery_markers(deliveries_arn: Any) -> Statement:
+    """Read back a delivery marker to answer a retried delivery with its original response, and
+    the table's creation time (``DescribeTable``), which ends the reading of older markers."""
+    return Statement(Sid="ReadDeliveryMarkers", Effect=Allow, Action=[dynamodb.GetItem, dynamodb.DescribeTable],
+                     Resource=[deliveries_arn])
+
+
+def read_legacy_markers(transactions_arn: Any) -> Statement:
+    """Check for, and read, a marker an earlier version left in the transactions table, so a
+    redelivery straddling the upgrade is still a duplicate (``ConditionCheckItem``, ``GetItem``)."""
+    return Statement(Sid="ReadLegacyMarkers", Effect=Allow, Action=[dynamodb.ConditionCheckItem, dynamodb.GetItem],
+                     Resource=[transactions_arn])
+
+
+def read_transaction_stream(stream_arn: Any, key_arn: Any) -> PolicyDocument:
+    """What a consumer of the transaction stream needs (HANDOFF.md gives it): read the stream,
+    and decrypt it with the stack's key, only through DynamoDB."""
+    return document(
+        Statement(Sid="ReadTransactionStream", Effect=Allow,
+                  Action=[dynamodb.DescribeStream, dynamodb.GetRecords, dynamodb.GetShardIterator],
+                  Resource=[stream_arn]),
+        # Lambda's event source mapping lists streams too; IAM takes no resource for that.
+        Statement(Sid="ListStreams", Effect=Allow, Action=[dynamodb.ListStreams], Resource=["*"]),
+        Statement(Sid="DecryptTransactionStream", Effect=Allow, Action=[kms.Decrypt], Resource=[key_arn],
+                  Condition=Condition(StringEquals("kms:ViaService", "dynamodb.<region>.amazonaws.com"))),
+    )
 
 
 def write_own_logs(log_group_arn: Any) -> Statement:

@@ -45,6 +45,7 @@ def build_template(handler: HandlerArtifact) -> Template:
         encryption.encryption_key(),
         encryption.key_alias(),
         storage.transactions_table(),
+        storage.deliveries_table(),
         secrets.signing_secret(),
         logs.function_log_group(),
         logs.access_log_group(),
