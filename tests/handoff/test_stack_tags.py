@@ -24,9 +24,10 @@ def test_handoff_deploy_command_sends_the_environments_stack_tags() -> None:
             in command)
 
 
-def test_handoff_deploy_command_without_tags_has_no_tags_flag() -> None:
+def test_handoff_deploy_command_without_tags_sends_an_empty_list_as_deploy_does() -> None:
     env = parse_environments("[qa]\n")["qa"]
-    assert "--tags" not in change_set_block(env, ["CAPABILITY_NAMED_IAM"], 1000)
+    # An empty list removes the tags an earlier deploy set (`deploy` sends Tags=[] too); no flag would keep them.
+    assert "--tags '[]' " in change_set_block(env, ["CAPABILITY_NAMED_IAM"], 1000)
 
 
 def test_destroy_deletes_with_the_service_role(tmp_path: Path) -> None:
