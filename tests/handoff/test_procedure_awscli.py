@@ -1,17 +1,13 @@
 """HANDOFF.md's change-set blocks, run as a platform team would: AWS CLI v1, the bundle folder, moto.
 
 The blocks are extracted from the generated HANDOFF.md and run unchanged by
-``sh`` with AWS CLI v1 from PyPI (``.venv-awscli``, which ``make test``
-creates; ``AWS_CLI`` names another ``aws``).  AWS CLI v1 honours
-``AWS_ENDPOINT_URL``, so the blocks reach the patched moto server running in a
-thread of this process.
+``sh`` with AWS CLI v1 (``support.awscli``) against the patched moto server
+running in a thread of this process.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -21,29 +17,13 @@ from typing import Any
 import boto3
 import pytest
 
-from support import moto_server
+from support import awscli, moto_server
 from support.environments import SHIPPED
 from webhook_templates import data_guard
 from webhook_templates.handoff.bundle import build_files, write_bundle
 from webhook_templates.stack import naming
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse .* not supported by moto:UserWarning")
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def aws_cli() -> Path:
-    """AWS CLI v1: ``AWS_CLI``, else the project's ``.venv-awscli``; a missing one fails the test."""
-    configured = os.environ.get("AWS_CLI")
-    path = Path(configured) if configured else REPO / ".venv-awscli" / "bin" / "aws"
-    if not path.is_file():
-        pytest.fail(f"AWS CLI v1 not found at {path}: run `make test` (it installs .venv-awscli) or set AWS_CLI")
-    return path
-
-
-def blocks(handoff: str) -> dict[str, str]:
-    """Each environment's shell block, by the heading above it."""
-    return dict(re.findall(r"^### (\w+)\n\n```sh\n(.*?)^```$", handoff, flags=re.MULTILINE | re.DOTALL))
 
 
 @pytest.fixture(scope="module")
@@ -69,21 +49,7 @@ def account(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], A
 
 @pytest.fixture
 def run_block(endpoint: str) -> Callable[..., subprocess.CompletedProcess[str]]:
-    cli = aws_cli()
-
-    def run(folder: Path, environment: str) -> subprocess.CompletedProcess[str]:
-        block = blocks((folder / "HANDOFF.md").read_text(encoding="utf-8"))[environment]
-        env = {
-            "PATH": f"{cli.parent}{os.pathsep}{os.environ['PATH']}",
-            "HOME": str(folder), "LANG": "C.UTF-8",
-            "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        }
-        return subprocess.run(["sh", "-c", block], cwd=folder, env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=300)
-
-    return run
+    return lambda folder, environment: awscli.run_block(folder, environment, endpoint)
 
 
 def stack(account: Callable[[str], Any], name: str) -> dict[str, Any]:
@@ -95,7 +61,7 @@ def change_sets(account: Callable[[str], Any], name: str) -> list[dict[str, Any]
 
 
 def test_handoff_has_one_block_per_environment(bundle: Path) -> None:
-    found = blocks((bundle / "HANDOFF.md").read_text(encoding="utf-8"))
+    found = awscli.blocks((bundle / "HANDOFF.md").read_text(encoding="utf-8"))
     assert sorted(found) == ["dev", "prod", "staging"]
     for environment, block in found.items():
         assert f"STACK=webhook-{environment}\n" in block
