@@ -77,7 +77,11 @@ def test_a_first_deploy_stops_before_creating_anything_without_the_api_gateway_r
 
     assert result.returncode == 1, result.stderr
     assert "API Gateway has no CloudWatch role in this account and region" in result.stderr
-    assert "CreateApiGatewayAccountRole" in result.stderr
+    # Right for both readers: the bundle's owner edits their copy, the repository's its environments file.
+    assert ("Set CreateApiGatewayAccountRole to true in parameters/staging.json of your copy of this bundle "
+            "(in the repository that renders it: create_api_gateway_account_role = true in [staging] of "
+            "environments.toml, then render again)") in result.stderr
+    assert "build/" not in result.stderr
     assert account("cloudformation").list_stacks()["StackSummaries"] == []
 
 

@@ -202,7 +202,7 @@ def aws_cli_options(request: Mapping[str, Any]) -> str:
 
 def block_requests(procedure: Procedure, via_s3: bool) -> dict[str, str]:
     """The block's ``create-change-set`` and ``execute-change-set`` options, from the procedure's requests."""
-    template = ({"TemplateURL": Shell('"$TEMPLATE_URL"')} if via_s3
+    template = ({"TemplateURL": Shell('"https://$TEMPLATE_BUCKET.s3.amazonaws.com/$KEY"')} if via_s3
                 else {"TemplateBody": f"file://{DEPLOY_TEMPLATE}"})
     create = procedure.create_change_set(
         stack=Shell('"$STACK"'), name=Shell('"$CHANGE_SET"'), kind=Shell('"$TYPE"'), template=template,
