@@ -7,7 +7,7 @@ executed (``RetainExceptOnCreate``) and the protections a deploy leaves (the
 full stack policy, during an update too, and termination protection for
 production).  The Deployer (``deploy/flow.py``) builds its API requests with
 it; the shell block is rendered from the same requests, each field turned into
-the AWS CLI option botocore names it (``aws_cli_options``), so the two cannot
+the AWS CLI option of that field (``aws_cli_options``), so the two cannot
 drift apart field by field.  ``tests/deploy/test_one_procedure.py`` captures
 both at moto's server and compares them.
 
@@ -37,8 +37,6 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from botocore import xform_name
 
 from .. import __version__
 from ..config import EnvironmentConfig
@@ -169,9 +167,21 @@ class Procedure:
         return {"ChangeSetName": change_set, "RetainExceptOnCreate": self.retain_except_on_create}
 
 
+#: The AWS CLI option of each request field the procedure sends.  Rendering must not import
+#: botocore (whose ``xform_name`` names them), so they are listed; tests/handoff/test_procedure.py
+#: checks every one against ``xform_name`` and the operations' input shapes.
+CLI_OPTIONS = {field: "--" + option for field, option in {
+    "StackName": "stack-name", "ChangeSetName": "change-set-name", "ChangeSetType": "change-set-type",
+    "TemplateBody": "template-body", "TemplateURL": "template-url", "Parameters": "parameters",
+    "Capabilities": "capabilities", "Tags": "tags", "Description": "description", "RoleARN": "role-arn",
+    "NotificationARNs": "notification-arns", "RollbackConfiguration": "rollback-configuration",
+    "RetainExceptOnCreate": "retain-except-on-create",
+}.items()}
+
+
 def aws_cli_option(field: str) -> str:
-    """The AWS CLI option of an API request's field, named as the CLI names it (botocore's ``xform_name``)."""
-    return f"--{xform_name(field, '-')}"
+    """The AWS CLI option of an API request's field, as the CLI names it."""
+    return CLI_OPTIONS[field]
 
 
 def _cli_value(value: Any) -> list[str]:
