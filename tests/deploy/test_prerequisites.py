@@ -32,18 +32,31 @@ def params(create: str) -> list[dict[str, str]]:
             {"ParameterKey": "CreateApiGatewayAccountRole", "ParameterValue": create}]
 
 
-def test_missing_role_with_the_parameter_false_is_a_problem_naming_the_fix() -> None:
-    problem = missing_api_gateway_role(Account(None), params("false"), "build/parameters/staging.json")
+def test_missing_role_with_the_parameter_false_is_a_problem_naming_what_the_user_edits() -> None:
+    problem = missing_api_gateway_role(Account(None), params("false"), "staging", Path("environments.toml"))
     assert problem is not None
     assert "no CloudWatch role in this account and region" in problem
-    assert "Set CreateApiGatewayAccountRole to true in build/parameters/staging.json" in problem
+    # The setting in the environments file, or the flag: never a rendered file, which the next render overwrites.
+    assert ("For exactly one stack per account and region, set create_api_gateway_account_role = true in "
+            "[staging] of environments.toml or pass --parameter-overrides CreateApiGatewayAccountRole=true") in problem
+    assert "build/" not in problem and "parameters/" not in problem
     assert "aws apigateway update-account" in problem
 
 
+def test_an_ephemeral_environment_without_the_role_is_told_the_override() -> None:
+    # Its table is another environment's: setting it there would make that stack create the role too.
+    problem = missing_api_gateway_role(Account(None), params("false"), None, Path("environments.toml"))
+    assert problem is not None
+    assert "For exactly one stack per account and region, pass --parameter-overrides " \
+           "CreateApiGatewayAccountRole=true;" in problem
+    assert "environments.toml" not in problem
+
+
 def test_a_role_or_the_parameter_true_is_enough() -> None:
-    assert missing_api_gateway_role(Account("arn:aws:iam::123456789012:role/x"), params("false"), "p") is None
+    toml = Path("environments.toml")
+    assert missing_api_gateway_role(Account("arn:aws:iam::123456789012:role/x"), params("false"), "p", toml) is None
     account = Account(None)
-    assert missing_api_gateway_role(account, params("true"), "p") is None
+    assert missing_api_gateway_role(account, params("true"), "p", toml) is None
     assert account.calls == 0  # the stack sets the role itself: no need to ask
 
 
@@ -56,6 +69,7 @@ def test_deploy_stops_before_creating_anything_without_the_role(
 
     assert result.code == 1
     assert "API Gateway has no CloudWatch role" in result.err
+    assert "set create_api_gateway_account_role = true in [staging] of " in result.err
     assert "Nothing was created." in result.err
     assert aws("cloudformation").list_stacks()["StackSummaries"] == []
 

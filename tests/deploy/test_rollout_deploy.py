@@ -18,7 +18,9 @@ import pytest
 from botocore.stub import Stubber
 from deploy_testkit import MOTO_SKIPS_TYPES, Result, parameters_with
 
+from webhook_templates.config import EnvironmentConfig
 from webhook_templates.deploy import commands, rollout
+from webhook_templates.handoff.procedure import Procedure
 from webhook_templates.stack import naming
 
 pytestmark = pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)
@@ -131,8 +133,11 @@ def test_read_takes_only_the_rollback_alarms_that_exist() -> None:
     assert stack == rollout.StackRollout(
         ("arn:aws-us-gov:cloudwatch:us-gov-west-1:123456789012:alarm:webhook-prod-FunctionErrors",),
         "webhook-processor-prod", "live")
-    assert rollout.rollback_configuration(stack, 10)["RollbackConfiguration"]["MonitoringTimeInMinutes"] == 10
-    assert rollout.rollback_configuration(rollout.StackRollout(), 10) == {}
+    procedure = Procedure.of(EnvironmentConfig(name="prod", rollback_monitoring_minutes=10), [])
+    assert procedure.rollback_configuration(stack.alarm_arns) == {
+        "RollbackTriggers": [{"Arn": stack.alarm_arns[0], "Type": "AWS::CloudWatch::Alarm"}],
+        "MonitoringTimeInMinutes": 10}
+    assert procedure.rollback_configuration(rollout.StackRollout().alarm_arns) is None
 
 
 def _deployment(status: str, **extra: Any) -> dict[str, Any]:

@@ -74,6 +74,16 @@ def test_block_per_environment_uses_the_bundle_files(handoff: str) -> None:
                 f"{name}.json --capabilities CAPABILITY_NAMED_IAM") in block
 
 
+def test_the_account_role_advice_names_what_each_reader_edits(handoff: str) -> None:
+    # The bundle's reader owns their copy's parameter file; the repository's edits environments.toml.
+    assert ("for exactly one stack in that account and region (it creates the role and sets it): in that "
+            "environment's `parameters/<env>.json` of your copy of this bundle, or, in the repository that "
+            "renders it, `create_api_gateway_account_role = true` in the environment's table of "
+            "`environments.toml`, then render again") in handoff
+    assert "`--parameter-overrides CreateApiGatewayAccountRole=true`" in handoff
+    assert "build/parameters" not in handoff
+
+
 def test_block_goes_through_s3_for_a_large_template() -> None:
     config = ENVIRONMENTS["prod"]
     assert "TEMPLATE_BUCKET" not in change_set_block(config, ["CAPABILITY_IAM"], TEMPLATE_BODY_LIMIT)

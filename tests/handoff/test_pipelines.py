@@ -17,9 +17,9 @@ from typing import Any
 import boto3
 import pytest
 import yaml
-from test_procedure_awscli import aws_cli  # the same CLI, found the same way
 
 from support import moto_server
+from support.awscli import aws_cli
 from support.environments import ENVIRONMENTS_FILE
 from webhook_templates import data_guard
 from webhook_templates.config import parse_environments
@@ -73,7 +73,8 @@ def test_codepipeline_and_git_sync_carry_the_parameter_file_the_tags_and_the_pol
 
 def test_the_qa_tags_reach_every_format() -> None:
     rendered = formats(1000)
-    assert "--tags 'Owner=qa team' Ticket=PAY-123 \\" in rendered["pipelines/qa/deploy.sh"]
+    assert ("--tags CostCenter=fintech-webhooks Environment=qa 'Owner=qa team' Team=payments-platform Ticket=PAY-123 \\"
+            in rendered["pipelines/qa/deploy.sh"])
     assert '"Owner" = "qa team"' in rendered["pipelines/qa/main.tf"]
     assert '"Owner": "qa team"' in rendered["pipelines/qa/cdk_app.py"]
 

@@ -1,17 +1,13 @@
 """HANDOFF.md's change-set blocks, run as a platform team would: AWS CLI v1, the bundle folder, moto.
 
 The blocks are extracted from the generated HANDOFF.md and run unchanged by
-``sh`` with AWS CLI v1 from PyPI (``.venv-awscli``, which ``make test``
-creates; ``AWS_CLI`` names another ``aws``: ``support.tools.required_tool``).  AWS CLI v1 honours
-``AWS_ENDPOINT_URL``, so the blocks reach the patched moto server running in a
-thread of this process.
+``sh`` with AWS CLI v1 (``support.awscli``) against the patched moto server
+running in a thread of this process.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -20,20 +16,14 @@ from typing import Any
 
 import pytest
 
-from support import moto_server
+from support import awscli, moto_server
 from support.stacks import change_sets, stack, without_resource
-from support.tools import required_tool
 from webhook_templates import data_guard
 from webhook_templates.stack import naming
 
 # slow: AWS CLI v1 processes against moto's server
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore:Tried to parse .* not supported by moto:UserWarning")]
-
-
-def blocks(handoff: str) -> dict[str, str]:
-    """Each environment's shell block, by the heading above it."""
-    return dict(re.findall(r"^### (\w+)\n\n```sh\n(.*?)^```$", handoff, flags=re.MULTILINE | re.DOTALL))
 
 
 @pytest.fixture(scope="module")
@@ -44,25 +34,11 @@ def bundle(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def run_block(moto_endpoint: str) -> Callable[..., subprocess.CompletedProcess[str]]:
-    cli = required_tool("AWS_CLI")
-
-    def run(folder: Path, environment: str) -> subprocess.CompletedProcess[str]:
-        block = blocks((folder / "HANDOFF.md").read_text(encoding="utf-8"))[environment]
-        env = {
-            "PATH": f"{cli.parent}{os.pathsep}{os.environ['PATH']}",
-            "HOME": str(folder), "LANG": "C.UTF-8",
-            "AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
-            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        }
-        return subprocess.run(["sh", "-c", block], cwd=folder, env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=300)
-
-    return run
+    return lambda folder, environment: awscli.run_block(folder, environment, moto_endpoint)
 
 
 def test_handoff_has_one_block_per_environment(bundle: Path) -> None:
-    found = blocks((bundle / "HANDOFF.md").read_text(encoding="utf-8"))
+    found = awscli.blocks((bundle / "HANDOFF.md").read_text(encoding="utf-8"))
     assert sorted(found) == ["dev", "prod", "staging"]
     for environment, block in found.items():
         assert f"STACK=webhook-{environment}\n" in block
@@ -78,7 +54,11 @@ def test_a_first_deploy_stops_before_creating_anything_without_the_api_gateway_r
 
     assert result.returncode == 1, result.stderr
     assert "API Gateway has no CloudWatch role in this account and region" in result.stderr
-    assert "CreateApiGatewayAccountRole" in result.stderr
+    # Right for both readers: the bundle's owner edits their copy, the repository's its environments file.
+    assert ("Set CreateApiGatewayAccountRole to true in parameters/staging.json of your copy of this bundle "
+            "(in the repository that renders it: create_api_gateway_account_role = true in [staging] of "
+            "environments.toml, then render again)") in result.stderr
+    assert "build/" not in result.stderr
     assert moto_account("cloudformation").list_stacks()["StackSummaries"] == []
 
 

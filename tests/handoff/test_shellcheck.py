@@ -65,8 +65,9 @@ def test_the_linter_reports_a_broken_block(block: str, code: str) -> None:
 def test_handoff_has_every_shell_block(handoff: str) -> None:
     blocks = [block for _, block in sh_blocks(handoff)]
     # One change-set block per environment, the deploy role's, the release watch, the
-    # secret's policy and the bundle check: a block lost from the extraction is not linted.
-    assert len(blocks) == len(SHIPPED) + 4
+    # secret's policy, the stream's two subscriptions and the bundle check: a block lost
+    # from the extraction is not linted.
+    assert len(blocks) == len(SHIPPED) + 6
     for name, config in SHIPPED.items():
         assert any(f"STACK={config.stack_name}\n" in block for block in blocks), name
 

@@ -186,7 +186,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     deployer = Deployer(
         cloudformation(aws), console, PollSettings(poll_seconds=args.poll_interval), upload=upload,
         first_deploy_problem=lambda: missing_api_gateway_role(aws.client("apigateway"), parameters,
-                                                              str(args.parameters or beside)),
+                                                              env.name if listed else None, args.environments),
         codedeploy=aws.client("codedeploy"),
     )
     return run_aws(lambda: deployer.deploy(request))

@@ -34,14 +34,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from .. import __version__, data_guard
+from .. import data_guard
 from ..config import EnvironmentConfig
 from ..exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_UNPROTECTED
+from ..handoff.procedure import Procedure
 from ..stack.limits import TEMPLATE_BODY_LIMIT
 from . import messages, protect, rollout, stack_outputs, stacks
 from .changeset import ResourceChange, is_no_changes, resource_changes, summary, table
@@ -105,6 +107,11 @@ class DeployRequest:
     region: str | None = None
     #: ``--output json``: receives the machine-readable summary (the change set, the guard's verdict).
     report: Callable[[dict[str, Any]], None] | None = None
+
+    @cached_property
+    def procedure(self) -> Procedure:
+        """The environment's change-set procedure, for this template (the bundle's block follows the same)."""
+        return Procedure.of(self.environment, template_capabilities(self.template))
 
     @property
     def again(self) -> str:
@@ -220,11 +227,6 @@ def _reason(response: dict[str, Any]) -> str:
             or response.get("Error", {}).get("Message") or stacks_[0].get("StackStatus") or "unknown reason")
 
 
-def _optional(**values: Any) -> dict[str, Any]:
-    """The keyword arguments that were given (not None, not empty)."""
-    return {key: value for key, value in values.items() if value}
-
-
 def _why(error: BaseException) -> str:
     """One line for what stopped a clean-up step."""
     return messages.INTERRUPTED if isinstance(error, KeyboardInterrupt) else describe_error(error)
@@ -318,7 +320,7 @@ class Deployer:
                                                       request.environment.name))
         # Only a stack being updated has alarms (and a deployment group) already.
         releases = (self._retrying(lambda: rollout.read(self.cfn, stack["StackId"]))
-                    if stack and kind is ChangeSetKind.UPDATE else rollout.StackRollout())
+                    if stack and Procedure.has_rollback_triggers(kind) else rollout.StackRollout())
         change_set = self._create_change_set(request, kind, releases)
         if change_set is None:
             return Plan(request, kind, stack, releases)
@@ -353,16 +355,12 @@ class Deployer:
 
         ``releases``' rollback alarms become the change set's rollback triggers.
         """
-        template = request.template
-        created = self._request_change_set(dict(
-            StackName=request.stack_name, ChangeSetName=change_set_name(), ChangeSetType=str(kind),
-            Parameters=request.parameters, Capabilities=template_capabilities(template),
-            Description=f"webhook-templates {__version__}: {request.environment.name}",
-            # Tags always: an empty list removes tags the file no longer has.  Notification
-            # topics only when given: omitted keeps the stack's, as `aws cloudformation deploy` does.
-            Tags=list(request.tags), **_optional(NotificationARNs=list(request.notification_arns),
-                                                 RoleARN=request.role_arn), **self._template_source(template),
-            **rollout.rollback_configuration(releases, request.environment.rollback_monitoring_minutes),
+        procedure = request.procedure
+        created = self._request_change_set(procedure.create_change_set(
+            stack=request.stack_name, name=change_set_name(), kind=str(kind),
+            template=self._template_source(request.template), parameters=request.parameters,
+            tags=list(request.tags), role_arn=request.role_arn, notification_arns=list(request.notification_arns),
+            rollback=procedure.rollback_configuration(releases.alarm_arns),
         ))
         if created is None:
             return None
@@ -510,12 +508,12 @@ class Deployer:
             self._retrying(lambda: self.cfn.set_stack_policy(StackName=change_set.stack_id, StackPolicyBody=policy))
         self._run.executing = True
         try:
-            self._start(change_set, marker)
+            self._start(change_set, marker, request.procedure)
         except NotExecuted as error:
             self._run.executing = False
             raise NotExecuted(messages.not_executed(str(error))) from None
 
-    def _start(self, change_set: ChangeSetRef, marker: str | None) -> None:
+    def _start(self, change_set: ChangeSetRef, marker: str | None, procedure: Procedure) -> None:
         """``ExecuteChangeSet``: any error means "maybe executed", so it is never retried blindly.
 
         The change set and stack are described again: running, it is followed;
@@ -524,9 +522,7 @@ class Deployer:
         started, attempt = time.monotonic(), 0
         while True:
             try:
-                # If the operation fails, delete what it newly created (Retain resources
-                # included) instead of leaving an orphaned table that blocks the retry.
-                self.cfn.execute_change_set(ChangeSetName=change_set.arn, RetainExceptOnCreate=True)
+                self.cfn.execute_change_set(**procedure.execute_change_set(change_set.arn))
                 return
             except aws_errors() as error:
                 state = self.execution_state(change_set, marker)

@@ -31,7 +31,8 @@ def template_not_utf8(path: Path, reason: str, start: int) -> str:
 
 #: What a parameter file may hold.
 PARAMETERS_ACCEPTED = ('accepted: a JSON file of [{"ParameterKey": ..., "ParameterValue": ...}] '
-                       'or {"Key": "value"}, values strings or numbers, such as build/parameters/<env>.json')
+                       'or {"Key": "value"}, values strings or numbers (the format of the bundle\'s '
+                       'parameters/<env>.json)')
 
 
 def parameters_not_a_file(path: Path) -> str:
@@ -155,12 +156,18 @@ def no_stack_for_outputs(stack_name: str, region: str, environment: str) -> str:
 # -- what an account needs before a first deploy -------------------------------------------------------------------
 
 
-def no_api_gateway_role(parameter: str, parameters_path: str, command: str) -> str:
-    """API Gateway has no CloudWatch role and the stack would not set one."""
+def no_api_gateway_role(parameter: str, setting: str, table: str | None, environments: Path, command: str) -> str:
+    """API Gateway has no CloudWatch role and the stack would not set one.
+
+    The fix names what the user edits: ``setting`` in the environment's ``table`` of
+    ``environments`` (None: an ephemeral environment, which has no table of its own), or
+    the override flag; never a rendered file, which the next render overwrites.
+    """
+    where = f"set {setting} = true in [{table}] of {environments} or pass" if table else "pass"
     return (
         "API Gateway has no CloudWatch role in this account and region, so creating the stage (access "
-        f"logging) would fail. Set {parameter} to true in {parameters_path} for exactly one "
-        f"stack per account and region, or point API Gateway at an existing role: {command}"
+        f"logging) would fail. For exactly one stack per account and region, {where} "
+        f"--parameter-overrides {parameter}=true; or point API Gateway at an existing role: {command}"
     )
 
 

@@ -9,8 +9,10 @@ template sets the role only when ``CreateApiGatewayAccountRole`` is ``true``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from ..handoff.procedure import ACCOUNT_ROLE_SETTING
 from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND
 from . import messages
 
@@ -20,8 +22,13 @@ def creates_account_role(parameters: Sequence[dict[str, str]]) -> bool:
     return any(p["ParameterKey"] == ACCOUNT_ROLE_PARAMETER and p["ParameterValue"] == "true" for p in parameters)
 
 
-def missing_api_gateway_role(apigateway: Any, parameters: Sequence[dict[str, str]], parameters_path: str) -> str | None:
-    """Why a first deploy would fail at the stage (``apigateway:GetAccount``), or None when it would not."""
+def missing_api_gateway_role(apigateway: Any, parameters: Sequence[dict[str, str]], table: str | None,
+                             environments: Path) -> str | None:
+    """Why a first deploy would fail at the stage (``apigateway:GetAccount``), or None when it would not.
+
+    ``table``: the environment's table in ``environments`` (None for an ephemeral environment).
+    """
     if creates_account_role(parameters) or apigateway.get_account().get("cloudwatchRoleArn"):
         return None
-    return messages.no_api_gateway_role(ACCOUNT_ROLE_PARAMETER, parameters_path, SET_ACCOUNT_ROLE_COMMAND)
+    return messages.no_api_gateway_role(ACCOUNT_ROLE_PARAMETER, ACCOUNT_ROLE_SETTING, table, environments,
+                                        SET_ACCOUNT_ROLE_COMMAND)

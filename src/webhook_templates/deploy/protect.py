@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import data_guard
 from ..config import EnvironmentConfig
+from ..handoff.procedure import termination_protection
 from . import messages, stack_outputs
 from .console import Console
 from .session import aws_errors_or_interrupt, describe_error
@@ -142,10 +143,11 @@ def converge(cfn: Any, stack_id: str, environment: EnvironmentConfig, outputs_fi
         stack, unread = {}, error
     name = stack.get("StackName", stack_id)
     policy = _converge_policy(cfn, stack_id, name, console, created=created)
+    protected = termination_protection(environment)
     termination = (_converge_termination(cfn, stack, stack_id, name, console, created=created)
-                   if environment.is_production else None)
+                   if protected else None)
     if policy is None:
-        state = (messages.TERMINATION_NOT_PROD if not environment.is_production
+        state = (messages.TERMINATION_NOT_PROD if not protected
                  else messages.TERMINATION_NOT_ON if termination else messages.TERMINATION_ON)
         console.say(messages.policy_in_place(state))
     outputs = (_outputs_shortfall(environment, name, outputs_file, _why(unread)) if unread is not None

@@ -2,11 +2,12 @@
 
 Two small pieces the deploy flow calls:
 
-- ``rollback_configuration``: the stack's rollback alarms (``naming.ROLLBACK_ALARMS``,
-  read from the stack's resources) as ``RollbackConfiguration`` for the change
-  set, so CloudFormation rolls the update back if one fires while it runs or in
-  the environment's monitoring minutes after.  A stack that does not exist yet
-  has no alarms, so a first deploy has no triggers.
+- ``read``: the stack's rollback alarms (``naming.ROLLBACK_ALARMS``, read from
+  the stack's resources) as ARNs, which ``Procedure.rollback_configuration``
+  makes the change set's rollback triggers, so CloudFormation rolls the update
+  back if one fires while it runs or in the environment's monitoring minutes
+  after.  A stack that does not exist yet has no alarms, so a first deploy has
+  no triggers.
 - ``TrafficShift``: while the stack update runs, CodeDeploy moves the ``live``
   alias to the new version; each poll reports the deployments that started or
   changed status since the last one.
@@ -20,11 +21,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ..handoff.procedure import ALARM_TYPE, GONE_STATUSES
 from ..stack import naming
 from . import messages
-from .states import DEPLOYMENT_STOPPED, RESOURCE_GONE, DeploymentStatus
+from .states import DEPLOYMENT_STOPPED, DeploymentStatus
 
-ALARM_TYPE = "AWS::CloudWatch::Alarm"
 _APPLICATION_TYPE = "AWS::CodeDeploy::Application"
 _GROUP_TYPE = "AWS::CodeDeploy::DeploymentGroup"
 #: Deployments are listed from this long before the update starts, so a clock
@@ -53,7 +54,7 @@ def read(cfn: Any, stack_id: str) -> StackRollout:
         resource
         for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_id)
         for resource in page.get("StackResourceSummaries", [])
-        if resource.get("PhysicalResourceId") and resource["ResourceStatus"] not in RESOURCE_GONE
+        if resource.get("PhysicalResourceId") and resource["ResourceStatus"] not in GONE_STATUSES
     ]
     by_id = {resource["LogicalResourceId"]: resource for resource in resources}
     alarms = tuple(
@@ -64,16 +65,6 @@ def read(cfn: Any, stack_id: str) -> StackRollout:
     names = {resource["ResourceType"]: resource["PhysicalResourceId"] for resource in resources
              if resource["ResourceType"] in (_APPLICATION_TYPE, _GROUP_TYPE)}
     return StackRollout(alarms, names.get(_APPLICATION_TYPE), names.get(_GROUP_TYPE))
-
-
-def rollback_configuration(stack: StackRollout, monitoring_minutes: int) -> dict[str, Any]:
-    """``CreateChangeSet``'s ``RollbackConfiguration``, or nothing when there are no alarms yet."""
-    if not stack.alarm_arns:
-        return {}
-    return {"RollbackConfiguration": {
-        "RollbackTriggers": [{"Arn": arn, "Type": ALARM_TYPE} for arn in stack.alarm_arns],
-        "MonitoringTimeInMinutes": monitoring_minutes,
-    }}
 
 
 def describe_triggers(stack: StackRollout, monitoring_minutes: int) -> str:

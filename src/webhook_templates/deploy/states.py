@@ -80,18 +80,6 @@ EXECUTED = frozenset({ExecutionStatus.EXECUTE_IN_PROGRESS, ExecutionStatus.EXECU
                       ExecutionStatus.EXECUTE_FAILED})
 
 
-class ResourceStatus(StrEnum):
-    """The ``ResourceStatus`` values of a stack's resources that mean it is not (or no longer) there."""
-
-    CREATE_FAILED = "CREATE_FAILED"
-    DELETE_IN_PROGRESS = "DELETE_IN_PROGRESS"
-    DELETE_COMPLETE = "DELETE_COMPLETE"
-
-
-#: Resource states in which a resource does not exist (so an alarm cannot be a rollback trigger).
-RESOURCE_GONE = frozenset(ResourceStatus)
-
-
 class DeploymentStatus(StrEnum):
     """The CodeDeploy deployment statuses a traffic shift's report explains."""
 

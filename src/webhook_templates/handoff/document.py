@@ -31,7 +31,7 @@ from ..stack.secrets import reader_policy
 from . import cost, deploy_role, diagram, manifest, pipelines, releases, sender_contract, streaming, templating
 from .guard_script import POLICY_NAME, SCRIPT_NAME
 from .markdown import cell, code, short_form
-from .procedure import DEPLOY_TEMPLATE, change_set_block
+from .procedure import ACCOUNT_ROLE_SETTING, DEPLOY_TEMPLATE, change_set_block
 from .render import template_dict
 
 NAME = "HANDOFF.md"
@@ -391,6 +391,7 @@ def handoff_markdown(
         stack_policy=POLICY_NAME,
         exit_refused=EXIT_REFUSED,
         account_role_parameter=ACCOUNT_ROLE_PARAMETER,
+        account_role_setting=ACCOUNT_ROLE_SETTING,
         set_account_role_command=SET_ACCOUNT_ROLE_COMMAND,
         key_services=KEY_SERVICES,
         manifest=manifest.NAME,
