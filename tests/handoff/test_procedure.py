@@ -25,7 +25,8 @@ def test_every_field_either_request_can_hold_has_an_option() -> None:
         notification_arns=["t"], rollback=procedure.rollback_configuration(["a"]))
     options = aws_cli_options({**create, "TemplateBody": "b"})
     assert options.startswith("--stack-name s --change-set-name n --change-set-type UPDATE --template-url u ")
-    assert "--tags Key=CostCenter,Value=fintech-webhooks Key=Environment,Value=prod 'Key=Owner,Value=team a' " in options
+    assert ("--tags Key=CostCenter,Value=fintech-webhooks Key=Environment,Value=prod 'Key=Owner,Value=team a' "
+            in options)
     assert "--role-arn r --notification-arns t --rollback-configuration '{\"RollbackTriggers\":[{\"Arn\":\"a\"," \
         in options
     execute = aws_cli_options(procedure.execute_change_set(Shell('"$ID"')))

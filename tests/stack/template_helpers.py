@@ -109,9 +109,14 @@ def statement_matches(statement: dict[str, Any], action: str, principal: tuple[s
     granted = statement.get("Principal")
     if principal is not None and granted is not None and granted != "*":
         kind, identity = principal
-        if not any(value == "*" or value == identity for value in as_list(granted.get(kind, []))):
+        if not any(value == "*" or _principal_arn(value) == identity for value in as_list(granted.get(kind, []))):
             return False
     return condition_holds(statement.get("Condition", {}), context)
+
+
+def _principal_arn(value: str) -> str:
+    """IAM reads a bare 12-digit account ID in ``Principal`` as that account's root ARN."""
+    return f"arn:aws:iam::{value}:root" if value.isdigit() and len(value) == 12 else value
 
 
 def allowed(policy: dict[str, Any], action: str, principal: tuple[str, str] | None, context: dict[str, Any],

@@ -114,12 +114,12 @@ def test_no_principal_uses_the_key_without_a_condition_saying_how(resources: dic
         keys = _condition_keys(statement)
         assert any(key.startswith(how) for key in keys for how in HOW_KEYS), statement["Sid"]
         if "kms:ViaService" in keys:  # through a service, but only for callers of this account
-            assert statement["Condition"]["StringEquals"]["kms:CallerAccount"] == {"Fn::Sub": "${AWS::AccountId}"}
+            assert statement["Condition"]["StringEquals"]["kms:CallerAccount"] == {"Ref": "AWS::AccountId"}
 
 
 def test_administration_statement_manages_the_key_but_cannot_use_it(resources: dict[str, Any]) -> None:
     admin = _statements(resources)["AccountAdministersKey"]
-    assert admin["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    assert admin["Principal"] == {"AWS": {"Ref": "AWS::AccountId"}}  # IAM reads it as the account's root
     assert "Condition" not in admin
     assert _use_actions(admin) == set()
     assert not any("*" in action for action in admin["Action"]), "spell administration out: no wildcards"

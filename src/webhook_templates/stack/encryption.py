@@ -26,8 +26,7 @@ def encryption_key() -> kms.Key:
     return kms.Key(
         naming.KEY_ID,
         **naming.RETAIN,
-        Description="Webhook key: encrypts the transactions table, logs, signing secret "
-        "and function environment",
+        Description="Webhook key: tables, logs, signing secret, function environment",
         EnableKeyRotation=True,
         PendingWindowInDays=DELETION_WINDOW_DAYS,
         KeyPolicy=policies.document(

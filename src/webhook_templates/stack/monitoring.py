@@ -56,7 +56,9 @@ def _alarm(spec: AlarmSpec, dimensions: list[cloudwatch.MetricDimension]) -> clo
         Dimensions=dimensions,
         Period=spec.period_seconds,
         EvaluationPeriods=spec.evaluation_periods,
-        DatapointsToAlarm=spec.datapoints_to_alarm,
+        # CloudWatch's default is all the evaluated periods: stated only when fewer must breach.
+        **({"DatapointsToAlarm": spec.datapoints_to_alarm}
+           if spec.datapoints_to_alarm != spec.evaluation_periods else {}),
         Threshold=spec.threshold,
         ComparisonOperator="GreaterThanOrEqualToThreshold",
         # No traffic is not an incident.

@@ -90,7 +90,7 @@ def _bounds(setting: str) -> tuple[tuple[str, Any], ...]:
 SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
         "Environment", "name", "Environment",
-        "Deployment environment; part of every resource name (transactions-<env>, webhook-processor-<env>).",
+        "Environment name; part of every resource name (transactions-<env>).",
         constraints=(("AllowedPattern", ENVIRONMENT_NAME_PATTERN),
                      ("ConstraintDescription", "2-16 lowercase letters, digits or '-'")),
     ),
@@ -113,21 +113,17 @@ SPECS: tuple[ParameterSpec, ...] = (
                   "Burst of requests the stage accepts above the steady rate.", "Number",
                   _bounds("throttle_burst_limit")),
     ParameterSpec(ACCOUNT_ROLE_PARAMETER, "create_api_gateway_account_role", "API",
-                  "true to set this account and region's API Gateway CloudWatch Logs role. The stage's "
-                  "logging needs one: set true in one stack per account and region, unless the account "
-                  "already has it.",
+                  "true: set the account and region's API Gateway logging role (one stack each, if none).",
                   constraints=_BOOL),
     ParameterSpec("LogRetentionDays", "log_retention_days", "Operations",
                   "Days to keep function and access logs.", "Number",
                   (("AllowedValues", [str(d) for d in LOG_RETENTION_DAYS]),)),
     ParameterSpec("SigningSecretArn", "signing_secret_arn", "Operations",
-                  "ARN of an existing Secrets Manager secret holding the webhook signing secret; "
-                  "empty to have the stack create one.",
+                  "An existing signing secret's ARN; empty: the stack creates one.",
                   constraints=(("AllowedPattern", r"^$|^arn:aws[a-z-]*:secretsmanager:.+$"),
                                ("ConstraintDescription", "empty or a Secrets Manager secret ARN"))),
     ParameterSpec("SigningSecretReaders", "signing_secret_readers", "Operations",
-                  "IAM principal ARNs (comma-separated, * allowed) that may read the created signing "
-                  "secret besides the function; all others are denied.",
+                  "IAM ARNs (* allowed) that may read the created secret besides the function.",
                   "CommaDelimitedList",
                   (("AllowedPattern", "^$|" + PRINCIPAL_ARN_PATTERN),
                    ("ConstraintDescription", "IAM role or user ARNs, or the account root"))),

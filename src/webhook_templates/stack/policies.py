@@ -36,7 +36,7 @@ from awacs.aws import (
 from troposphere import GetAtt, Ref, Sub
 
 VERSION = "2012-10-17"
-ACCOUNT_ROOT = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+#: The account as a key policy principal: IAM reads an account ID as its ``:root`` ARN.
 ACCOUNT_ID = Ref("AWS::AccountId")
 
 
@@ -214,14 +214,14 @@ _KEY_ADMINISTRATION = [
 def _through_services(services: tuple[str, ...]) -> StringEquals:
     return StringEquals({
         "kms:ViaService": [Sub(f"{service}.${{AWS::Region}}.amazonaws.com") for service in services],
-        "kms:CallerAccount": Sub("${AWS::AccountId}"),
+        "kms:CallerAccount": ACCOUNT_ID,
     })
 
 
 def _account_key_statement(sid: str, actions: Sequence[Action], *conditions: Any) -> Statement:
     """A key policy statement for this account's principals (their IAM policies decide who)."""
     extra = {"Condition": Condition(list(conditions) if len(conditions) > 1 else conditions[0])} if conditions else {}
-    return Statement(Sid=sid, Effect=Allow, Principal=Principal("AWS", ACCOUNT_ROOT), Action=list(actions),
+    return Statement(Sid=sid, Effect=Allow, Principal=Principal("AWS", ACCOUNT_ID), Action=list(actions),
                      Resource=["*"], **extra)
 
 

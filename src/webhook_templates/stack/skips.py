@@ -11,25 +11,19 @@ from typing import Any
 
 DEAD_LETTER_QUEUE = (
     "CKV_AWS_116",
-    "API Gateway invokes the function synchronously; a failed delivery gets a 5xx and the "
-    "sender retries, so the sender's retry queue is the dead-letter queue (DLQs only apply "
-    "to asynchronous invocations).",
+    "Invoked synchronously: a failed delivery gets a 5xx and the sender retries (its retry queue is the DLQ).",
 )
 VPC = (
     "CKV_AWS_117",
-    "The function calls only AWS APIs (DynamoDB, Secrets Manager, KMS, X-Ray); a VPC would add "
-    "NAT or endpoint cost and cold-start latency without reducing exposure.",
+    "Calls only AWS APIs: a VPC adds NAT or endpoint cost and cold-start latency, not safety.",
 )
 OPEN_METHOD = (
     "CKV_AWS_59",
-    "Webhook senders cannot sign with SigV4 or hold Cognito tokens; every request is "
-    "authenticated by its Standard Webhooks HMAC signature in the function and throttled "
-    "at the stage.",
+    "Senders cannot use SigV4 or Cognito: the function checks each request's Standard Webhooks HMAC.",
 )
 CACHING = (
     "CKV_AWS_120",
-    "A POST webhook must never be answered from a cache: every delivery has to reach the "
-    "function and be stored.",
+    "A webhook POST must never be answered from a cache.",
 )
 
 
