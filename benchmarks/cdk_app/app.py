@@ -1,19 +1,21 @@
 """The webhook stack as a CDK v2 app: the peer ``make bench`` times ``webhook-templates render`` against.
 
-Declares what our template does, resource for resource (34, of the same types, under the same
-logical IDs but for the hash suffixes, which here hash CDK's form of the properties): the KMS key
-and alias, DynamoDB table, signing secret and its resource policy, two log groups, the function's
-role, the Lambda function with the handler inlined, its published version (a hash of its properties
-in the logical ID) and ``live`` alias (CodeDeploy alias update policy), four alarms, the CodeDeploy
+Declares what our template does, resource for resource (the same types and counts, under the
+same logical IDs but for the hash suffixes, which here hash CDK's form of the properties): the KMS
+key and alias, the transactions table (its stream optional) and the deliveries table (TTL on
+``expiresAt``), the signing secret and its resource policy, two log groups, the function's role,
+the Lambda function with the handler inlined, its published version (a hash of its properties in
+the logical ID) and ``live`` alias (CodeDeploy alias update policy), four alarms, the CodeDeploy
 role, application and deployment group, the REST API with its resource, model, validator, five
 gateway responses, POST method and deployment (a hash of the API definition in its logical ID), the
-optional API Gateway logging role and account settings, stage, usage plan and invoke permission.
-Also the same 18 parameters (types, defaults, constraints; no descriptions or console grouping), the
-8 conditions that include or shape resources, the tags from parameters and the 5 outputs. All
+optional API Gateway logging role and account settings, stage and invoke permission. Also the same
+parameters (types, defaults, constraints; no descriptions or console grouping), the conditions that
+include or shape resources and the outputs (the stream's only when it exists). No tags: ours are
+stack tags, given at deploy time, and ``Tags.of`` would write them onto every resource. All
 resources are L1 constructs (CfnXxx) so the synth does no more work than ours; CDK's
-``PolicyDocument`` builds the policies and ``Tags.of`` the tags. aws-cdk-lib's built-in template
-validation stays on, as in a default ``cdk synth`` (about 11 s of a 13 s synth with aws-cdk-lib
-2.275 here; ``builtin_cloud_formation_validation=False`` turns it off, and render is then ~6x faster).
+``PolicyDocument`` builds the policies. aws-cdk-lib's built-in template validation stays on, as
+in a default ``cdk synth`` (about 11 s of a 13 s synth with aws-cdk-lib 2.275 here;
+``builtin_cloud_formation_validation=False`` turns it off, and render is then ~6x faster).
 
 The handler is inlined as our template inlines it (comments, docstrings and type hints stripped)
 and the model is our request schema: both come from ``webhook_templates.stack.handler_artifact`` and
@@ -51,9 +53,10 @@ from aws_cdk import aws_secretsmanager as sm
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLER = ROOT / "handler" / "app.py"
-# The two stack modules that import no troposphere: .venv-cdk has none, and the inlined code and
-# the model must be exactly ours, not a second implementation of them.
+# Modules that import no troposphere: .venv-cdk has none, and the inlined code, the model and the
+# rollback alarms' IDs must be exactly ours, not a second implementation of them.
 sys.path.insert(0, str(ROOT / "src"))
+from webhook_templates.metrics import API_5XX_ALARM_ID, FUNCTION_ERRORS_ALARM_ID  # noqa: E402
 from webhook_templates.stack.contract import GATEWAY_ERRORS, request_schema  # noqa: E402
 from webhook_templates.stack.handler_artifact import HandlerArtifact  # noqa: E402
 
@@ -65,8 +68,6 @@ BOOLEAN = {"default": "false", "allowed_values": ["true", "false"]}
 PARAMETERS: dict[str, dict[str, Any]] = {
     "Environment": {"allowed_pattern": "^[a-z][a-z0-9-]{1,15}$",
                     "constraint_description": "2-16 lowercase letters, digits or '-'"},
-    "Team": {"default": "payments-platform", "min_length": 1, "max_length": 64},
-    "CostCenter": {"default": "fintech-webhooks", "min_length": 1, "max_length": 64},
     "LambdaRuntime": {"default": "python3.13", "allowed_values": ["python3.11", "python3.12", "python3.13"]},
     "LambdaMemorySize": {"type": "Number", "default": 256, "min_value": 128, "max_value": 10240},
     "LambdaTimeout": {"type": "Number", "default": 10, "min_value": 6, "max_value": 28},
@@ -75,25 +76,29 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "ThrottleBurstLimit": {"type": "Number", "default": 100, "min_value": 1, "max_value": 5000},
     "CreateApiGatewayAccountRole": BOOLEAN,
     "LogRetentionDays": {"type": "Number", "default": 30, "allowed_values": RETENTION_DAYS},
-    "SigningSecretArn": {"default": "", "allowed_pattern": "^$|^arn:aws[a-z-]*:secretsmanager:.+$"},
+    "SigningSecretArn": {"default": "", "allowed_pattern": "^$|^arn:aws[a-z-]*:secretsmanager:.+$",
+                         "constraint_description": "empty or a Secrets Manager secret ARN"},
     "SigningSecretReaders": {"type": "CommaDelimitedList", "default": "", "allowed_pattern":
-                             r"^$|^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)/[A-Za-z0-9+=.@_/*-]{1,512})$"},
-    "AlarmTopicArn": {"default": "", "allowed_pattern": "^$|^arn:aws[a-z-]*:sns:.+$"},
+                             r"^$|^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)/[A-Za-z0-9+=.@_/*-]{1,512})$",
+                             "constraint_description": "IAM role or user ARNs, or the account root"},
+    "AlarmTopicArn": {"default": "", "allowed_pattern": "^$|^arn:aws[a-z-]*:sns:.+$",
+                      "constraint_description": "empty or an SNS topic ARN"},
     "Production": BOOLEAN,
     "DeploymentPreference": {"default": "CodeDeployDefault.LambdaCanary10Percent5Minutes"},
     "SnapStart": BOOLEAN,
     "ProvisionedConcurrency": {"type": "Number", "default": 0, "min_value": 0, "max_value": 1000},
+    "DeliveryRetentionDays": {"type": "Number", "default": 35, "min_value": 1, "max_value": 3650},
+    "TransactionStream": BOOLEAN,
 }
 #: Parameters a published version cannot capture other than by its description (ours lists the same).
-VERSIONED_PARAMETERS = ("LambdaRuntime", "LambdaMemorySize", "LambdaTimeout", "SigningSecretArn", "SnapStart")
+VERSIONED_PARAMETERS = ("LambdaRuntime", "LambdaMemorySize", "LambdaTimeout", "DeliveryRetentionDays",
+                        "SigningSecretArn", "SnapStart")
 KEY_SERVICES = ("dynamodb", "secretsmanager", "lambda")
 KEY_USE = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
            "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]
 KEY_ADMINISTRATION = [f"kms:{action}" for action in (
-    "DescribeKey", "GetKeyPolicy", "PutKeyPolicy", "ListKeyPolicies", "EnableKey", "DisableKey",
-    "UpdateKeyDescription", "GetKeyRotationStatus", "EnableKeyRotation", "DisableKeyRotation", "RotateKeyOnDemand",
-    "ListKeyRotations", "TagResource", "UntagResource", "ListResourceTags", "CreateAlias", "UpdateAlias",
-    "DeleteAlias", "ListGrants", "RevokeGrant", "ScheduleKeyDeletion", "CancelKeyDeletion")]
+    "Describe*", "Get*", "List*", "Enable*", "Disable*", "PutKeyPolicy", "UpdateKeyDescription", "RotateKeyOnDemand",
+    "*Resource", "*Alias", "RevokeGrant", "*KeyDeletion")]
 ACCESS_LOG_FIELDS = {
     "requestId": "requestId", "requestTime": "requestTimeEpoch", "ip": "identity.sourceIp",
     "httpMethod": "httpMethod", "resourcePath": "resourcePath", "status": "status",
@@ -110,17 +115,15 @@ ALARMS = {
     "ApiLatencyP99Alarm": ("Webhook p99 latency above 2 seconds", "AWS/ApiGateway", "Latency", 2000, "p99",
                            300, 3, 2),
 }
-ROLLBACK_ALARMS = ("FunctionErrorsAlarm", "Api5xxRateAlarm")
-
+ROLLBACK_ALARMS = (FUNCTION_ERRORS_ALARM_ID, API_5XX_ALARM_ID)
 
 
 def digest(stack: cdk.Stack, resources: list[cdk.CfnResource]) -> str:
-    """A short hash of ``resources``' resolved properties (tags aside), as ours names versions and deployments.
+    """A short hash of ``resources``' resolved properties, as ours names versions and deployments.
 
     ``_cfn_properties`` resolved by the stack is what CDK's own ``Function.currentVersion`` hashes.
     """
-    definition = [[resource.node.id, {key: value for key, value in stack.resolve(resource._cfn_properties).items()
-                                      if key != "tags"}] for resource in resources]
+    definition = [[resource.node.id, stack.resolve(resource._cfn_properties)] for resource in resources]
     return hashlib.sha256(json.dumps(definition, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:10]
 
 
@@ -153,6 +156,7 @@ def build_stack(app: cdk.App) -> cdk.Stack:
     snap_start = condition("UseSnapStart", fn.condition_equals(p["SnapStart"].value, "true"))
     has_provisioned = condition("HasProvisionedConcurrency",
                                 fn.condition_not(fn.condition_equals(p["ProvisionedConcurrency"].value, 0)))
+    has_stream = condition("HasTransactionStream", fn.condition_equals(p["TransactionStream"].value, "true"))
 
     def retained(resource: cdk.CfnResource, when: str | None = None) -> None:
         resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
@@ -168,7 +172,7 @@ def build_stack(app: cdk.App) -> cdk.Stack:
             principals=[iam.ServicePrincipal(service)],
             conditions={"StringEquals": {"aws:SourceAccount": stack.account}})]).to_json()
 
-    root = iam.AccountRootPrincipal()
+    this_account = iam.ArnPrincipal(stack.account)  # as ours: IAM reads an account ID as its root ARN
     through_services = {"kms:ViaService": [f"{service}.{stack.region}.amazonaws.com" for service in KEY_SERVICES],
                         "kms:CallerAccount": stack.account}
     function_log_group = f"/aws/lambda/webhook-processor-{env}"
@@ -177,35 +181,46 @@ def build_stack(app: cdk.App) -> cdk.Stack:
         stack, "EncryptionKey", enable_key_rotation=True, pending_window_in_days=7,
         description="Webhook key: encrypts the transactions table, logs, signing secret and function environment",
         key_policy=iam.PolicyDocument(statements=[
-            iam.PolicyStatement(sid="AccountAdministersKey", principals=[root], actions=KEY_ADMINISTRATION,
+            iam.PolicyStatement(sid="AccountAdministersKey", principals=[this_account], actions=KEY_ADMINISTRATION,
                                 resources=["*"]),
             iam.PolicyStatement(
                 sid="CloudWatchLogsEncryptsStackLogGroups", actions=KEY_USE, resources=["*"],
                 principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
                 conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": [
                     log_group_arn(function_log_group), log_group_arn(access_log_group)]}}),
-            iam.PolicyStatement(sid="AccountUsesKeyThroughServices", principals=[root], actions=KEY_USE,
+            iam.PolicyStatement(sid="AccountUsesKeyThroughServices", principals=[this_account], actions=KEY_USE,
                                 resources=["*"], conditions={"StringEquals": through_services}),
-            iam.PolicyStatement(sid="AccountGrantsKeyToServiceResources", principals=[root],
+            iam.PolicyStatement(sid="AccountGrantsKeyToServiceResources", principals=[this_account],
                                 actions=["kms:CreateGrant"], resources=["*"],
                                 conditions={"StringEquals": through_services,
                                             "Bool": {"kms:GrantIsForAWSResource": "true"}}),
         ]).to_json())
     retained(key)
     kms.CfnAlias(stack, "EncryptionKeyAlias", alias_name=f"alias/webhook-lambda-{env}", target_key_id=key.ref)
-    attribute = ddb.CfnTable.AttributeDefinitionProperty
-    table = ddb.CfnTable(
-        stack, "TransactionsTable", table_name=f"transactions-{env}", billing_mode="PAY_PER_REQUEST",
-        attribute_definitions=[attribute(attribute_name="transactionId", attribute_type="S"),
-                               attribute(attribute_name="timestamp", attribute_type="N")],
-        key_schema=[ddb.CfnTable.KeySchemaProperty(attribute_name="transactionId", key_type="HASH"),
-                    ddb.CfnTable.KeySchemaProperty(attribute_name="timestamp", key_type="RANGE")],
-        point_in_time_recovery_specification=ddb.CfnTable.PointInTimeRecoverySpecificationProperty(
-            point_in_time_recovery_enabled=True),
-        sse_specification=ddb.CfnTable.SSESpecificationProperty(sse_enabled=True, sse_type="KMS",
-                                                                kms_master_key_id=key.attr_arn),
-        deletion_protection_enabled=fn.condition_if(is_production, True, False))
-    retained(table)
+
+    def data_table(logical_id: str, name: str, keys: dict[str, str], **extra: Any) -> ddb.CfnTable:
+        """A retained, encrypted, recoverable on-demand table keyed by ``keys`` (name -> S or N; hash first)."""
+        created = ddb.CfnTable(
+            stack, logical_id, table_name=name, billing_mode="PAY_PER_REQUEST",
+            attribute_definitions=[ddb.CfnTable.AttributeDefinitionProperty(attribute_name=key_name,
+                                                                            attribute_type=kind)
+                                   for key_name, kind in keys.items()],
+            key_schema=[ddb.CfnTable.KeySchemaProperty(attribute_name=key_name, key_type=key_type)
+                        for key_name, key_type in zip(keys, ("HASH", "RANGE"), strict=False)],
+            point_in_time_recovery_specification=ddb.CfnTable.PointInTimeRecoverySpecificationProperty(
+                point_in_time_recovery_enabled=True),
+            sse_specification=ddb.CfnTable.SSESpecificationProperty(sse_enabled=True, sse_type="KMS",
+                                                                    kms_master_key_id=key.attr_arn),
+            deletion_protection_enabled=fn.condition_if(is_production, True, False), **extra)
+        retained(created)
+        return created
+
+    table = data_table("TransactionsTable", f"transactions-{env}", {"transactionId": "S", "timestamp": "N"},
+                       stream_specification=fn.condition_if(has_stream, {"StreamViewType": "NEW_IMAGE"},
+                                                            cdk.Aws.NO_VALUE))
+    deliveries = data_table("DeliveriesTable", f"webhook-deliveries-{env}", {"deliveryId": "S"},
+                            time_to_live_specification=ddb.CfnTable.TimeToLiveSpecificationProperty(
+                                attribute_name="expiresAt", enabled=True))
     secret = sm.CfnSecret(
         stack, "SigningSecret", name=f"webhook-signing-secret-{env}", kms_key_id=key.attr_arn,
         description='Standard Webhooks signing secret for the transaction webhook; JSON {"current": ..., '
@@ -223,8 +238,12 @@ def build_stack(app: cdk.App) -> cdk.Stack:
         retained(group)
 
     policy = iam.PolicyDocument(statements=[
-        iam.PolicyStatement(sid="WriteTransactions", actions=["dynamodb:PutItem"], resources=[table.attr_arn]),
-        iam.PolicyStatement(sid="ReadDeliveryMarkers", actions=["dynamodb:GetItem"], resources=[table.attr_arn]),
+        iam.PolicyStatement(sid="WriteDeliveries", actions=["dynamodb:PutItem"],
+                            resources=[table.attr_arn, deliveries.attr_arn]),
+        iam.PolicyStatement(sid="ReadDeliveryMarkers", actions=["dynamodb:GetItem", "dynamodb:DescribeTable"],
+                            resources=[deliveries.attr_arn]),
+        iam.PolicyStatement(sid="ReadLegacyMarkers", actions=["dynamodb:ConditionCheckItem", "dynamodb:GetItem"],
+                            resources=[table.attr_arn]),
         iam.PolicyStatement(sid="ReadSigningSecret", actions=["secretsmanager:GetSecretValue"],
                             resources=[secret_arn]),
         iam.PolicyStatement(sid="UseEncryptionKey", actions=["kms:Decrypt", "kms:GenerateDataKey"],
@@ -256,8 +275,10 @@ def build_stack(app: cdk.App) -> cdk.Stack:
             has_reserved, p["ReservedConcurrency"].value_as_number, cdk.Aws.NO_VALUE)),
         code=lambda_.CfnFunction.CodeProperty(zip_file=handler.inline_code()),
         kms_key_arn=key.attr_arn, tracing_config=lambda_.CfnFunction.TracingConfigProperty(mode="Active"),
-        environment=lambda_.CfnFunction.EnvironmentProperty(variables={"TABLE_NAME": table.ref,
-                                                                        "SIGNING_SECRET_ARN": secret_arn}),
+        environment=lambda_.CfnFunction.EnvironmentProperty(variables={
+            "TABLE_NAME": table.ref, "DELIVERIES_TABLE_NAME": deliveries.ref,
+            "DELIVERY_RETENTION_DAYS": p["DeliveryRetentionDays"].value_as_string, "SIGNING_SECRET_ARN": secret_arn,
+            "ENVIRONMENT": env}),
         snap_start=fn.condition_if(snap_start, {"ApplyOn": "PublishedVersions"}, cdk.Aws.NO_VALUE),
         logging_config=lambda_.CfnFunction.LoggingConfigProperty(
             log_group=fn_logs.ref, log_format="JSON", application_log_level="INFO", system_log_level="WARN"))
@@ -278,7 +299,9 @@ def build_stack(app: cdk.App) -> cdk.Stack:
         alarms[logical_id] = cw.CfnAlarm(
             stack, logical_id, alarm_name=f"{cdk.Aws.STACK_NAME}-{logical_id.removesuffix('Alarm')}",
             alarm_description=description, namespace=namespace, metric_name=metric, period=period,
-            evaluation_periods=periods, datapoints_to_alarm=datapoints, threshold=threshold,
+            # Stated only when fewer than the evaluated periods must breach, as ours (CloudWatch's default).
+            evaluation_periods=periods, datapoints_to_alarm=datapoints if datapoints != periods else None,
+            threshold=threshold,
             comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
             alarm_actions=notify, ok_actions=notify,
             statistic=None if extended else statistic, extended_statistic=statistic if extended else None,
@@ -351,8 +374,6 @@ def build_stack(app: cdk.App) -> cdk.Stack:
     account = apigw.CfnAccount(stack, "ApiGatewayAccount", cloud_watch_role_arn=logging_role.attr_arn)
     for optional in (logging_role, account):
         optional.cfn_options.condition = conditions[create_account_role]
-    rate = p["ThrottleRateLimit"].value_as_number
-    burst = p["ThrottleBurstLimit"].value_as_number
     stage = apigw.CfnStage(
         stack, "ApiStage", rest_api_id=api.ref, deployment_id=deployment.ref, stage_name=env, tracing_enabled=True,
         # Referring to the account settings makes the stage wait for them when they are created.
@@ -364,11 +385,8 @@ def build_stack(app: cdk.App) -> cdk.Stack:
                               separators=(",", ":"))),
         method_settings=[apigw.CfnStage.MethodSettingProperty(
             http_method="*", resource_path="/*", metrics_enabled=True, logging_level="ERROR",
-            data_trace_enabled=False, throttling_rate_limit=rate, throttling_burst_limit=burst)])
-    apigw.CfnUsagePlan(stack, "ApiUsagePlan", usage_plan_name=f"webhook-usage-plan-{env}",
-                       description="Parity with the previous stack; stage MethodSettings do the throttling",
-                       api_stages=[apigw.CfnUsagePlan.ApiStageProperty(api_id=api.ref, stage=stage.ref)],
-                       throttle=apigw.CfnUsagePlan.ThrottleSettingsProperty(rate_limit=rate, burst_limit=burst))
+            data_trace_enabled=False, throttling_rate_limit=p["ThrottleRateLimit"].value_as_number,
+            throttling_burst_limit=p["ThrottleBurstLimit"].value_as_number)])
     lambda_.CfnPermission(stack, "ApiInvokePermission", action="lambda:InvokeFunction", function_name=alias.ref,
                           principal="apigateway.amazonaws.com", source_account=stack.account,
                           source_arn=f"arn:{stack.partition}:execute-api:{stack.region}:{stack.account}:"
@@ -381,14 +399,14 @@ def build_stack(app: cdk.App) -> cdk.Stack:
         "FunctionName": ("Lambda function processing the webhooks", function.ref),
         "KmsKeyId": ("KMS key encrypting the table, logs and secret", key.ref),
         "SigningSecretArn": ("Secrets Manager secret holding the signing secret", secret_arn),
+        "TransactionStreamArn": ("Stream of new transactions", table.attr_stream_arn),
     }
     for name, (description, value) in outputs.items():
         # "Output" in the construct ID: the SigningSecretArn parameter already holds that one.
         output = cdk.CfnOutput(stack, name + "Output", description=description, value=value,
-                               export_name=f"{cdk.Aws.STACK_NAME}-{name}")
+                               export_name=f"{cdk.Aws.STACK_NAME}-{name}",
+                               condition=conditions[has_stream] if name == "TransactionStreamArn" else None)
         output.override_logical_id(name)
-    for name in ("Environment", "Team", "CostCenter"):
-        cdk.Tags.of(stack).add(name, p[name].value_as_string)
     return stack
 
 
