@@ -113,6 +113,9 @@ NUMERIC_BOUNDS: Mapping[str, NumericBound] = MappingProxyType({
     "provisioned_concurrency": NumericBound(0, 1000, "an integer from 0 (none) to 1000"),
     "throttle_rate_limit": NumericBound(1, 10000, "requests per second from 1 to 10000", integer=False),
     "throttle_burst_limit": NumericBound(1, 5000, "an integer from 1 to 5000"),
+    "refusal_alarm_threshold": NumericBound(1, 10000, "an integer from 1 to 10000 (refusals in 5 minutes)"),
+    "edge_4xx_alarm_percent": NumericBound(1, 100, "a percentage from 1 to 100", integer=False),
+    "edge_4xx_alarm_min_requests": NumericBound(1, 100000, "an integer from 1 to 100000 (requests in 5 minutes)"),
 })
 
 
@@ -164,6 +167,13 @@ class EnvironmentConfig:
     #: start up to this many concurrent requests, billed per GB-second for as
     #: long as it is configured, used or not; 0 (none) by default.
     provisioned_concurrency: int = 0
+    #: Deliveries the function refuses (signature, timestamp, payload) in 5 minutes that page:
+    #: a sender whose secret or payload no longer matches loses every delivery until one does.
+    refusal_alarm_threshold: int = 5
+    #: Share of requests API Gateway answers 4XX in 5 minutes that pages, once at least
+    #: ``edge_4xx_alarm_min_requests`` came: one stray request never pages.
+    edge_4xx_alarm_percent: float = 10.0
+    edge_4xx_alarm_min_requests: int = 20
 
     def __post_init__(self) -> None:
         if isinstance(self.tags, Mapping):

@@ -31,7 +31,7 @@ from moto.awslambda.models import LambdaVersion, lambda_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Stack, cloudformation_backends
 from moto.cloudformation.responses import CloudFormationResponse
-from moto.cloudwatch.models import cloudwatch_backends
+from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
 from moto.codedeploy.models import AlarmConfiguration, codedeploy_backends
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
@@ -133,9 +133,24 @@ class _Model:
         return [*CloudFormationModel.__subclasses__(), *_Model.__subclasses__()]
 
 
+def _metric_data_queries(props: dict[str, Any]) -> list[MetricDataQuery] | None:
+    """A metric-math alarm's ``Metrics``, as moto's own PutMetricAlarm reads them."""
+    queries = []
+    for query in props.get("Metrics") or ():
+        stat = query.get("MetricStat")
+        metric_stat = None if stat is None else MetricStat(
+            Metric(stat["Metric"]["MetricName"], stat["Metric"]["Namespace"],
+                   [Dimension(d["Name"], d["Value"]) for d in stat["Metric"].get("Dimensions", [])]),
+            stat.get("Period"), stat.get("Stat"), stat.get("Unit"))
+        queries.append(MetricDataQuery(query["Id"], query.get("Label"), query.get("Period"),
+                                       query.get("ReturnData"), query.get("Expression"), metric_stat))
+    return queries or None
+
+
 class _Alarm(_Model, CloudFormationModel):
     """Gap: moto's CloudFormation has no AWS::CloudWatch::Alarm; deploy reads alarms back
-    from the stack as rollback triggers.  Ref is the name, GetAtt Arn the ARN, as on AWS."""
+    from the stack as rollback triggers.  Ref is the name, GetAtt Arn the ARN, as on AWS.
+    A metric-math alarm (``Metrics``) has no Namespace, MetricName or Period of its own."""
 
     TYPE = "AWS::CloudWatch::Alarm"
     NAME_PROPERTY = "AlarmName"
@@ -156,9 +171,10 @@ class _Alarm(_Model, CloudFormationModel):
                                         account_id: str, region_name: str, **kwargs: Any) -> _Alarm:
         props = cloudformation_json["Properties"]
         alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
-            name=props.get("AlarmName") or resource_name, namespace=props["Namespace"],
-            metric_name=props["MetricName"], comparison_operator=props["ComparisonOperator"],
-            evaluation_periods=int(props["EvaluationPeriods"]), period=int(props["Period"]),
+            name=props.get("AlarmName") or resource_name, namespace=props.get("Namespace"),
+            metric_name=props.get("MetricName"), comparison_operator=props["ComparisonOperator"],
+            evaluation_periods=int(props["EvaluationPeriods"]), period=int(props.get("Period", 0)),
+            metric_data_queries=_metric_data_queries(props),
             threshold=float(props["Threshold"]), statistic=props.get("Statistic"),
             extended_statistic=props.get("ExtendedStatistic"), description=props.get("AlarmDescription", ""),
             dimensions=props.get("Dimensions", []),
