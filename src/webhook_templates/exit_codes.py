@@ -22,8 +22,8 @@ DEPLOY_EXIT_CODES = (
     "exit codes: 0 deployed or already up to date (or --dry-run shown, or --no-execute-changeset kept), "
     "1 failed, 2 usage error, "
     "3 refused by the data guard or by you (or no terminal to ask on and no --yes), "
-    "4 deployed but protection not restored (stack policy, prod termination protection or outputs file; "
-    "the command to restore it is printed), 130 interrupted"
+    "4 deployed but protection not restored (stack policy, prod termination protection, outputs file or "
+    "dashboard; the command to restore it is printed), 130 interrupted"
 )
 DIFF_EXIT_CODES = (
     "exit codes: 0 shown (or up to date), 1 failed, 2 usage error, 3 the data guard would refuse the change set"

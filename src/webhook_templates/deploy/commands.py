@@ -187,7 +187,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         cloudformation(aws), console, PollSettings(poll_seconds=args.poll_interval), upload=upload,
         first_deploy_problem=lambda: missing_api_gateway_role(aws.client("apigateway"), parameters,
                                                               str(args.parameters or beside)),
-        codedeploy=aws.client("codedeploy"),
+        codedeploy=aws.client("codedeploy"), cloudwatch=aws.client("cloudwatch"),
     )
     return run_aws(lambda: deployer.deploy(request))
 

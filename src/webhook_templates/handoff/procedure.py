@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .. import __version__
+from .. import __version__, dashboard
 from ..config import EnvironmentConfig
 from ..exit_codes import EXIT_REFUSED
 from ..stack.limits import TEMPLATE_BODY_LIMIT
@@ -62,6 +62,8 @@ def change_set_facts(config: EnvironmentConfig, capabilities: Sequence[str], tem
         "stack_policy": POLICY_NAME,
         "exit_refused": EXIT_REFUSED,
         "production": config.is_production,
+        "dashboard": dashboard.path(config.name),
+        "region_token": dashboard.REGION_TOKEN,
     }
 
 
