@@ -22,6 +22,7 @@ deploy flow depends on them; the integration checks of them are skipped under mo
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -31,7 +32,7 @@ from moto.awslambda.models import LambdaVersion, lambda_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Stack, cloudformation_backends
 from moto.cloudformation.responses import CloudFormationResponse
-from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
+from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, Statistics, cloudwatch_backends
 from moto.codedeploy.models import AlarmConfiguration, codedeploy_backends
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
@@ -424,6 +425,23 @@ def apply() -> None:
         ]
 
     ChangeSet.diff = diff  # type: ignore[method-assign]
+
+    # Gap: moto's GetMetricData knows Sum, Average, Minimum, Maximum and SampleCount; CloudWatch
+    # also answers percentiles (pNN, here by nearest rank over the values put).
+    plain = Statistics.get_statistics_for_type
+
+    def statistic(self: Statistics, stat: str) -> Any:
+        if re.fullmatch(r"p\d{1,2}(\.\d+)?", stat):
+            values = sorted(self.metric_single_values_list)
+            return values[max(0, math.ceil(float(stat[1:]) / 100 * len(values)) - 1)] if values else None
+        return plain(self, stat)
+
+    Statistics.get_statistics_for_type = statistic  # type: ignore[method-assign]
+
+    # Gap (a moto bug): GetMetricData matches a query's dimensions with a datum's by sorting both,
+    # and moto's Dimension orders by comparing one's value with the other's name, so two or more
+    # dimensions can sort apart and a series CloudWatch would return is empty.
+    Dimension.__lt__ = lambda self, other: (self.name, self.value or "") < (other.name, other.value or "")  # type: ignore[method-assign,assignment,operator]
 
     # Gap: moto records only the stack's own events; CloudFormation records
     # IN_PROGRESS and COMPLETE (or FAILED, with the reason) for every resource.
