@@ -74,7 +74,7 @@ def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Exit codes" in capsys.readouterr().out
     subcommands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     assert set(subcommands.choices) == {
-        "render", "lint", "verify", "deploy", "diff", "outputs", "destroy", "serve", "send"}
+        "render", "lint", "verify", "deploy", "diff", "outputs", "destroy", "status", "serve", "send"}
     for command, parser in subcommands.choices.items():
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])

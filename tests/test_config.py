@@ -35,7 +35,8 @@ def test_shipped_environments_and_stack_names() -> None:
 def test_shipped_values_are_todays() -> None:
     assert SHIPPED["dev"] == EnvironmentConfig(name="dev", throttle_rate_limit=10, throttle_burst_limit=20,
                                                deployment_preference="CodeDeployDefault.LambdaAllAtOnce",
-                                               rollback_monitoring_minutes=0)
+                                               rollback_monitoring_minutes=0, refusal_alarm_threshold=20,
+                                               edge_4xx_alarm_min_requests=50)
     assert SHIPPED["staging"] == EnvironmentConfig(
         name="staging", throttle_rate_limit=25, throttle_burst_limit=50, reserved_concurrency=10,
         deployment_preference="CodeDeployDefault.LambdaLinear10PercentEvery1Minute", rollback_monitoring_minutes=5)
@@ -230,6 +231,14 @@ def test_parameter_file_renders_every_setting_as_a_string() -> None:
         "SnapStart": "false", "ProvisionedConcurrency": "0",
     }
     assert [spec.key for spec in SPECS if not spec.omitted_at_default] == list(values)
+
+
+def test_alarm_thresholds_reach_the_parameter_file_only_when_not_the_default() -> None:
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in parameter_file(SHIPPED["dev"])}
+    assert (values["RefusalAlarmThreshold"], values["Edge4xxAlarmMinRequests"]) == ("20", "50")
+    assert "Edge4xxAlarmPercent" not in values
+    share = dataclasses.replace(SHIPPED["dev"], edge_4xx_alarm_percent=2.5)
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in parameter_file(share)}["Edge4xxAlarmPercent"] == "2.5"
 def test_signing_secret_readers_become_one_comma_separated_parameter() -> None:
     readers = ("arn:aws:iam::123456789012:role/break-glass",
                "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Onboarding_*")

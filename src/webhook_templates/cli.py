@@ -91,6 +91,7 @@ _EXTRA_COMMANDS: dict[str, str] = {
     "diff": "webhook_templates.deploy.commands",
     "outputs": "webhook_templates.deploy.commands",
     "destroy": "webhook_templates.deploy.commands",
+    "status": "webhook_templates.deploy.commands",
     "serve": "webhook_templates.local.serve",
     "send": "webhook_templates.local.send",
 }
@@ -113,7 +114,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="webhook-templates",
         description="Generate, check and deploy the transaction-webhook stack.",
         epilog="Exit codes: 0 success, 1 failure, 2 usage error, 3 refused (deploy guard or user), "
-               "4 deployed but protection not restored (deploy), 130 interrupted.",
+               "4 deployed but protection not restored (deploy), 5 an alarm is in ALARM (status), 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -115,6 +115,9 @@ NUMERIC_BOUNDS: Mapping[str, NumericBound] = MappingProxyType({
     "throttle_burst_limit": NumericBound(1, 5000, "an integer from 1 to 5000"),
     # At least a day: a sender's retries of one delivery span hours at the least.
     "delivery_retention_days": NumericBound(1, 3650, "an integer from 1 to 3650 (days)"),
+    "refusal_alarm_threshold": NumericBound(1, 10000, "an integer from 1 to 10000 (refusals in 5 minutes)"),
+    "edge_4xx_alarm_percent": NumericBound(1, 100, "a percentage from 1 to 100", integer=False),
+    "edge_4xx_alarm_min_requests": NumericBound(1, 100000, "an integer from 1 to 100000 (requests in 5 minutes)"),
 })
 
 
@@ -172,6 +175,13 @@ class EnvironmentConfig:
     delivery_retention_days: int = 35
     #: A DynamoDB stream of the transactions table (``NEW_IMAGE``) for downstream readers.
     stream: bool = False
+    #: Deliveries the function refuses (signature, timestamp, payload) in 5 minutes that page:
+    #: a sender whose secret or payload no longer matches loses every delivery until one does.
+    refusal_alarm_threshold: int = 5
+    #: Share of requests API Gateway answers 4XX in 5 minutes that pages, once at least
+    #: ``edge_4xx_alarm_min_requests`` came: one stray request never pages.
+    edge_4xx_alarm_percent: float = 10.0
+    edge_4xx_alarm_min_requests: int = 20
 
     def __post_init__(self) -> None:
         if isinstance(self.tags, Mapping):

@@ -14,6 +14,8 @@ EXIT_REFUSED = 3
 #: production's termination protection or the outputs file could not be put in
 #: place; the command that does it is printed.
 EXIT_UNPROTECTED = 4
+#: ``status``: the environment is deployed and read, and at least one of its alarms is in ALARM.
+EXIT_ALARM = 5
 #: Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
 
@@ -22,8 +24,8 @@ DEPLOY_EXIT_CODES = (
     "exit codes: 0 deployed or already up to date (or --dry-run shown, or --no-execute-changeset kept), "
     "1 failed, 2 usage error, "
     "3 refused by the data guard or by you (or no terminal to ask on and no --yes), "
-    "4 deployed but protection not restored (stack policy, prod termination protection or outputs file; "
-    "the command to restore it is printed), 130 interrupted"
+    "4 deployed but protection not restored (stack policy, prod termination protection, outputs file or "
+    "dashboard; the command to restore it is printed), 130 interrupted"
 )
 DIFF_EXIT_CODES = (
     "exit codes: 0 shown (or up to date), 1 failed, 2 usage error, 3 the data guard would refuse the change set"
@@ -32,4 +34,8 @@ OUTPUTS_EXIT_CODES = "exit codes: 0 printed and written, 1 failed (e.g. no such 
 DESTROY_EXIT_CODES = (
     "exit codes: 0 deleted (or there was no stack), 1 failed, 2 usage error, "
     "3 refused: termination protection, or by you (or no terminal to ask on and no --yes)"
+)
+STATUS_EXIT_CODES = (
+    "exit codes: 0 read and no alarm in ALARM, 1 failed (e.g. no such stack), 2 usage error, "
+    f"{EXIT_ALARM} an alarm is in ALARM (the report names it)"
 )

@@ -30,9 +30,28 @@ PROCESSED, DUPLICATE, REJECTED, FAILED = OUTCOMES = ("processed", "duplicate", "
 DELIVERY_DIMENSIONS: tuple[tuple[str, ...], ...] = ((ENVIRONMENT, OUTCOME), (ENVIRONMENT, OUTCOME, REASON))
 LATENCY_DIMENSIONS: tuple[tuple[str, ...], ...] = ((ENVIRONMENT,),)
 
-# The alarms that CodeDeploy and the rollback triggers name (stack.naming re-exports them).
+# The alarms' logical IDs. CodeDeploy and the rollback triggers name the first two
+# (stack.naming re-exports them); each alarm is named ``<stack>-<ID without "Alarm">``.
 FUNCTION_ERRORS_ALARM_ID = "FunctionErrorsAlarm"
 API_5XX_ALARM_ID = "Api5xxRateAlarm"
+FUNCTION_THROTTLES_ALARM_ID = "FunctionThrottlesAlarm"
+API_LATENCY_ALARM_ID = "ApiLatencyP99Alarm"
+#: Deliveries the function refused (outcome ``rejected``): signature, timestamp, validation.
+REFUSALS_ALARM_ID = "DeliveryRefusalsAlarm"
+#: API Gateway's own 4XX answers as a share of requests (the model refusing a payload).
+API_4XX_ALARM_ID = "Api4xxRateAlarm"
+ALARM_IDS: tuple[str, ...] = (FUNCTION_ERRORS_ALARM_ID, FUNCTION_THROTTLES_ALARM_ID, REFUSALS_ALARM_ID,
+                              API_5XX_ALARM_ID, API_LATENCY_ALARM_ID, API_4XX_ALARM_ID)
+
+
+def alarm_suffix(logical_id: str) -> str:
+    """What follows ``<stack>-`` in the alarm's name."""
+    return logical_id.removesuffix("Alarm")
+
+
+def alarm_name(stack_name: str, logical_id: str) -> str:
+    """The deployed alarm's name in stack ``stack_name``."""
+    return f"{stack_name}-{alarm_suffix(logical_id)}"
 
 
 def emf_directives() -> list[dict[str, Any]]:

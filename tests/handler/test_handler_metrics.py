@@ -112,3 +112,27 @@ def test_the_validator_catches_a_broken_document():
                    {**good, "environment": 3}):
         assert _emf_problems(broken)
 
+
+
+def _resolved(value: Any, environment: str) -> Any:
+    """A template value with ``Ref Environment`` replaced by ``environment`` (what CloudFormation does)."""
+    return environment if value == {"Ref": "Environment"} else value
+
+
+def test_the_refusals_alarm_watches_what_the_handler_emits(invoke, sender, request_logs, resources):
+    """Read both: the alarm in the template, and the line the handler writes for a refused delivery."""
+    alarm = resources[metrics.REFUSALS_ALARM_ID]["Properties"]
+    function = resources["WebhookFunction"]["Properties"]
+    # The handler's environment dimension is the ENVIRONMENT variable the template gives it.
+    assert function["Environment"]["Variables"]["ENVIRONMENT"] == {"Ref": "Environment"}
+    invoke(sender.event(payload(amount=-1)))
+    [line] = [_lambda_json_line(r) for r in request_logs()]
+    watched = {d["Name"]: _resolved(d["Value"], line["environment"]) for d in alarm["Dimensions"]}
+    assert watched == {metrics.ENVIRONMENT: "test", metrics.OUTCOME: "rejected"}
+    directives = [d for d in line["_aws"]["CloudWatchMetrics"]
+                  if d["Namespace"] == alarm["Namespace"] and alarm["MetricName"] in {m["Name"] for m in d["Metrics"]}]
+    assert directives, "the handler emits no metric of the alarm's namespace and name"
+    # CloudWatch publishes one series per dimension set: the alarm's must be one of them, exactly.
+    assert sorted(watched) in [sorted(s) for d in directives for s in d["Dimensions"]]
+    assert {k: line[k] for k in watched} == watched
+    assert alarm["Statistic"] == "Sum" and line[alarm["MetricName"]] == 1

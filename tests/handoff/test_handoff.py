@@ -72,6 +72,8 @@ def test_block_per_environment_uses_the_bundle_files(handoff: str) -> None:
         assert f"### {name}\n\n```sh\n{block}```" in handoff
         assert ("--template-body file://template.json --parameters file://parameters/"
                 f"{name}.json --capabilities CAPABILITY_NAMED_IAM") in block
+        assert ('aws cloudwatch put-dashboard --dashboard-name "$STACK" --dashboard-body '
+                f'"$(sed "s/__REGION__/$REGION/g" dashboards/{name}.json)"') in block
 
 
 def test_the_account_role_advice_names_what_each_reader_edits(handoff: str) -> None:

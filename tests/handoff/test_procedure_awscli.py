@@ -18,7 +18,7 @@ import pytest
 
 from support import awscli, moto_server
 from support.stacks import change_sets, stack, without_resource
-from webhook_templates import data_guard
+from webhook_templates import dashboard, data_guard
 from webhook_templates.stack import naming
 
 # slow: AWS CLI v1 processes against moto's server
@@ -79,6 +79,9 @@ def test_staging_and_prod_deploy_protected_and_rerun_cleanly(
         assert stack(moto_account, name)["EnableTerminationProtection"] is (environment == "prod")
         table = moto_account("dynamodb").describe_table(TableName=f"transactions-{environment}")["Table"]
         assert table["TableStatus"] == "ACTIVE"
+        # The dashboard, as deploy puts it: the bundle's file in the stack's region.
+        put = json.loads(moto_account("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"])
+        assert put == dashboard.body(environment, cfn.meta.region_name)
 
     for environment in ("staging", "prod"):
         again = run_block(bundle, environment)

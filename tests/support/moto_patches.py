@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
@@ -32,7 +33,7 @@ from moto.awslambda.models import LambdaVersion, lambda_backends
 from moto.cloudformation import parsing
 from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Stack, cloudformation_backends
 from moto.cloudformation.responses import CloudFormationResponse
-from moto.cloudwatch.models import cloudwatch_backends
+from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, Statistics, cloudwatch_backends
 from moto.codedeploy.models import AlarmConfiguration, codedeploy_backends
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
@@ -134,9 +135,24 @@ class _Model:
         return [*CloudFormationModel.__subclasses__(), *_Model.__subclasses__()]
 
 
+def _metric_data_queries(props: dict[str, Any]) -> list[MetricDataQuery] | None:
+    """A metric-math alarm's ``Metrics``, as moto's own PutMetricAlarm reads them."""
+    queries = []
+    for query in props.get("Metrics") or ():
+        stat = query.get("MetricStat")
+        metric_stat = None if stat is None else MetricStat(
+            Metric(stat["Metric"]["MetricName"], stat["Metric"]["Namespace"],
+                   [Dimension(d["Name"], d["Value"]) for d in stat["Metric"].get("Dimensions", [])]),
+            stat.get("Period"), stat.get("Stat"), stat.get("Unit"))
+        queries.append(MetricDataQuery(query["Id"], query.get("Label"), query.get("Period"),
+                                       query.get("ReturnData"), query.get("Expression"), metric_stat))
+    return queries or None
+
+
 class _Alarm(_Model, CloudFormationModel):
     """Gap: moto's CloudFormation has no AWS::CloudWatch::Alarm; deploy reads alarms back
-    from the stack as rollback triggers.  Ref is the name, GetAtt Arn the ARN, as on AWS."""
+    from the stack as rollback triggers.  Ref is the name, GetAtt Arn the ARN, as on AWS.
+    A metric-math alarm (``Metrics``) has no Namespace, MetricName or Period of its own."""
 
     TYPE = "AWS::CloudWatch::Alarm"
     NAME_PROPERTY = "AlarmName"
@@ -157,9 +173,10 @@ class _Alarm(_Model, CloudFormationModel):
                                         account_id: str, region_name: str, **kwargs: Any) -> _Alarm:
         props = cloudformation_json["Properties"]
         alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
-            name=props.get("AlarmName") or resource_name, namespace=props["Namespace"],
-            metric_name=props["MetricName"], comparison_operator=props["ComparisonOperator"],
-            evaluation_periods=int(props["EvaluationPeriods"]), period=int(props["Period"]),
+            name=props.get("AlarmName") or resource_name, namespace=props.get("Namespace"),
+            metric_name=props.get("MetricName"), comparison_operator=props["ComparisonOperator"],
+            evaluation_periods=int(props["EvaluationPeriods"]), period=int(props.get("Period", 0)),
+            metric_data_queries=_metric_data_queries(props),
             threshold=float(props["Threshold"]), statistic=props.get("Statistic"),
             extended_statistic=props.get("ExtendedStatistic"), description=props.get("AlarmDescription", ""),
             dimensions=props.get("Dimensions", []),
@@ -409,6 +426,23 @@ def apply() -> None:
         ]
 
     ChangeSet.diff = diff  # type: ignore[method-assign]
+
+    # Gap: moto's GetMetricData knows Sum, Average, Minimum, Maximum and SampleCount; CloudWatch
+    # also answers percentiles (pNN, here by nearest rank over the values put).
+    plain = Statistics.get_statistics_for_type
+
+    def statistic(self: Statistics, stat: str) -> Any:
+        if re.fullmatch(r"p\d{1,2}(\.\d+)?", stat):
+            values = sorted(self.metric_single_values_list)
+            return values[max(0, math.ceil(float(stat[1:]) / 100 * len(values)) - 1)] if values else None
+        return plain(self, stat)
+
+    Statistics.get_statistics_for_type = statistic  # type: ignore[method-assign]
+
+    # Gap (a moto bug): GetMetricData matches a query's dimensions with a datum's by sorting both,
+    # and moto's Dimension orders by comparing one's value with the other's name, so two or more
+    # dimensions can sort apart and a series CloudWatch would return is empty.
+    Dimension.__lt__ = lambda self, other: (self.name, self.value or "") < (other.name, other.value or "")  # type: ignore[method-assign,assignment,operator]
 
     # Gap: moto records only the stack's own events; CloudFormation records
     # IN_PROGRESS and COMPLETE (or FAILED, with the reason) for every resource.

@@ -1,4 +1,4 @@
-"""The ``deploy``, ``diff``, ``outputs`` and ``destroy`` subcommands: flags in, one call out.
+"""The ``deploy``, ``diff``, ``outputs``, ``destroy`` and ``status`` subcommands: flags in, one call out.
 
 Validation happens here, once: a bad value raises ``ConfigError`` (exit 2,
 naming the value and what is accepted).  The deploy machinery is imported only
@@ -32,7 +32,14 @@ from ..config import (
     stack_name_of,
     validate_tag,
 )
-from ..exit_codes import DEPLOY_EXIT_CODES, DESTROY_EXIT_CODES, DIFF_EXIT_CODES, EXIT_FAILED, OUTPUTS_EXIT_CODES
+from ..exit_codes import (
+    DEPLOY_EXIT_CODES,
+    DESTROY_EXIT_CODES,
+    DIFF_EXIT_CODES,
+    EXIT_FAILED,
+    OUTPUTS_EXIT_CODES,
+    STATUS_EXIT_CODES,
+)
 from . import messages
 from .session import check, cloudformation, run_aws, session
 from .stack_outputs import DEFAULT_OUTPUTS_FILE
@@ -187,7 +194,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         cloudformation(aws), console, PollSettings(poll_seconds=args.poll_interval), upload=upload,
         first_deploy_problem=lambda: missing_api_gateway_role(aws.client("apigateway"), parameters,
                                                               env.name if listed else None, args.environments),
-        codedeploy=aws.client("codedeploy"),
+        codedeploy=aws.client("codedeploy"), cloudwatch=aws.client("cloudwatch"),
     )
     return run_aws(lambda: deployer.deploy(request))
 
@@ -239,6 +246,37 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     ))
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show how the deployed environment is doing: deliveries by outcome and reason, alarms in ALARM,
+    the live alias and any deployment in progress, p99 latency at the edge and in the handler."""
+    from .console import Console
+    from .status import SINCE_ACCEPTED, Clients, lines, no_stack, parse_since, read_status
+
+    env = check_environment_name(args.env)
+    name = stack_name(args, env)
+    since = parse_since(args.since)
+    if since is None:
+        raise ConfigError(f"--since {args.since!r} is invalid; accepted: {SINCE_ACCEPTED}")
+    aws = aws_session(args)
+    console = Console.for_terminal()
+
+    def show() -> int:
+        clients = Clients(cloudformation(aws), aws.client("cloudwatch"), aws.client("lambda"),
+                          aws.client("codedeploy"))
+        status = read_status(clients, name, env, since)
+        if status is None:
+            console.warn(no_stack(name, aws.region_name, env))
+            return EXIT_FAILED
+        if args.output == "json":
+            print(json.dumps(status.as_json(), indent=2), flush=True)
+        else:
+            for line in lines(status):
+                console.say(line)
+        return status.exit_code()
+
+    return run_aws(show)
+
+
 def _common(parser: argparse.ArgumentParser, *, follows: bool) -> None:
     parser.add_argument("--env", required=True, metavar="ENV",
                         help="environment: a table of environments.toml (or, for deploy and diff with "
@@ -288,7 +326,7 @@ def _change_set_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``deploy``, ``diff``, ``outputs`` and ``destroy`` to the CLI."""
+    """Add ``deploy``, ``diff``, ``outputs``, ``destroy`` and ``status`` to the CLI."""
     deploy = commands.add_parser(
         "deploy", help="deploy a stack through a change set (guarded, confirmed, followed)",
         description=(cmd_deploy.__doc__ or "") + " Refuses to remove or replace the table, the key, the secret or "
@@ -323,3 +361,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     destroy.add_argument("--role-arn", metavar="ARN",
                          help="IAM role CloudFormation assumes to delete the stack (service role)")
     destroy.set_defaults(func=cmd_destroy)
+
+    status = commands.add_parser("status", help="how the deployed environment is doing (metrics, alarms, release)",
+                                 description=cmd_status.__doc__, epilog=STATUS_EXIT_CODES)
+    status.add_argument("--env", required=True, metavar="ENV", help="environment (any valid name: only read)")
+    status.add_argument("--stack-name", metavar="NAME", help="stack name (default: webhook-<env>)")
+    status.add_argument("--profile", metavar="NAME", help="AWS profile to use (default: the standard chain)")
+    status.add_argument("--region", metavar="REGION", help="AWS region (default: the standard chain)")
+    status.add_argument("--since", default="1h", metavar="DURATION",
+                        help="how far back to count (default: 1h; e.g. 30m, 6h, 2d; at most 15d)")
+    _output(status, "the status")
+    status.set_defaults(func=cmd_status)

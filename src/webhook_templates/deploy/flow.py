@@ -45,7 +45,7 @@ from ..config import EnvironmentConfig
 from ..exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUSED, EXIT_UNPROTECTED
 from ..handoff.procedure import Procedure
 from ..stack.limits import TEMPLATE_BODY_LIMIT
-from . import messages, protect, rollout, stack_outputs, stacks
+from . import dashboard, messages, protect, rollout, stack_outputs, stacks
 from .changeset import ResourceChange, is_no_changes, resource_changes, summary, table
 from .console import Console
 from .errors import (
@@ -237,17 +237,20 @@ class Deployer:
 
     def __init__(self, cfn: Any, console: Console, settings: PollSettings | None = None, *,
                  upload: Callable[[TemplateSource], str] | None = None,
-                 first_deploy_problem: Callable[[], str | None] | None = None, codedeploy: Any = None) -> None:
+                 first_deploy_problem: Callable[[], str | None] | None = None, codedeploy: Any = None,
+                 cloudwatch: Any = None) -> None:
         """``upload`` puts a template too big for ``TemplateBody`` in S3 and returns its URL;
         ``first_deploy_problem`` says what the account lacks for a stack to be created
         (``prerequisites.missing_api_gateway_role``), asked only when there is no stack yet; with a
-        ``codedeploy`` client, following an update also shows CodeDeploy's traffic shift."""
+        ``codedeploy`` client, following an update also shows CodeDeploy's traffic shift; with a
+        ``cloudwatch`` client, converging puts the environment's dashboard in place."""
         self.cfn = cfn
         self.console = console
         self.settings = settings or PollSettings()
         self.upload = upload
         self.first_deploy_problem = first_deploy_problem
         self.codedeploy = codedeploy
+        self.cloudwatch = cloudwatch
         self._run = _Run()
 
     # -- the whole deploy ---------------------------------------------------------------------------------------
@@ -652,12 +655,16 @@ class Deployer:
     # -- converge -----------------------------------------------------------------------------------------------
 
     def converge(self, stack_id: str, request: DeployRequest, *, created: bool) -> list[protect.Shortfall]:
-        """Put every missing protection in place on a ``*_COMPLETE`` stack; what could not be (said loudly, exit 4).
+        """Put every missing protection, and the dashboard, in place on a ``*_COMPLETE`` stack; what could
+        not be (said loudly, exit 4).
 
         ``created``: the stack was just created, so nothing missing is worth remarking.
         """
         shortfalls = protect.converge(self.cfn, stack_id, request.environment, request.outputs_file, self.console,
                                       created=created)
+        if self.cloudwatch is not None:
+            missing = dashboard.converge(self.cloudwatch, request.stack_name, request.environment, self.console)
+            shortfalls += [missing] if missing else []
         if shortfalls:
             self._run.unprotected = True
             protect.report(shortfalls, request.stack_name, self.console)

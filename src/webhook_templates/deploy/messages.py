@@ -491,7 +491,20 @@ def protection_name(protection: Protection, outputs_file: object) -> str:
         return "the full stack policy"
     if protection is Protection.TERMINATION_PROTECTION:
         return "termination protection"
+    if protection is Protection.DASHBOARD:
+        return f"the dashboard {outputs_file}"
     return f"the outputs file {outputs_file}"
+
+
+def dashboard_put(name: str, region: str) -> str:
+    """The dashboard is in place."""
+    return (f"Dashboard {name}: https://{region}.console.aws.amazon.com/cloudwatch/home"
+            f"?region={region}#dashboards/dashboard/{name}")
+
+
+def dashboard_warning(where: str, message: str) -> str:
+    """CloudWatch kept the dashboard but warned about part of it."""
+    return f"Dashboard warning at {where or 'the body'}: {message}"
 
 
 POLICY_PUT_BACK = "The stack policy was missing or not the full one: put it back."

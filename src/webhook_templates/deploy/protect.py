@@ -39,7 +39,8 @@ class Shortfall:
     command: str
 
 
-def _why(error: BaseException) -> str:
+def why_failed(error: BaseException) -> str:
+    """Why a call failed, in words (Ctrl-C as "interrupted")."""
     return messages.INTERRUPTED if isinstance(error, KeyboardInterrupt) else describe_error(error)
 
 
@@ -65,7 +66,7 @@ def set_full_policy(cfn: Any, stack_id: str, stack_name: str) -> Shortfall | Non
         retrying(lambda: cfn.set_stack_policy(StackName=stack_id, StackPolicyBody=full_policy_body()))
     except aws_errors_or_interrupt() as error:
         return Shortfall(Protection.STACK_POLICY, messages.protection_name(Protection.STACK_POLICY, None),
-                         _why(error), policy_command(stack_name, cfn.meta.region_name))
+                         why_failed(error), policy_command(stack_name, cfn.meta.region_name))
     return None
 
 
@@ -106,7 +107,7 @@ def _converge_termination(cfn: Any, stack: dict[str, Any], stack_id: str, name: 
         retrying(lambda: cfn.update_termination_protection(StackName=stack_id, EnableTerminationProtection=True))
     except aws_errors_or_interrupt() as error:
         return Shortfall(Protection.TERMINATION_PROTECTION,
-                         messages.protection_name(Protection.TERMINATION_PROTECTION, None), _why(error),
+                         messages.protection_name(Protection.TERMINATION_PROTECTION, None), why_failed(error),
                          f"aws cloudformation update-termination-protection --enable-termination-protection "
                          f"--stack-name {shlex.quote(name)}{_where(cfn)}")
     if not created:
@@ -150,7 +151,7 @@ def converge(cfn: Any, stack_id: str, environment: EnvironmentConfig, outputs_fi
         state = (messages.TERMINATION_NOT_PROD if not protected
                  else messages.TERMINATION_NOT_ON if termination else messages.TERMINATION_ON)
         console.say(messages.policy_in_place(state))
-    outputs = (_outputs_shortfall(environment, name, outputs_file, _why(unread)) if unread is not None
+    outputs = (_outputs_shortfall(environment, name, outputs_file, why_failed(unread)) if unread is not None
                else _converge_outputs(stack, environment, name, outputs_file, console, created=created))
     return [shortfall for shortfall in (policy, termination, outputs) if shortfall is not None]
 

@@ -120,6 +120,8 @@ class Protection(StrEnum):
     STACK_POLICY = "stack policy"
     TERMINATION_PROTECTION = "termination protection"
     OUTPUTS_FILE = "outputs file"
+    #: Not protection, but put in place (and reported) the same way.
+    DASHBOARD = "dashboard"
 
 
 class Detachment(StrEnum):

@@ -2,7 +2,7 @@
 
 ``build_files`` is the single list of everything in it, so rendering, the
 drift check and the tests agree on what the bundle is: the template (JSON and
-YAML), one parameter file per environment, the stack policy and the data
+YAML), one parameter file and one dashboard per environment, the stack policy and the data
 guard's standalone script, each pipeline's format per environment (``pipelines/``), ``HANDOFF.md``, the architecture
 SVGs (request path, full graph) when Graphviz is installed, and last ``manifest.json`` over all the others.
 """
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .. import dashboard
 from ..config import EnvironmentConfig
 from ..stack.capabilities import required_capabilities
 from ..stack.handler_artifact import HandlerArtifact, shipped_handler_path
@@ -67,6 +68,7 @@ def build_files(
                 (SVG_NAME, pool.submit(diagram.to_svg, diagram.to_dot(diagram.resource_graph(resources)))),
             ]
         files = render_files(template, environments)
+        files += [RenderedFile(dashboard.path(name), dashboard.to_json(dashboard.body(name))) for name in environments]
         # The guard's two forms for a pipeline without this repository, and the deploy role.
         files += [RenderedFile(guard_script.POLICY_NAME, guard_script.stack_policy_json()),
                   RenderedFile(guard_script.SCRIPT_NAME, guard_script.guard_script()),

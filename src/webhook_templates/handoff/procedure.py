@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .. import __version__
+from .. import __version__, dashboard
 from ..config import EnvironmentConfig
 from ..exit_codes import EXIT_REFUSED
 from ..stack import naming
@@ -254,6 +254,8 @@ def change_set_facts(config: EnvironmentConfig, capabilities: Sequence[str], tem
         "stack_policy": procedure.stack_policy,
         "exit_refused": EXIT_REFUSED,
         "production": procedure.termination_protection,
+        "dashboard": dashboard.path(config.name),
+        "region_token": dashboard.REGION_TOKEN,
     }
 
 

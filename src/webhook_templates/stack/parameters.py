@@ -147,6 +147,15 @@ SPECS: tuple[ParameterSpec, ...] = (
                   _bounds("delivery_retention_days"), omitted_at_default=True),
     ParameterSpec("TransactionStream", "stream", "Operations",
                   "true: stream new transactions (NEW_IMAGE).", constraints=_BOOL, omitted_at_default=True),
+    ParameterSpec("RefusalAlarmThreshold", "refusal_alarm_threshold", "Operations",
+                  "Function refusals in 5 min that alarm.", "Number", _bounds("refusal_alarm_threshold"),
+                  omitted_at_default=True),
+    ParameterSpec("Edge4xxAlarmPercent", "edge_4xx_alarm_percent", "Operations",
+                  "API 4XX % in 5 min that alarms.", "Number", _bounds("edge_4xx_alarm_percent"),
+                  omitted_at_default=True),
+    ParameterSpec("Edge4xxAlarmMinRequests", "edge_4xx_alarm_min_requests", "Operations",
+                  "Requests in 5 min before the 4XX alarm can fire.", "Number",
+                  _bounds("edge_4xx_alarm_min_requests"), omitted_at_default=True),
 )
 
 #: Settings that are deploy-time data, not template parameters: the stack tags (``team`` and
