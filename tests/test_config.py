@@ -85,6 +85,9 @@ def test_every_key_is_documented_in_the_readme() -> None:
     ("signing_secret_readers", ("arn:aws:iam::123456789012:role/a,b",), "IAM principal ARNs"),
     ("signing_secret_readers", ("arn:aws:s3:::bucket",), "IAM principal ARNs"),
     ("signing_secret_readers", "arn:aws:iam::123456789012:root", "a tuple"),
+    # As aws:PrincipalArn the root ARN is the root user only: it would exempt none of the account's roles.
+    ("signing_secret_readers", ("arn:aws:iam::123456789012:root",),
+     "not an account's root (it exempts only the root user"),
     ("name", "Prod", "lowercase"),
     # TOML's true is a Python bool, which is an int: it must not pass as 1.
     ("reserved_concurrency", True, "an integer from 0"),

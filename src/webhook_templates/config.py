@@ -71,9 +71,12 @@ TAG_CHARACTERS = "letters, digits, spaces and _ . : / = + - @"
 _SECRET_ARN_PATTERN = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
 )
-#: An IAM principal ARN as ``aws:PrincipalArn`` sees it (a role's, a user's, the
-#: account root's), ``*`` wildcards allowed; no comma, as readers are a comma list.
-PRINCIPAL_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)/[A-Za-z0-9+=.@_/*-]{1,512})$"
+#: An IAM principal ARN as ``aws:PrincipalArn`` sees it (a role's, a user's), ``*`` wildcards
+#: allowed; no comma, as readers are a comma list.  Not the account's ``root``: as
+#: ``aws:PrincipalArn`` it is the root user only, never the account's roles, so listing it
+#: would look like "the whole account" and exempt nobody but the root user.
+PRINCIPAL_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=.@_/*-]{1,512}$"
+_ROOT_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:root$")
 _TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 
 
@@ -268,11 +271,18 @@ def validate(config: EnvironmentConfig) -> None:
         "empty (the stack creates the secret) or a Secrets Manager secret ARN",
     )
     _require(
+        not isinstance(config.signing_secret_readers, tuple)
+        or not any(isinstance(arn, str) and _ROOT_ARN.match(arn) for arn in config.signing_secret_readers),
+        "signing_secret_readers", config.signing_secret_readers,
+        "role or user ARNs, not an account's root (it exempts only the root user, not the account's roles; "
+        "name the roles, e.g. arn:aws:iam::<account>:role/* for all of them)",
+    )
+    _require(
         isinstance(config.signing_secret_readers, tuple)
         and all(isinstance(arn, str) and re.match(PRINCIPAL_ARN_PATTERN, arn)
                 for arn in config.signing_secret_readers),
         "signing_secret_readers", config.signing_secret_readers,
-        "a tuple of IAM principal ARNs (arn:aws:iam::<12 digits>:role/<name>, user/<name> or root; * allowed)",
+        "a tuple of IAM principal ARNs (arn:aws:iam::<12 digits>:role/<name> or user/<name>; * allowed)",
     )
     _require(
         isinstance(config.create_api_gateway_account_role, bool),

@@ -27,12 +27,56 @@ def granted(document: dict[str, Any]) -> set[str]:
 def test_every_action_the_registry_schemas_list_is_granted(
     files: dict[str, RenderedFile], body: dict[str, Any]
 ) -> None:
-    needed = deploy_role.handler_permissions(deploy_role.resource_types(body))
+    needed = deploy_role.needed_permissions(body)
     # The ones any reader would expect, so an empty schema lookup cannot pass.
     assert {"dynamodb:CreateTable", "dynamodb:DeleteTable", "lambda:CreateFunction", "iam:PassRole",
             "kms:CreateKey", "logs:CreateLogGroup", "secretsmanager:CreateSecret", "apigateway:POST",
             "cloudwatch:PutMetricAlarm"} <= needed
     assert granted(policy(files)) == needed
+    listed = deploy_role.handler_permissions(deploy_role.resource_types(body))
+    assert needed <= listed
+
+
+def test_drift_detection_and_import_can_read_every_resource(files: dict[str, RenderedFile]) -> None:
+    """The read handlers' permissions: without them a drift check with the role fails."""
+    assert {"kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "lambda:GetPolicy", "codedeploy:ListTagsForResource",
+            "lambda:GetFunctionScalingConfig", "logs:DescribeLogGroups"} <= granted(policy(files))
+
+
+#: What the role must never do, whatever the handlers list.
+ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DeleteItem",
+                "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+
+
+def test_the_role_cannot_read_or_delete_items(files: dict[str, RenderedFile], body: dict[str, Any]) -> None:
+    assert ITEM_ACTIONS & deploy_role.handler_permissions(["AWS::DynamoDB::Table"]) == ITEM_ACTIONS
+    assert not ITEM_ACTIONS & granted(policy(files))
+
+
+def test_only_the_properties_the_template_sets_bring_their_permissions(body: dict[str, Any]) -> None:
+    document = json.loads(deploy_role.to_json(deploy_role.deploy_role_policy(body, SHIPPED)))
+    unused = {"ec2:DescribeVpcs", "lambda:GetLayerVersion", "dynamodb:ImportTable", "kinesis:PutRecords",
+              "logs:PutResourcePolicy", "logs:DeleteResourcePolicy", "s3files:ListMountTargets",
+              "secretsmanager:ReplicateSecretToRegions", "dynamodb:UpdateContributorInsights"}
+    assert not unused & granted(document)
+    # The deliveries table's TTL is a property the template sets, so its permission is granted.
+    assert "dynamodb:UpdateTimeToLive" in granted(document)
+    in_a_vpc = copy.deepcopy(body)
+    in_a_vpc["Resources"]["WebhookFunction"]["Properties"]["VpcConfig"] = {"SubnetIds": ["subnet-1"]}
+    in_a_vpc["Resources"]["TransactionsTable"]["Properties"]["ContributorInsightsSpecification"] = {"Enabled": True}
+    widened = granted(json.loads(deploy_role.to_json(deploy_role.deploy_role_policy(in_a_vpc, SHIPPED))))
+    assert widened - granted(document) == {"ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
+                                           "dynamodb:UpdateContributorInsights"}
+    without_ttl = copy.deepcopy(body)
+    del without_ttl["Resources"]["DeliveriesTable"]["Properties"]["TimeToLiveSpecification"]
+    narrowed = granted(json.loads(deploy_role.to_json(deploy_role.deploy_role_policy(without_ttl, SHIPPED))))
+    assert granted(document) - narrowed == {"dynamodb:UpdateTimeToLive"}
+
+
+def test_stopping_a_deployment_is_granted_where_it_can_match(files: dict[str, RenderedFile]) -> None:
+    """``codedeploy:StopDeployment`` takes no resource ARN: scoped to the application it never matched."""
+    (stop,) = statements_granting(policy(files), "codedeploy:StopDeployment")
+    assert stop["Resource"] == ["*"]
 
 
 def test_no_action_is_a_wildcard_and_only_resource_less_actions_get_star(files: dict[str, RenderedFile]) -> None:

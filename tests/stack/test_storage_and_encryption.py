@@ -264,5 +264,6 @@ def test_readers_parameter_is_an_arn_list_defaulting_to_none(body: dict[str, Any
     pattern = re.compile(parameter["AllowedPattern"])
     assert pattern.match("") and pattern.match(f"arn:aws:iam::{ACCOUNT}:role/ops/*")
     assert not pattern.match("Administrator") and not pattern.match(f"arn:aws:s3:::{ACCOUNT}")
+    assert not pattern.match(f"arn:aws:iam::{ACCOUNT}:root")  # the root user only, not the account's roles
     assert body["Conditions"]["HasSigningSecretReaders"] == {
         "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SigningSecretReaders"}]}, ""]}]}

@@ -1,9 +1,12 @@
 """``deploy-role-policy.json``: what a CloudFormation service role needs for this stack, and no more.
 
-The actions are not chosen by hand: they are the union of the
-``handlers.{create,update,delete}.permissions`` of the CloudFormation registry
-schema of every resource type the template uses (cfn-lint ships those
-schemas), so a new resource type brings its permissions with it.  Each
+The actions are not chosen by hand: they are the
+``handlers.{create,read,update,delete}.permissions`` of the CloudFormation
+registry schema of every resource type the template uses (cfn-lint ships those
+schemas), so a new resource type brings its permissions with it; less the
+create/update permissions of properties the template does not set
+(``FEATURE_PERMISSIONS``) and the item reads and writes no handler may have
+(``NEVER_GRANTED``).  Each
 service's actions are then scoped to the stack's own names
 (``transactions-*``, ``webhook-processor-*``, ...) wherever the service has
 resource-level permissions; the few actions that take no resource (creating a
@@ -53,7 +56,9 @@ INLINE_POLICY_NAME = "webhook-stack"
 #: The shell that creates the role.
 CREATE_TEMPLATE = "create_deploy_role.sh.j2"
 _REGION = "us-east-1"  # the registry schemas are the same in every commercial region for these types
-_HANDLERS = ("create", "update", "delete")
+#: ``read`` too: drift detection and resource import call it with the same role.
+_HANDLERS = ("create", "read", "update", "delete")
+_CHANGING, _KEEPING = ("create", "update"), ("read", "delete")
 #: ``service:Action``; the schemas also list a few strings that are not IAM actions (``s3:REST.PUT.OBJECT``).
 _IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9]+$")
 
@@ -86,7 +91,7 @@ SCOPES: Mapping[str, tuple[str, ...]] = {
 
 #: Actions that take no resource ARN (or only ``*``), per the Service Authorization Reference.
 UNSCOPED: frozenset[str] = frozenset({
-    "kms:CreateKey", "kms:ListAliases",
+    "kms:CreateKey", "kms:ListAliases", "codedeploy:StopDeployment",
     "logs:CreateLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
     "logs:PutResourcePolicy", "logs:DeleteResourcePolicy", "logs:DescribeIndexPolicies",
     "secretsmanager:GetRandomPassword",
@@ -95,6 +100,88 @@ UNSCOPED: frozenset[str] = frozenset({
     "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs",
     "elasticfilesystem:DescribeMountTargets", "s3files:ListMountTargets",
 })
+
+
+#: (resource type, property path) -> the create/update permissions its handler lists only for that
+#: property.  They are granted only when some resource of the type sets the property: the handlers'
+#: lists are the union over every property, and this template uses few (no VPC, file system, layer,
+#: code signing, S3 code, table import, Kinesis stream, TTL, log group resource policy, ...).
+FEATURE_PERMISSIONS: Mapping[tuple[str, str], frozenset[str]] = {
+    ("AWS::Lambda::Function", "VpcConfig"): frozenset({
+        "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeNetworkInterfaces"}),
+    ("AWS::Lambda::Function", "FileSystemConfigs"): frozenset({
+        "elasticfilesystem:DescribeMountTargets", "s3files:ListMountTargets"}),
+    ("AWS::Lambda::Function", "Layers"): frozenset({"lambda:GetLayerVersion"}),
+    ("AWS::Lambda::Function", "CodeSigningConfigArn"): frozenset({
+        "lambda:GetCodeSigningConfig", "lambda:PutFunctionCodeSigningConfig",
+        "lambda:DeleteFunctionCodeSigningConfig"}),
+    ("AWS::Lambda::Function", "CapacityProviderConfig"): frozenset({"lambda:PassCapacityProvider"}),
+    ("AWS::Lambda::Function", "Code.S3Bucket"): frozenset({"s3:GetObject", "s3:GetObjectVersion"}),
+    ("AWS::DynamoDB::Table", "ImportSourceSpecification"): frozenset({
+        "dynamodb:ImportTable", "dynamodb:DescribeImport", "s3:GetObject", "s3:GetObjectMetadata", "s3:ListBucket",
+        "logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogGroups", "logs:DescribeLogStreams",
+        "logs:PutLogEvents", "logs:PutRetentionPolicy"}),
+    ("AWS::DynamoDB::Table", "KinesisStreamSpecification"): frozenset({
+        "kinesis:DescribeStream", "kinesis:PutRecords", "dynamodb:EnableKinesisStreamingDestination",
+        "dynamodb:DisableKinesisStreamingDestination", "dynamodb:UpdateKinesisStreamingDestination"}),
+    ("AWS::DynamoDB::Table", "ResourcePolicy"): frozenset({
+        "dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy"}),
+    ("AWS::DynamoDB::Table", "ContributorInsightsSpecification"): frozenset({"dynamodb:UpdateContributorInsights"}),
+    ("AWS::DynamoDB::Table", "TimeToLiveSpecification"): frozenset({"dynamodb:UpdateTimeToLive"}),
+    ("AWS::Logs::LogGroup", "ResourcePolicyDocument"): frozenset({
+        "logs:PutResourcePolicy", "logs:DeleteResourcePolicy"}),
+    ("AWS::Logs::LogGroup", "DataProtectionPolicy"): frozenset({"logs:PutDataProtectionPolicy"}),
+    ("AWS::Logs::LogGroup", "FieldIndexPolicies"): frozenset({"logs:PutIndexPolicy", "logs:DeleteIndexPolicy"}),
+    ("AWS::Logs::LogGroup", "BearerTokenAuthenticationEnabled"): frozenset({"logs:PutBearerTokenAuthentication"}),
+    ("AWS::Logs::LogGroup", "DeletionProtectionEnabled"): frozenset({"logs:PutLogGroupDeletionProtection"}),
+    ("AWS::SecretsManager::Secret", "ReplicaRegions"): frozenset({"secretsmanager:ReplicateSecretToRegions"}),
+    ("AWS::CodeDeploy::DeploymentGroup", "OnPremisesTagSet"): frozenset({"codedeploy:RegisterOnPremisesInstance"}),
+}
+#: Listed by a handler, granted never.  Item reads and writes: CloudFormation manages a table's
+#: definition, not its items, and whoever holds the role must not read or delete payment data (a
+#: handler that ever needs one fails with AccessDenied naming it, rather than the role reading
+#: transactions).  Replica management: only a global table has replicas.  And the actions the
+#: Service Authorization Reference does not list (a grant of them would never match).
+NEVER_GRANTED: frozenset[str] = frozenset({
+    "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+    "dynamodb:AssociateTableReplica", "dynamodb:CreateTableReplica",
+    "lambda:AssociateRuntimeAlias",
+})
+
+
+def _sets(properties: Mapping[str, Any], path: str) -> bool:
+    """Whether ``properties`` has the dotted property ``path``."""
+    value: Any = properties
+    for name in path.split("."):
+        if not isinstance(value, Mapping) or name not in value:
+            return False
+        value = value[name]
+    return True
+
+
+def unused_feature_permissions(body: Mapping[str, Any], resource_type: str) -> set[str]:
+    """``FEATURE_PERMISSIONS`` of ``resource_type`` for the properties none of its resources in ``body`` sets."""
+    properties = [resource.get("Properties", {}) for resource in body["Resources"].values()
+                  if resource["Type"] == resource_type]
+    features = {path: actions for (feature_type, path), actions in FEATURE_PERMISSIONS.items()
+                if feature_type == resource_type}
+    used = {action for path, actions in features.items() if any(_sets(p, path) for p in properties)
+            for action in actions}
+    return {action for actions in features.values() for action in actions} - used
+
+
+def needed_permissions(body: Mapping[str, Any]) -> set[str]:
+    """The actions the role gets for ``body``: each type's handler permissions less its unused features'.
+
+    Only the create and update handlers' lists are trimmed: reading (drift, import) and deleting
+    must work whatever a resource was once created with.
+    """
+    needed: set[str] = set()
+    for resource_type in resource_types(body):
+        changing = handler_permissions([resource_type], _CHANGING) - unused_feature_permissions(body, resource_type)
+        needed |= changing | handler_permissions([resource_type], _KEEPING)
+    return needed - NEVER_GRANTED
 
 
 def resource_types(body: Mapping[str, Any]) -> list[str]:
@@ -121,12 +208,13 @@ def handler_schema(resource_type: str) -> dict[str, Any]:
     return schema
 
 
-def handler_permissions(types: Iterable[str]) -> set[str]:
-    """The IAM actions CloudFormation's handlers need to create, update and delete these types."""
+def handler_permissions(types: Iterable[str], handlers: Iterable[str] = _HANDLERS) -> set[str]:
+    """The IAM actions CloudFormation's ``handlers`` (all by default) list for these types."""
+    names = tuple(handlers)
     actions: set[str] = set()
     for resource_type in types:
-        handlers = handler_schema(resource_type).get("handlers", {})
-        actions |= {action for name in _HANDLERS for action in handlers.get(name, {}).get("permissions", [])}
+        schema = handler_schema(resource_type).get("handlers", {})
+        actions |= {action for name in names for action in schema.get(name, {}).get("permissions", [])}
     return {action for action in actions if _IAM_ACTION.match(action)}
 
 
@@ -345,7 +433,7 @@ def deploy_role_policy(body: Mapping[str, Any], environments: Mapping[str, Envir
     ``environments`` (those the stack is deployed as) supply the key tag values
     (``key_tag_values``) that the KMS statements require.
     """
-    needed = handler_permissions(resource_types(body))
+    needed = needed_permissions(body)
     unconditioned = needed & UNSCOPED - CONDITIONED_UNSCOPED
     by_service: dict[str, set[str]] = {}
     for action in needed - unconditioned:

@@ -126,7 +126,7 @@ SPECS: tuple[ParameterSpec, ...] = (
                   "IAM ARNs (* allowed) that may read the created secret besides the function.",
                   "CommaDelimitedList",
                   (("AllowedPattern", "^$|" + PRINCIPAL_ARN_PATTERN),
-                   ("ConstraintDescription", "IAM role or user ARNs, or the account root"))),
+                   ("ConstraintDescription", "IAM role or user ARNs"))),
     ParameterSpec("AlarmTopicArn", "alarm_topic_arn", "Operations",
                   "SNS topic that receives alarm notifications; empty for none.",
                   constraints=(("AllowedPattern", r"^$|^arn:aws[a-z-]*:sns:.+$"),

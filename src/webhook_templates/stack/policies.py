@@ -246,7 +246,8 @@ def encrypt_log_groups(*log_group_arns: Any) -> Statement:
         Sid="CloudWatchLogsEncryptsStackLogGroups",
         Effect=Allow,
         Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
-        Action=_KEY_USE,
+        # Not DescribeKey: it carries no encryption context, so under this condition it never matches.
+        Action=[action for action in _KEY_USE if action != kms.DescribeKey],
         Resource=["*"],
         Condition=Condition(ArnLike("kms:EncryptionContext:aws:logs:arn", list(log_group_arns))),
     )
