@@ -79,8 +79,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "SigningSecretArn": {"default": "", "allowed_pattern": "^$|^arn:aws[a-z-]*:secretsmanager:.+$",
                          "constraint_description": "empty or a Secrets Manager secret ARN"},
     "SigningSecretReaders": {"type": "CommaDelimitedList", "default": "", "allowed_pattern":
-                             r"^$|^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)/[A-Za-z0-9+=.@_/*-]{1,512})$",
-                             "constraint_description": "IAM role or user ARNs, or the account root"},
+                             r"^$|^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=.@_/*-]{1,512}$",
+                             "constraint_description": "IAM role or user ARNs"},
     "AlarmTopicArn": {"default": "", "allowed_pattern": "^$|^arn:aws[a-z-]*:sns:.+$",
                       "constraint_description": "empty or an SNS topic ARN"},
     "Production": BOOLEAN,
@@ -89,6 +89,9 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "ProvisionedConcurrency": {"type": "Number", "default": 0, "min_value": 0, "max_value": 1000},
     "DeliveryRetentionDays": {"type": "Number", "default": 35, "min_value": 1, "max_value": 3650},
     "TransactionStream": BOOLEAN,
+    "RefusalAlarmThreshold": {"type": "Number", "default": 5, "min_value": 1, "max_value": 10000},
+    "Edge4xxAlarmPercent": {"type": "Number", "default": 10, "min_value": 1, "max_value": 100},
+    "Edge4xxAlarmMinRequests": {"type": "Number", "default": 20, "min_value": 1, "max_value": 100000},
 }
 #: Parameters a published version cannot capture other than by its description (ours lists the same).
 VERSIONED_PARAMETERS = ("LambdaRuntime", "LambdaMemorySize", "LambdaTimeout", "DeliveryRetentionDays",
@@ -97,8 +100,10 @@ KEY_SERVICES = ("dynamodb", "secretsmanager", "lambda")
 KEY_USE = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey",
            "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"]
 KEY_ADMINISTRATION = [f"kms:{action}" for action in (
-    "Describe*", "Get*", "List*", "Enable*", "Disable*", "PutKeyPolicy", "UpdateKeyDescription", "RotateKeyOnDemand",
-    "*Resource", "*Alias", "RevokeGrant", "*KeyDeletion")]
+    "DescribeKey", "GetKeyPolicy", "PutKeyPolicy", "ListKeyPolicies", "EnableKey", "DisableKey",
+    "UpdateKeyDescription", "GetKeyRotationStatus", "EnableKeyRotation", "DisableKeyRotation", "RotateKeyOnDemand",
+    "ListKeyRotations", "TagResource", "UntagResource", "ListResourceTags", "CreateAlias", "UpdateAlias",
+    "DeleteAlias", "ListGrants", "RevokeGrant", "ScheduleKeyDeletion", "CancelKeyDeletion")]
 ACCESS_LOG_FIELDS = {
     "requestId": "requestId", "requestTime": "requestTimeEpoch", "ip": "identity.sourceIp",
     "httpMethod": "httpMethod", "resourcePath": "resourcePath", "status": "status",
@@ -306,6 +311,27 @@ def build_stack(app: cdk.App) -> cdk.Stack:
             alarm_actions=notify, ok_actions=notify,
             statistic=None if extended else statistic, extended_statistic=statistic if extended else None,
             dimensions=[cw.CfnAlarm.DimensionProperty(name=k, value=v) for k, v in dimensions.items()])
+    alarms["DeliveryRefusalsAlarm"] = cw.CfnAlarm(
+        stack, "DeliveryRefusalsAlarm", alarm_name=f"{cdk.Aws.STACK_NAME}-DeliveryRefusals",
+        alarm_description="Deliveries refused by the function", threshold=p["RefusalAlarmThreshold"].value_as_number,
+        comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
+        alarm_actions=notify, ok_actions=notify, namespace="WebhookReceiver", metric_name="deliveries",
+        dimensions=[cw.CfnAlarm.DimensionProperty(name="environment", value=env),
+                    cw.CfnAlarm.DimensionProperty(name="outcome", value="rejected")],
+        statistic="Sum", period=300, evaluation_periods=1)
+    api_dimensions = [cw.CfnAlarm.DimensionProperty(name="ApiName", value=f"webhook-api-{env}")]
+    alarms["Api4xxRateAlarm"] = cw.CfnAlarm(
+        stack, "Api4xxRateAlarm", alarm_name=f"{cdk.Aws.STACK_NAME}-Api4xxRate",
+        alarm_description="API Gateway 4XX % of requests", threshold=p["Edge4xxAlarmPercent"].value_as_number,
+        comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
+        alarm_actions=notify, ok_actions=notify, evaluation_periods=1, metrics=[
+            cw.CfnAlarm.MetricDataQueryProperty(
+                id="r", return_data=True, expression=fn.sub("IF(n>=${Edge4xxAlarmMinRequests},100*e/n,0)")),
+            *(cw.CfnAlarm.MetricDataQueryProperty(
+                id=query, return_data=False, metric_stat=cw.CfnAlarm.MetricStatProperty(
+                    metric=cw.CfnAlarm.MetricProperty(namespace="AWS/ApiGateway", metric_name=metric,
+                                                      dimensions=api_dimensions), period=300, stat="Sum"))
+              for query, metric in (("e", "4XXError"), ("n", "Count")))])
     codedeploy_role = iam.CfnRole(
         stack, "CodeDeployRole", assume_role_policy_document=assumable_by("codedeploy.amazonaws.com"),
         policies=[iam.CfnRole.PolicyProperty(policy_name="shift-live-alias", policy_document=iam.PolicyDocument(
