@@ -68,6 +68,10 @@ def _with_events(verb: str, operation: Callable[..., Any]) -> Callable[..., Any]
                 *args: Any, **kwargs: Any) -> Any:
         stack = _stack_of(resources_map)
         condition = resource_json.get("Condition")
+        if verb == "UPDATE" and condition and not resources_map.lazy_condition_map[condition]:
+            # Gap: moto "updates" a changed resource whose condition is false, which it never
+            # created (its update then fails on None); CloudFormation leaves it absent.
+            return None
         reported = getattr(stack, "_reported", None)
         # moto re-"creates" unsupported resources on every lookup (they are
         # never stored): report each resource once, and only while a change set
@@ -360,20 +364,35 @@ class _Version(LambdaVersion, _Model):
 
 class _Key(Key, _Model):
     """Gaps in moto's AWS::KMS::Key: it passes the template's ``Tags`` (Key/Value) to KMS's
-    tagger, which expects TagKey/TagValue and fails with HTTP 500; and it stores ``KeyPolicy``
-    as the template's object, which DescribeKey then fails to parse (HTTP 500).  CloudFormation
-    converts both.  Everything else is moto's key (Key comes first in the MRO: its methods win)."""
+    tagger, which expects TagKey/TagValue and fails with HTTP 500; it stores ``KeyPolicy``
+    as the template's object, which DescribeKey then fails to parse (HTTP 500); and it has no
+    update, so a stack update that changes the key's policy or description drops the key from
+    the stack (every ``GetAtt`` of it then fails), where CloudFormation updates it in place.
+    Everything else is moto's key (Key comes first in the MRO: its methods win)."""
+
+    @staticmethod
+    def _policy_text(props: dict[str, Any]) -> str:
+        policy = props.get("KeyPolicy", {})
+        return policy if isinstance(policy, str) else json.dumps(policy)
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
                                         account_id: str, region_name: str, **kwargs: Any) -> Any:
         props = cloudformation_json.get("Properties", {})
         tags = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in props.get("Tags", [])]
-        policy = props.get("KeyPolicy", {})
-        policy = policy if isinstance(policy, str) else json.dumps(policy)
-        props = {**props, "Tags": tags, "KeyPolicy": policy}
+        props = {**props, "Tags": tags, "KeyPolicy": cls._policy_text(props)}
         return Key.create_from_cloudformation_json(
             resource_name, {**cloudformation_json, "Properties": props}, account_id, region_name, **kwargs)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Key, new_resource_name: str,  # type: ignore[override]
+                                        cloudformation_json: dict[str, Any], account_id: str,
+                                        region_name: str) -> Key:
+        props = cloudformation_json.get("Properties", {})
+        original_resource.policy = cls._policy_text(props)
+        original_resource.description = props.get("Description", "")
+        original_resource.key_rotation_status = bool(props.get("EnableKeyRotation", False))
+        return original_resource
 
 
 def _update_aliases_of_replaced_versions(stack: Stack) -> None:
