@@ -19,7 +19,8 @@ AWSCLI_VERSION := awscli~=1.40
 MERMAID_DIR := .mermaid
 MERMAID := $(MERMAID_DIR)/node_modules/mermaid/package.json
 MERMAID_VERSION := mermaid@11
-# make bench's peer: a CDK v2 app of the same stack (benchmarks/cdk_app/), in a venv of its own, never in make test.
+# aws-cdk-lib, in a venv of its own: make bench's peer (a CDK v2 app of the same stack, benchmarks/cdk_app/),
+# and make test synthesises the bundle's CfnInclude apps with it (tests/handoff/test_pipelines_cdk.py).
 CDK_VENV := .venv-cdk
 CDK_INSTALLED := $(CDK_VENV)/.installed
 BUILD := build
@@ -85,7 +86,7 @@ lint: static template $(CHECKOV)
 
 # The tests lint the rendered templates themselves (tests/stack/test_render_and_lint.py).
 # -n auto: one worker per core halves the run; every test owns its ports and folders.
-test: static $(CHECKOV) $(AWSCLI) $(MERMAID) test-runtimes
+test: static $(CHECKOV) $(AWSCLI) $(MERMAID) $(CDK_INSTALLED) test-runtimes
 	@$(COMPILE)
 	CHECKOV=$(CHECKOV) AWS_CLI=$(AWSCLI) $(BIN)/python -m pytest -n auto
 
@@ -119,10 +120,12 @@ test-runtimes: $(INSTALLED)
 	.venv-py$*/bin/pip install $(PIP_FLAGS) --requirement $(RUNTIME_REQUIREMENTS)
 	@touch $@
 
-# Installing the CDK peer may fail (offline, no Node.js): bench then prints a skip line for it.
+# Installing aws-cdk-lib may fail (offline, no Node.js): bench then prints a skip line for its CDK
+# peer, and the CfnInclude test skips with one.
 $(CDK_INSTALLED):
 	@($(PYTHON) -m venv $(CDK_VENV) && $(CDK_VENV)/bin/pip install $(PIP_FLAGS) 'aws-cdk-lib>=2,<3' constructs \
-	  && touch $@) || (rm -rf $(CDK_VENV); echo "bench: could not install aws-cdk-lib into $(CDK_VENV): the CDK peer is skipped")
+	  && touch $@) || (rm -rf $(CDK_VENV); echo "warning: could not install aws-cdk-lib into $(CDK_VENV):" \
+	  "the CDK peer (make bench) and the CfnInclude test (make test) are skipped")
 
 bench: template $(CDK_INSTALLED)
 	$(BIN)/python benchmarks/run.py
