@@ -14,7 +14,13 @@ CHECKOV_VERSION := checkov~=3.3.30
 AWSCLI_VENV := .venv-awscli
 AWSCLI := $(AWSCLI_VENV)/bin/aws
 AWSCLI_VERSION := awscli~=1.40
-# make bench's peer: a CDK v2 app of the same stack (benchmarks/cdk_app/), in a venv of its own, never in make test.
+# Mermaid's own bundle renders HANDOFF.md's diagrams in headless Chromium in the tests
+# (tests/support/mermaid_browser.py); npm installs it into a folder of its own, git-ignored.
+MERMAID_DIR := .mermaid
+MERMAID := $(MERMAID_DIR)/node_modules/mermaid/package.json
+MERMAID_VERSION := mermaid@11
+# aws-cdk-lib, in a venv of its own: make bench's peer (a CDK v2 app of the same stack, benchmarks/cdk_app/),
+# and make test synthesises the bundle's CfnInclude apps with it (tests/handoff/test_pipelines_cdk.py).
 CDK_VENV := .venv-cdk
 CDK_INSTALLED := $(CDK_VENV)/.installed
 BUILD := build
@@ -58,6 +64,9 @@ $(AWSCLI):
 	$(PYTHON) -m venv $(AWSCLI_VENV)
 	$(AWSCLI_VENV)/bin/pip install $(PIP_FLAGS) '$(AWSCLI_VERSION)'
 
+$(MERMAID):
+	npm install --prefix $(MERMAID_DIR) --no-audit --no-fund --loglevel=error '$(MERMAID_VERSION)'
+
 # pip byte-compiles an installed package, but an editable one is compiled on every start under
 # PYTHONDONTWRITEBYTECODE (set on this project's CI machines): ~60 ms of each render, and of each
 # CLI process the tests start.
@@ -77,7 +86,7 @@ lint: static template $(CHECKOV)
 
 # The tests lint the rendered templates themselves (tests/stack/test_render_and_lint.py).
 # -n auto: one worker per core halves the run; every test owns its ports and folders.
-test: static $(CHECKOV) $(AWSCLI) test-runtimes
+test: static $(CHECKOV) $(AWSCLI) $(MERMAID) $(CDK_INSTALLED) test-runtimes
 	@$(COMPILE)
 	CHECKOV=$(CHECKOV) AWS_CLI=$(AWSCLI) $(BIN)/python -m pytest -n auto
 
@@ -111,10 +120,12 @@ test-runtimes: $(INSTALLED)
 	.venv-py$*/bin/pip install $(PIP_FLAGS) --requirement $(RUNTIME_REQUIREMENTS)
 	@touch $@
 
-# Installing the CDK peer may fail (offline, no Node.js): bench then prints a skip line for it.
+# Installing aws-cdk-lib may fail (offline, no Node.js): bench then prints a skip line for its CDK
+# peer, and the CfnInclude test skips with one.
 $(CDK_INSTALLED):
 	@($(PYTHON) -m venv $(CDK_VENV) && $(CDK_VENV)/bin/pip install $(PIP_FLAGS) 'aws-cdk-lib>=2,<3' constructs \
-	  && touch $@) || (rm -rf $(CDK_VENV); echo "bench: could not install aws-cdk-lib into $(CDK_VENV): the CDK peer is skipped")
+	  && touch $@) || (rm -rf $(CDK_VENV); echo "warning: could not install aws-cdk-lib into $(CDK_VENV):" \
+	  "the CDK peer (make bench) and the CfnInclude test (make test) are skipped")
 
 bench: template $(CDK_INSTALLED)
 	$(BIN)/python benchmarks/run.py
@@ -148,5 +159,5 @@ sandbox: $(INSTALLED)
 	PYTHONPATH=tests $(BIN)/python -m support.sandbox --port $(SANDBOX_PORT)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(AWSCLI_VENV) $(CDK_VENV) .venv-py3.* $(BUILD)/* cfn-outputs .pytest_cache .hypothesis .mypy_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) $(CHECKOV_VENV) $(AWSCLI_VENV) $(CDK_VENV) $(MERMAID_DIR) .venv-py3.* $(BUILD)/* cfn-outputs .pytest_cache .hypothesis .mypy_cache .ruff_cache src/*.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

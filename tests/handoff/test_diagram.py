@@ -48,13 +48,18 @@ def test_graph_keeps_only_resource_edges_and_merges_labels() -> None:
     assert 'label="Secret\\nAWS::SecretsManager::Secret\\nonly if C"' in dot
 
 
-def test_without_dot_there_is_no_svg_and_handoff_does_not_link_one(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_dot_there_is_no_svg_and_handoff_draws_the_request_path_in_mermaid(
+        monkeypatch: pytest.MonkeyPatch, body: dict[str, Any]) -> None:
     monkeypatch.setattr(diagram, "dot_available", lambda: False)
     files = {f.path: f for f in build_files(SHIPPED)}
     for svg in ("template.svg", "request-path.svg"):
         assert svg not in files
         assert svg not in files["HANDOFF.md"].content
         assert svg not in files["manifest.json"].content
+    # The request-path picture is still in the bundle: inline, as Mermaid (test_pictures renders it).
+    picture = diagram.overview_to_mermaid(diagram.request_path(body["Resources"]))
+    section = files["HANDOFF.md"].content.split("### The request path\n", 1)[1].split("\n### ", 1)[0]
+    assert f"```mermaid\n{picture}```" in section
 
 
 @pytest.mark.skipif(not diagram.dot_available(), reason="Graphviz's dot is not installed (.ci/run installs it)")

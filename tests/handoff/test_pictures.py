@@ -4,19 +4,20 @@ GitHub shows a Markdown image at most 980 px wide, scaling a larger one down.
 The request-path picture is shown inline, so its text must stay at least 10 px
 when scaled to 980 px; the full graph is linked, to open at full size, so its
 text must be at least 10 px at its natural size.  Graphviz draws the SVGs
-(installed here and by .ci/run); Mermaid is checked in headless Chromium only
-where the machine has one.
+(installed here and by .ci/run); Mermaid's own bundle renders HANDOFF's Mermaid
+blocks in headless Chromium (tests/support/mermaid_browser.py), which .ci/run
+installs too.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support import mermaid_browser
 from webhook_templates.handoff import diagram
 from webhook_templates.handoff.bundle import PATH_SVG_NAME, SVG_NAME
 from webhook_templates.handoff.render import RenderedFile
@@ -97,24 +98,43 @@ def test_the_full_graph_is_readable_at_full_size_and_linked_not_inlined(files: d
     assert handoff.index("### The request path") < handoff.index("### Every resource")
 
 
-def _chromium() -> str | None:
-    return next((path for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-                 if (path := shutil.which(name))), None)
+needs_chromium = pytest.mark.skipif(
+    mermaid_browser.chromium() is None,
+    reason="no Chromium on PATH (.ci/run installs Debian's chromium): Mermaid not rendered")
 
 
-def test_the_mermaid_request_path_renders_readably_in_a_browser(handoff: str, tmp_path: Any) -> None:
-    browser, mermaid_js = _chromium(), shutil.which("mmdc")
-    if browser is None or mermaid_js is None:
-        pytest.skip("no headless Chromium with mermaid-cli (mmdc) on this machine: Mermaid not rendered")
-    block = re.search(r"### The request path\n.*?```mermaid\n(.*?)```", handoff, re.S)
-    assert block
-    source = tmp_path / "path.mmd"
-    source.write_text(block.group(1), encoding="utf-8")
-    out = tmp_path / "path.svg"
-    subprocess.run([mermaid_js, "-i", str(source), "-o", str(out), "-w", str(PAGE_WIDTH_PX)], check=True, timeout=120)
-    text = out.read_text(encoding="utf-8")
-    view = re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) [\d.]+"', text)
+def rendered_without_errors(results: list[mermaid_browser.Rendered]) -> list[mermaid_browser.Rendered]:
+    """``results``, after failing on the first block Mermaid rejected, naming it, with Mermaid's message."""
+    for index, result in enumerate(results):
+        assert result.error is None, f"Mermaid block {index + 1} does not render: {result.error}\n{result.source}"
+        assert result.svg.startswith("<svg") and result.text_sizes_px, f"Mermaid block {index + 1} drew no text"
+    return results
+
+
+@pytest.mark.slow  # a browser process
+@needs_chromium
+def test_every_mermaid_block_renders_in_a_browser_and_the_request_path_is_readable(
+        handoff: str, body: dict[str, Any], tmp_path: Path) -> None:
+    sources = mermaid_browser.blocks(handoff)
+    assert len(sources) == 2  # the request path, then every resource
+    path, graph = rendered_without_errors(mermaid_browser.render(sources, tmp_path))
+    # Mermaid drew the boxes' text, not an empty frame.
+    assert "Lambda function" in path.svg and "DynamoDB table" in path.svg
+    assert all(logical_id in graph.svg for logical_id in body["Resources"])
+    view = re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) [\d.]+"', path.svg)
     assert view
-    scale = min(1.0, PAGE_WIDTH_PX / float(view.group(1)))
-    sizes = [float(s) for s in re.findall(r"font-size:\s*([\d.]+)px", text)] or [16.0]  # Mermaid's default
-    assert min(sizes) * scale >= MIN_TEXT_PX
+    width = float(view.group(1))
+    smallest = min(path.text_sizes_px) * min(1.0, PAGE_WIDTH_PX / width)
+    print(f"Mermaid request path: {width:.0f} px wide; smallest text {smallest:.1f} px at {PAGE_WIDTH_PX} px")
+    assert smallest >= MIN_TEXT_PX
+
+
+@pytest.mark.slow  # a browser process
+@needs_chromium
+def test_a_mermaid_syntax_error_fails_the_render(handoff: str, tmp_path: Path) -> None:
+    path_block = mermaid_browser.blocks(handoff)[0]
+    broken = path_block.replace('"]', '"', 1)  # the first box's label left unclosed
+    results = mermaid_browser.render([path_block, broken], tmp_path)
+    assert results[0].error is None
+    with pytest.raises(AssertionError, match="Mermaid block 2 does not render: Parse error"):
+        rendered_without_errors(results)

@@ -20,9 +20,8 @@ import yaml
 
 from support import moto_server
 from support.awscli import aws_cli
-from support.environments import ENVIRONMENTS_FILE
+from support.environments import WITH_TAGS
 from webhook_templates import data_guard
-from webhook_templates.config import parse_environments
 from webhook_templates.handoff import pipelines
 from webhook_templates.handoff.bundle import build_files, write_bundle
 from webhook_templates.handoff.render import RenderedFile
@@ -32,9 +31,7 @@ from webhook_templates.stack.tags import stack_tags
 
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse .* not supported by moto:UserWarning")
 
-#: The shipped environments plus one with stack tags, which no shipped one has.
-ENVIRONMENTS = parse_environments(ENVIRONMENTS_FILE.read_text(encoding="utf-8")
-                                  + '\n[qa]\ntags = { Owner = "qa team", Ticket = "PAY-123" }\n')
+ENVIRONMENTS = WITH_TAGS
 CAPABILITIES = ["CAPABILITY_NAMED_IAM"]
 
 
