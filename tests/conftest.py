@@ -22,10 +22,11 @@ from troposphere import Template
 
 from support.environments import SHIPPED
 from support.tools import TOOLS
-from webhook_templates.handoff.bundle import build_files, write_bundle
-from webhook_templates.handoff.render import template_dict
 from webhook_templates.stack.handler_artifact import CHECKOUT_HANDLER_PATH, HandlerArtifact
-from webhook_templates.stack.template import build_template
+
+# The template and the bundle are imported by the fixtures that build them, not here: the handler
+# suite also runs on the other Python runtimes (make test-runtimes), in small virtualenvs that have
+# only what the handler's tests need (tests/handler/requirements-runtimes.txt), not jinja2 or cfn-flip.
 
 #: Fixtures whose every test is slow: they start or drive moto's HTTP server.
 SLOW_FIXTURES = frozenset({"moto_endpoint"})
@@ -55,12 +56,14 @@ def handler_artifact() -> HandlerArtifact:
 @pytest.fixture(scope="session")
 def template(handler_artifact: HandlerArtifact) -> Template:
     """The template built from this checkout's handler, once per test process."""
+    from webhook_templates.stack.template import build_template
     return build_template(handler_artifact)
 
 
 @pytest.fixture(scope="session")
 def body(template: Template) -> dict[str, Any]:
     """The whole template as plain data (intrinsics as dicts), sections in CloudFormation's order."""
+    from webhook_templates.handoff.render import template_dict
     return template_dict(template)
 
 
@@ -118,5 +121,7 @@ def moto_account(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callabl
 def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``make template``'s output for the shipped environments, rendered once (tests only read it)."""
     out = tmp_path_factory.mktemp("build")
+    from webhook_templates.handoff.bundle import build_files, write_bundle
+
     write_bundle(build_files(SHIPPED), out)
     return out
