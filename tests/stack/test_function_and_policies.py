@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import ast
+import io
+import json
+import shutil
+import subprocess
+import sys
+import tokenize
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import botocore
 import botocore.session
+import pytest
 from template_helpers import PSEUDO, allowed, as_list, of_type, props, resolve
 from troposphere import Template
 
+from webhook_templates.config import RUNTIMES
 from webhook_templates.handoff.document import role_statements
 from webhook_templates.handoff.render import to_json
-from webhook_templates.stack import naming
+from webhook_templates.stack import minify, naming
 from webhook_templates.stack.handler_artifact import HandlerArtifact
 from webhook_templates.stack.minify import inline_source
 
@@ -78,8 +87,8 @@ def test_inline_source_drops_comments_and_docstrings_only() -> None:
     )
     source += "\"-\".join(['a', 'b'])  # not a docstring: more follows the string\n"
     inlined = inline_source(source)
-    assert inlined.splitlines() == ["''", "import json", "def f(x):", " ''", "", " return json.dumps({'#': x})",
-                                    "'-'.join(['a', 'b'])"]
+    assert inlined.splitlines() == ["''", "import json", "def f(x):", " ''", "", " return json.dumps({'#':x})",
+                                    "'-'.join(['a','b'])"]
     namespace: dict[str, Any] = {}
     exec(compile(inlined, "index.py", "exec"), namespace)
     assert namespace["f"](1) == '{"#": 1}'
@@ -99,8 +108,8 @@ def test_inline_source_reindents_blocks_but_keeps_strings_and_behaviour() -> Non
     )
     inlined = inline_source(source)
     assert inlined.splitlines() == [
-        "def f(x):", " if x:", '  y = f"""a', "    {x}", '  b"""', "  z = (1,", " 2)", "  w = 1 + \\", " 2",
-        "  return y, z, w", ' return f"{x!r:>{3}}"',
+        "def f(x):", " if x:", '  y=f"""a', "    {x}", '  b"""', "  z=(1,", " 2)", "  w=1+ \\", " 2",
+        "  return y,z,w", ' return f"{x!r:>{3}}"',
     ]
     original: dict[str, Any] = {}
     exec(compile(source, "a.py", "exec"), original)
@@ -113,7 +122,7 @@ def test_inline_source_single_quotes_plain_literals_only() -> None:
     """JSON escapes each double quote of the inlined code; the strings' values never change."""
     source = 'a = "x"\nb = "it\'s"\nc = f"{a}"\nd = "\\n"\ne = b"y"\nf = """z"""\n'
     inlined = inline_source(source)
-    assert inlined.splitlines() == ["a = 'x'", 'b = "it\'s"', 'c = f"{a}"', 'd = "\\n"', "e = b'y'", 'f = """z"""']
+    assert inlined.splitlines() == ["a='x'", 'b="it\'s"', 'c=f"{a}"', 'd="\\n"', "e=b'y'", 'f="""z"""']
     original: dict[str, Any] = {}
     exec(source, original)
     namespace: dict[str, Any] = {}
@@ -134,41 +143,153 @@ def test_inline_source_drops_hints_only_where_they_are_never_evaluated() -> None
     )
     inlined = inline_source("from __future__ import annotations\n" + body)
     assert inlined.splitlines()[1:] == [
-        "def f(x, *a, y = None, **k):", " z = x + 1", " self_hint: 'str'", " return [z, len(a), len(k)]",
-        "def g(x,", " y = 2) -> (", " int):", " return x + y",
+        "def f(x,*a,y=None,**k):", " z=x+1", " self_hint:'str'", " return[z,len(a),len(k)]",
+        "def g(x,", " y=2)->(", " int):", " return x+y",
     ]
     namespace: dict[str, Any] = {}
     exec(inlined, namespace)
     assert namespace["f"](1, "a", q=1) == [2, 1, 1] and namespace["g"](1) == 3
     # Without the future import, hints are evaluated at definition time: they stay.
-    assert inline_source(body).splitlines()[0] == body.splitlines()[0]
+    assert inline_source(body).splitlines()[0] == "def f(x:int,*a:str,y:dict[str,int]|None=None,**k:object)->list[int]:"
+
+
+#: (source, its inlined form): each has a space Python does not need, and some a space it does.
+SPACING = [
+    ("a = b", "a=b"),
+    ("f(x, y)", "f(x,y)"),
+    ('{"k": v}', "{'k':v}"),
+    ("x == 1", "x==1"),
+    ("def f(x):\n    return  x", "def f(x):\n return x"),  # words keep one space
+    ("r = x if y else z", "r=x if y else z"),
+    ("r = a not in b", "r=a not in b"),
+    ("g = lambda x: x", "g=lambda x:x"),
+    ("r = 1 if y else 2", "r=1 if y else 2"),
+    ("r = 0x1f or é", "r=0x1f or é"),  # a number's letters, a non-ASCII name
+    ("r = y or rb'z' or f'{ y }'", "r=y or rb'z'or f'{ y }'"),  # a string prefix is a word
+    ("r = y or 'z' and x", "r=y or'z'and x"),  # a quote is not
+    ('s = f"{x + 1:>{w}} { y } {x!r}"', 's=f"{x + 1:>{w}} { y } {x!r}"'),  # an f-string's inside is its own
+    ("s = f'{ f\"{ x }\" }' if y else f'{x = }'", "s=f'{ f\"{ x }\" }'if y else f'{x = }'"),
+    ('s = f\'{d["k"]}\' + "x"', "s=f'{d[\"k\"]}'+'x'"),  # 3.12+ tokenizes "k": it is the f-string's still
+    ('c = [b" x", b" y "]', "c=[b' x',b' y ']"),
+    ("s = '' ''", "s='' ''"),  # four quotes would open a triple-quoted string
+    ("print( -1 )", "print(-1)"),
+    ("x = -y", "x=-y"),
+    ("r = a ** -b", "r=a**-b"),
+    ("r = a < -b", "r=a<-b"),
+    ("r = 1 .real + 1.5 .imag", "r=1 .real+1.5 .imag"),  # 1.real would be the number 1. and a name
+    ("if x :\n    pass\nelif y :\n    pass\nelse :\n    pass", "if x:\n pass\nelif y:\n pass\nelse:\n pass"),
+    ("@ functools.lru_cache(maxsize = 2)\ndef f() -> None : ...", "@functools.lru_cache(maxsize=2)\ndef f()->None:..."),
+    ("f(a, key = 1, * args, ** kwargs)", "f(a,key=1,*args,**kwargs)"),
+    ("r = [*a, *b], {**c, 'd': 1}", "r=[*a,*b],{**c,'d':1}"),
+    ("r = (a := 1)", "r=(a:=1)"),
+    ("x = 1 ; y = x [0 : 2]", "x=1;y=x[0:2]"),
+    ("from . . import x", "from. .import x"),  # three dots together would be one token, not three
+    ("from . ... import x", "from. ...import x"),  # and four would be ... and .
+    ("r = (1 ,\n     2) + \\\n    3", "r=(1,\n 2)+ \\\n 3"),  # a newline in brackets or after \ stays
+]
+
+
+@pytest.mark.parametrize(("source", "inlined"), SPACING)
+def test_inline_source_drops_spaces_python_does_not_need(source: str, inlined: str) -> None:
+    assert inline_source(source) == inlined + "\n"
+    _assert_same_program(source, inlined)
+
+
+def _program(text: str) -> ast.Module:
+    """``text``'s tree with docstrings emptied and hints dropped: all that stripping may change."""
+    module = ast.parse(text)
+    for node in ast.walk(module):
+        if isinstance(node, ast.arg):
+            node.annotation = None
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            node.returns = None
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, list):  # `x: T = v` is `x = v` once the hint is gone
+                setattr(node, field, [ast.copy_location(ast.Assign(targets=[s.target], value=s.value), s)
+                                      if isinstance(s, ast.AnnAssign) and s.value is not None else s
+                                      for s in value])
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            body[0].value.value = ""
+    return module
+
+
+def _line_numbers(module: ast.Module) -> list[tuple[str, int]]:
+    """Each statement's and expression's kind and line, in walking order: a traceback's lines."""
+    return [(type(node).__name__, node.lineno) for node in ast.walk(module) if isinstance(node, (ast.stmt, ast.expr))]
+
+
+def _assert_same_program(source: str, inlined: str) -> None:
+    """``inlined`` is ``source``'s program, every statement and expression on its original line."""
+    original, stripped = _program(source), _program(inlined)
+    assert ast.dump(stripped) == ast.dump(original)
+    assert _line_numbers(stripped) == _line_numbers(original)
 
 
 def test_inlined_handler_is_the_same_program(handler_artifact: HandlerArtifact) -> None:
     """Stripping may only empty docstrings and drop unevaluated hints: the tree is otherwise the handler's own."""
-
-    def tree(text: str) -> str:
-        module = ast.parse(text)
-        for node in ast.walk(module):
-            if isinstance(node, ast.arg):
-                node.annotation = None
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                node.returns = None
-            for field, value in ast.iter_fields(node):
-                if isinstance(value, list):  # `x: T = v` is `x = v` once the hint is gone
-                    setattr(node, field, [ast.Assign(targets=[s.target], value=s.value)
-                                          if isinstance(s, ast.AnnAssign) and s.value is not None else s
-                                          for s in value])
-            body = getattr(node, "body", None)
-            if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
-                    and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                    and isinstance(body[0].value.value, str)):
-                body[0].value.value = ""
-        return ast.dump(module)
-
     inlined = inline_source(handler_artifact.source)
-    assert tree(inlined) == tree(handler_artifact.source)
+    _assert_same_program(handler_artifact.source, inlined)
     assert "->" not in inlined  # the hints really are gone
+    assert _spaced_operators(inlined) == []  # the spaces around `=`, `,`, `(`... really are gone
+
+
+def _spaced_operators(text: str) -> list[tuple[int, str]]:
+    """``(row, operator)`` for every operator of ``text`` with a space beside it (not ``1 .real``'s dot)."""
+    found = []
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        line, (row, col), (_, end) = token.line, token.start, token.end
+        spaced = line[col - 1:col].isspace() and line[:col].strip() or line[end:end + 1] == " "
+        if token.type == tokenize.OP and spaced and token.string != ".":
+            found.append((row, token.string))
+    return found
+
+
+REPO = Path(__file__).resolve().parents[2]
+#: Every Python file of the repository: the most varied Python the minifier has to hand.
+PYTHON_FILES = sorted(path.relative_to(REPO).as_posix() for folder in ("src", "handler", "tests", "benchmarks")
+                      for path in (REPO / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", PYTHON_FILES)
+def test_every_python_file_of_the_repo_inlines_to_the_same_program(path: str) -> None:
+    source = (REPO / path).read_text(encoding="utf-8")
+    inlined = inline_source(source)
+    _assert_same_program(source, inlined)
+    assert inlined.count("\n") == source.count("\n") + (0 if source.endswith("\n") else 1)
+
+
+#: Runs ``inline_source`` from ``argv[1]`` (standard library only) on each source of the JSON list on stdin.
+_INLINE_ELSEWHERE = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("minify", sys.argv[1])
+minify = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(minify)
+json.dump([minify.inline_source(source) for source in json.load(sys.stdin)], sys.stdout)
+"""
+
+
+def _interpreter(version: str) -> str | None:
+    """Python ``version``'s interpreter as ``make test-runtimes`` finds it: pyenv's, else one on PATH."""
+    found = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python"))
+    return str(found[-1]) if found else shutil.which(f"python{version}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", [r.removeprefix("python") for r in RUNTIMES
+                                     if r != f"python{sys.version_info[0]}.{sys.version_info[1]}"])
+def test_inline_source_writes_the_same_bytes_on_every_runtime(version: str) -> None:
+    """3.12 tokenizes f-strings in parts, 3.11 as one token: the template must not depend on which renders it."""
+    python = _interpreter(version)
+    if python is None:
+        pytest.skip(f"no python{version} on this machine (make test-runtimes skips it too)")
+    sources = [(REPO / path).read_text(encoding="utf-8") for path in PYTHON_FILES]
+    sources += [source for source, _ in SPACING]
+    child = subprocess.run([python, "-c", _INLINE_ELSEWHERE, minify.__file__], input=json.dumps(sources),
+                           capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(child.stdout) == [inline_source(source) for source in sources]
 
 
 def _role_statements(resources: dict[str, Any]) -> dict[str, dict[str, Any]]:

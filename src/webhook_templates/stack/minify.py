@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import functools
 import io
+import token as tokens
 import tokenize
 from collections.abc import Callable, Mapping
 
@@ -34,7 +35,8 @@ def inline_source(source: str) -> str:
 
     One pass of the tokenizer finds everything to change (on Python 3.11 the tokenizer is
     pure Python, and each pass was ~20 ms of a render): comments and docstrings to drop,
-    plain ``"..."`` literals to write ``'...'``, and each line's block depth.
+    plain ``"..."`` literals to write ``'...'``, the spaces between tokens that Python
+    does not need (``_Gaps``), and each line's block depth.
     """
     source = _without_annotations(source)
     plan = _Plan()
@@ -137,9 +139,11 @@ class _Plan:
         self._statement_start = True
         self._docstring: tokenize.TokenInfo | None = None
         self._fstring_rows: list[int] = []  # rows where an f-string opened (3.12+ tokenizes them in parts)
+        self.gaps = _Gaps()
 
     def see(self, token: tokenize.TokenInfo) -> None:
         """Take the next token of the source."""
+        self.gaps.see(token)
         kind = token.type
         if kind == tokenize.COMMENT:
             self.comments.append(token)
@@ -159,13 +163,21 @@ class _Plan:
         if self._at_line_start:
             self.depth_of_start[token.start[0]] = self._depth
             self._at_line_start = False
-        if kind == _FSTRING_START:
+        self._see_string(token)
+
+    def _see_string(self, token: tokenize.TokenInfo) -> None:
+        """Note the rows a string spans and whether it can be requoted.
+
+        A literal inside an f-string's braces (its own token on 3.12+, part of the
+        f-string's on 3.11) is never requoted, so the output is the same on each.
+        """
+        if token.type == _FSTRING_START:
             self._fstring_rows.append(token.start[0])
-        elif kind == _FSTRING_END:
+        elif token.type == _FSTRING_END:
             self.inside_string.update(range(self._fstring_rows.pop() + 1, token.end[0] + 1))
-        elif kind == tokenize.STRING:
+        elif token.type == tokenize.STRING:
             self.inside_string.update(range(token.start[0] + 1, token.end[0] + 1))
-            if _requotable(token.string) and token.start[0] == token.end[0]:
+            if _requotable(token.string) and token.start[0] == token.end[0] and not self._fstring_rows:
                 self.requotable.append(token)
 
     def edits(self) -> list[tuple[int, int, int, int, str]]:
@@ -176,7 +188,93 @@ class _Plan:
             *((*token.start, *token.end, "''" + "\n" * (token.end[0] - token.start[0])) for token in self.docstrings),
             *((*token.start, *token.end, _single_quoted(token.string))
               for token in self.requotable if token.start not in docstring_starts),
+            *self.gaps.edits,
         ]
+
+
+#: Tokens that are layout, not code: the gaps between them are the indentation's and line ends' business.
+_LAYOUT = frozenset({tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT,
+                     tokenize.ENDMARKER})
+
+
+class _Gaps:
+    """The whitespace between two tokens of a line, cut to what Python needs to tell them apart.
+
+    Every ``=``, ``,`` and ``:`` of the handler is written with spaces around or after it,
+    and each costs a byte of template body.  Only gaps within one physical line change: a
+    newline inside brackets or after a backslash stays, and so does every line's number.
+    An f-string is one token to this class on every interpreter (3.12+ tokenizes its
+    inside, which is never ours to change), so the output is the same on each of them.
+    """
+
+    def __init__(self) -> None:
+        #: ``(row, col, row, end_col, " " or "")`` for each gap that changes.
+        self.edits: list[tuple[int, int, int, int, str]] = []
+        self._last: tokenize.TokenInfo | None = None
+        self._fstring_starts: list[tokenize.TokenInfo] = []
+
+    def see(self, token: tokenize.TokenInfo) -> None:
+        """Take the next token of the source."""
+        if token.type in _LAYOUT:
+            return
+        if token.type == _FSTRING_START:
+            self._fstring_starts.append(token)
+        elif token.type == _FSTRING_END:
+            start = self._fstring_starts.pop()
+            if not self._fstring_starts:  # the outermost f-string, as 3.11 tokenizes it: one STRING
+                self._follow(token._replace(type=tokenize.STRING, string=start.string + token.string,
+                                            start=start.start))
+        elif not self._fstring_starts:
+            self._follow(token)
+
+    def _follow(self, token: tokenize.TokenInfo) -> None:
+        """Record the gap between the previous token and ``token`` if it is on the same line and must change.
+
+        An f-string's first part comes here once it is whole, so its gap is
+        decided from the whole f-string, exactly as on 3.11.
+        """
+        last, self._last = self._last, token
+        if last is None or last.end[0] != token.start[0]:
+            return
+        gap = " " if _would_merge(last, token) else ""
+        if token.start[1] - last.end[1] != len(gap):
+            self.edits.append((*last.end, *token.start, gap))
+
+
+def _would_merge(left: tokenize.TokenInfo, right: tokenize.TokenInfo) -> bool:
+    """Whether ``left`` and ``right`` written with nothing between them would tokenize differently.
+
+    Words run together (``return x``, ``1 if``, ``else f"..."``: a string prefix is a word);
+    a number takes a following dot into itself (``1 .real``); two operators can make a
+    third (``= =``, ``* *``); and ``'' ''`` would open a triple-quoted string, so two
+    strings keep their space.
+    """
+    if left.type == right.type == tokenize.STRING:
+        return True
+    if left.type == tokenize.NUMBER and right.string.startswith("."):
+        return True
+    if _is_word_char(left.string[-1]) and _is_word_char(right.string[0]):
+        return True
+    return left.type == right.type == tokenize.OP and _operators_merge(left.string, right.string)
+
+
+def _is_word_char(char: str) -> bool:
+    """Whether ``char`` can continue a name or number (non-ASCII letters can)."""
+    return char.isalnum() or char == "_" or not char.isascii()
+
+
+#: Python's operators and delimiters (``!`` too on 3.12+, which only f-strings' insides use).
+_OPERATORS = frozenset(tokens.EXACT_TOKEN_TYPES)
+
+
+def _operators_merge(left: str, right: str) -> bool:
+    """Whether the operator ``left`` followed by ``right`` would be read as a longer operator.
+
+    ``. .`` counts too: three dots in a row (``from . . . import x``) would read as ``...``.
+    """
+    joined = left + right
+    return left == right == "." or any(
+        len(op) > len(left) and op.startswith(left) and joined.startswith(op) for op in _OPERATORS)
 
 
 def _requotable(text: str) -> bool:
