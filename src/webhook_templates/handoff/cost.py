@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..config import EnvironmentConfig
-from ..stack.parameters import SPECS, parameter_file
+from ..stack.parameters import parameter_values
 
 #: When the prices below were taken from the AWS pricing pages (us-east-1, on-demand, no free tier).
 PRICES_AS_OF = "2025-06-01"
@@ -75,9 +75,7 @@ class Line:
 
 def _parameters(config: EnvironmentConfig, *keys: str) -> tuple[int, ...]:
     """The numeric values ``config`` deploys ``keys`` with, from its parameter file (built once)."""
-    # A parameter the file leaves out at its default deploys with the template's default.
-    values = {spec.key: str(spec.default()) for spec in SPECS}
-    values |= {entry["ParameterKey"]: entry["ParameterValue"] for entry in parameter_file(config)}
+    values = parameter_values(config)
     return tuple(int(values[key]) for key in keys)
 
 

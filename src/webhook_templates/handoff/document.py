@@ -28,7 +28,7 @@ from ..stack.limits import TEMPLATE_BODY_LIMIT
 from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND, parameter_file
 from ..stack.policies import decrypt_through_service
 from ..stack.secrets import reader_policy
-from . import cost, deploy_role, diagram, manifest, pipelines, releases, sender_contract, streaming, templating
+from . import cost, deploy_role, diagram, manifest, pipelines, releases, runbook, sender_contract, streaming, templating
 from .guard_script import POLICY_NAME, SCRIPT_NAME
 from .markdown import cell, code, short_form
 from .procedure import ACCOUNT_ROLE_SETTING, DEPLOY_TEMPLATE, change_set_block
@@ -406,6 +406,7 @@ def handoff_markdown(
         cost=cost_facts(environments),
         releases=releases.facts(body, environments),
         permissions=permissions_facts(body),
+        runbook=runbook.facts(body, errors, environments),
         secret=secret_facts(body),
         skips=skips_facts(body),
         retained=retained_facts(body),
