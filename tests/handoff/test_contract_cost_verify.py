@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates import cli
 from webhook_templates.handoff import cost, sender_contract
 from webhook_templates.handoff.bundle import write_bundle
-from webhook_templates.handoff.render import RenderedFile
+from webhook_templates.handoff.render import RenderedFile, template_dict
 from webhook_templates.stack.handler_artifact import HandlerArtifact
 
 
@@ -128,3 +129,18 @@ def test_handoff_lists_the_first_deploy_prerequisites(handoff: str) -> None:
     assert "### Before the first deploy" in deploying
     assert "aws apigateway get-account --query cloudwatchRoleArn --output text" in deploying
     assert "CreateApiGatewayAccountRole" in deploying
+
+
+def test_the_contract_says_which_answers_to_retry(handoff: str, handler_artifact: HandlerArtifact,
+                                                  template: Any) -> None:
+    contract = section(handoff, "The request senders make")
+    retry = contract.split("### Which answers to retry\n", 1)[1].split("\n### ", 1)[0]
+    errors = sender_contract.handler_errors(handler_artifact.source)
+    answered = sender_contract.answered_statuses(errors, template_dict(template))
+    rows = dict(re.findall(r"^\| (\d{3}) \| [^|]+ \| (retry[^|]*|do not retry[^|]*) \|", retry, re.M))
+    assert set(map(int, rows)) == set(answered) - {200}
+    for status, advice in rows.items():
+        expected = int(status) == 429 or int(status) >= 500
+        assert advice.startswith("retry") == expected, (status, advice)
+    assert rows["503"].startswith("retry after `Retry-After`")
+    assert "No path answers 410" in retry and "| 410 |" not in retry

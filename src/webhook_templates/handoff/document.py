@@ -347,12 +347,15 @@ def _schema_json(model: Mapping[str, Any]) -> str:
 
 def contract_facts(body: Mapping[str, Any], limits: HandlerLimits,
                    errors: Sequence[sender_contract.HandlerError]) -> dict[str, Any]:
-    """What senders meet beyond the handler's limits: statuses, decimals, answers and the request model."""
+    """What senders meet beyond the handler's limits: statuses, decimals, answers, retries and the request model."""
+    answered = sender_contract.answered_statuses(errors, body)
     return {
         "statuses": [(code(s), sender_contract.in_words(s)) for s in limits.statuses],
         "currencies": [(str(digits), " ".join(codes)) for digits, codes in sender_contract.currency_groups(limits)],
         "errors": [(str(e.status), code(e.code), code(e.message), sender_contract.what_to_do(e.status))
                    for e in errors],
+        "retries": sender_contract.retry_rows(answered),
+        "answers_gone": sender_contract.GONE in answered,
         "gateway_responses": [
             (code(r["Properties"]["ResponseType"]), code(next(iter(r["Properties"]["ResponseTemplates"].values()))))
             for r in _of_type(body, "AWS::ApiGateway::GatewayResponse").values()
