@@ -253,9 +253,10 @@ def deploy_role_facts(body: Mapping[str, Any], environments: Mapping[str, Enviro
     }
 
 
-def cost_facts(environments: Mapping[str, EnvironmentConfig]) -> dict[str, Any]:
+def cost_facts(environments: Mapping[str, EnvironmentConfig],
+               errors: Sequence[sender_contract.HandlerError]) -> dict[str, Any]:
     """The price basis and the cost table."""
-    headers, rows = cost.cost_rows(environments)
+    headers, rows = cost.cost_rows(environments, errors)
     return {"region": cost.REGION, "prices_as_of": cost.PRICES_AS_OF, "headers": headers, "rows": rows}
 
 
@@ -406,7 +407,7 @@ def handoff_markdown(
         deploying=deploying_facts(body, environments, template_bytes),
         pipelines=pipelines.facts(environments),
         deploy_role=deploy_role_facts(body, environments),
-        cost=cost_facts(environments),
+        cost=cost_facts(environments, errors),
         releases=releases.facts(body, environments),
         permissions=permissions_facts(body),
         runbook=runbook.facts(body, errors, environments),
