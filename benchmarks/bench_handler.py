@@ -21,7 +21,9 @@ The same script runs on the handler as of ``BASELINE_COMMIT`` (from ``git show``
 before/after columns, when git and that commit are at hand. Warm figures time
 ``lambda_handler`` alone (events built and signed beforehand); ``*_own`` lines replace the
 DynamoDB client's methods with instant answers, leaving the handler's own work (HMAC,
-parsing, validation, logging).
+parsing, validation, logging). ``handler.log.delivery_line_bytes`` is an accepted delivery's log
+line as Lambda's JSON log format writes it (``metrics.lambda_json_line``) and the bytes its EMF
+members take.
 """
 from __future__ import annotations
 
@@ -61,7 +63,10 @@ ENV = {
     "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     "TABLE_NAME": TABLE, "SIGNING_SECRET_ARN": SECRET_ARN,
     "DELIVERIES_TABLE_NAME": "webhook-deliveries-bench", "DELIVERY_RETENTION_DAYS": "35",
+    "ENVIRONMENT": "staging",
 }
+#: The members the EMF adds to the handler's line (``outcome`` and ``latencyMs`` it carried before).
+EMF_MEMBERS = ("_aws", "environment", "reason", "deliveries")
 
 
 def _marker_key(item: dict[str, Any]) -> str:
@@ -246,11 +251,42 @@ def report(name: str, samples: list[float]) -> None:
           flush=True)
 
 
+class Captured(logging.Handler):
+    """Keeps the handler's log records, for the line Lambda would write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def log_bytes(app: ModuleType) -> tuple[int, int]:
+    """The bytes of an accepted delivery's log line in Lambda's JSON log format, and those its EMF
+    members take (the line without them is shorter by as much)."""
+    from webhook_templates.metrics import lambda_json_line
+
+    logger, captured = logging.getLogger("webhook"), Captured()
+    logger.addHandler(captured)
+    try:
+        assert app.lambda_handler(signed_event(valid_body()), Context())["statusCode"] == 200
+    finally:
+        logger.removeHandler(captured)
+    (record,) = [r for r in captured.records if hasattr(r, "_aws")]
+    line = lambda_json_line(record)
+    for member in EMF_MEMBERS:
+        delattr(record, member)
+    return len(line.encode()), len(line.encode()) - len(lambda_json_line(record).encode())
+
+
 def warm(endpoint: str) -> None:
     logging.getLogger("webhook").propagate = False  # no handler output mixed into the figures
     os.environ.update(ENV, AWS_ENDPOINT_URL=endpoint)
     app = load_app()
     assert app.lambda_handler(signed_event(valid_body()), Context())["statusCode"] == 200  # cold start
+    line, emf = log_bytes(app)
+    print(f"handler.log.delivery_line_bytes total={line} emf={emf}", flush=True)
 
     report("valid", time_events(app, [signed_event(valid_body()) for _ in range(EVENTS)], 200))
     invalid = json.dumps({"transactionId": "txn_bad", "amount": 1.005, "currency": "USD"})

@@ -47,3 +47,24 @@ def test_no_gateway_response_answers_410(resources: dict[str, Any]) -> None:
 def test_the_local_gateway_never_answers_410() -> None:
     statuses = {status for status, _ in gateway._RESPONSE_STATUS.values()}
     assert statuses and GONE not in statuses
+
+
+def test_the_sender_contract_states_it_from_the_same_facts(resources: dict[str, Any]) -> None:
+    """The contract's retry table is every status the handler's source and the template's gateway
+    responses give: the statuses above, and no 410."""
+    from webhook_templates.handoff import sender_contract
+
+    errors = sender_contract.handler_errors(APP_PATH.read_text())
+    answered = sender_contract.answered_statuses(errors, {"Resources": resources})
+    assert _handler_statuses() | {200} <= set(answered)
+    assert {400, 403, 413, 429, 502} <= set(answered)  # API Gateway's own answers are counted too
+    assert GONE not in answered
+
+
+def test_a_gateway_response_answering_410_is_counted(resources: dict[str, Any]) -> None:
+    """Control: a gateway response set to 410 is not hidden by the contract's facts."""
+    from webhook_templates.handoff import sender_contract
+
+    body = {"Resources": {**resources, "Gone": {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": {
+        "ResponseType": "DEFAULT_4XX", "StatusCode": "410"}}}}
+    assert GONE in sender_contract.answered_statuses([], body)

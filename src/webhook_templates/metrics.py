@@ -8,6 +8,8 @@ so it keeps its own literals; ``tests/handler/test_handler_metrics.py`` compares
 
 from __future__ import annotations
 
+import json
+import logging
 from typing import Any
 
 NAMESPACE = "WebhookReceiver"
@@ -63,3 +65,21 @@ def emf_directives() -> list[dict[str, Any]]:
          "Metrics": [{"Name": LATENCY, "Unit": "Milliseconds"}]},
     ]
 
+
+
+#: LogRecord attributes Lambda's Python runtime leaves out of a JSON log line (awslambdaric's
+#: ``JsonFormatter``, its ``_RESERVED_FIELDS``).
+LAMBDA_RESERVED_FIELDS = frozenset((
+    "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info", "exc_text",
+    "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated", "thread", "threadName",
+    "processName", "process", "aws_request_id", "tenant_id", "_frame_type", "taskName", "message"))
+
+
+def lambda_json_line(record: logging.LogRecord, *, timestamp: str = "2024-01-01T00:00:00.000Z",
+                     request_id: str = "8f5e3c1a-7b2d-4e9f-a6c0-1d2b3c4d5e6f") -> str:
+    """The line Lambda's JSON log format writes for ``record``: its own members, then the record's
+    ``extra`` ones at the top level (where CloudWatch Logs finds ``_aws``), ``None`` values dropped."""
+    line: dict[str, Any] = {"timestamp": timestamp, "level": record.levelname, "message": record.getMessage(),
+                            "logger": record.name, "requestId": request_id}
+    line.update((k, v) for k, v in vars(record).items() if k not in LAMBDA_RESERVED_FIELDS and k not in line)
+    return json.dumps({k: v for k, v in line.items() if v is not None})

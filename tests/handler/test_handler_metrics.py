@@ -3,7 +3,7 @@
 Under the function's JSON log format, Lambda's Python runtime (awslambdaric's
 ``JsonFormatter``) writes the record's ``extra`` members at the top level of the JSON line, next
 to ``timestamp``, ``level``, ``message``, ``logger`` and ``requestId``; CloudWatch Logs extracts
-metrics from a line whose top level holds ``_aws``. ``_lambda_json_line`` below applies the same
+metrics from a line whose top level holds ``_aws``. ``metrics.lambda_json_line`` applies the same
 rule, and ``_emf_problems`` checks the document against the EMF specification's structure.
 """
 from __future__ import annotations
@@ -18,19 +18,11 @@ from botocore.stub import Stubber
 from support.handler_loader import APP, make_event, payload
 from webhook_templates import metrics
 
-#: LogRecord attributes the runtime's formatter leaves out (its ``_RESERVED_FIELDS``).
-_RESERVED = {"name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info",
-             "exc_text", "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated",
-             "thread", "threadName", "processName", "process", "aws_request_id", "tenant_id",
-             "_frame_type", "taskName", "message"}
-
 
 def _lambda_json_line(record: logging.LogRecord) -> dict[str, Any]:
-    """The JSON object Lambda writes for ``record`` (None values dropped, as the runtime does)."""
-    line = {"timestamp": "2024-01-01T00:00:00.000Z", "level": record.levelname,
-            "message": record.getMessage(), "logger": record.name, "requestId": "req-1"}
-    line.update((k, v) for k, v in vars(record).items() if k not in _RESERVED and k not in line)
-    return json.loads(json.dumps({k: v for k, v in line.items() if v is not None}))
+    """The JSON object Lambda writes for ``record``."""
+    line: dict[str, Any] = json.loads(metrics.lambda_json_line(record))
+    return line
 
 
 def _emf_problems(doc: dict[str, Any]) -> list[str]:
@@ -136,3 +128,16 @@ def test_the_refusals_alarm_watches_what_the_handler_emits(invoke, sender, reque
     assert sorted(watched) in [sorted(s) for d in directives for s in d["Dimensions"]]
     assert {k: line[k] for k in watched} == watched
     assert alarm["Statistic"] == "Sum" and line[alarm["MetricName"]] == 1
+
+
+def test_the_cost_tables_emf_bytes_are_what_the_handler_writes(invoke, sender, request_logs):
+    """handoff/cost.py counts the EMF members of an accepted delivery's line: the real line's."""
+    from webhook_templates.config import EnvironmentConfig
+    from webhook_templates.handoff import cost
+
+    invoke(sender.event(payload(transactionId="emf-bytes")))
+    [record] = request_logs()
+    line = metrics.lambda_json_line(record)
+    for member in ("_aws", metrics.ENVIRONMENT, metrics.REASON, metrics.DELIVERIES):
+        delattr(record, member)
+    assert len(line) - len(metrics.lambda_json_line(record)) == cost.emf_bytes(EnvironmentConfig(name="test"))

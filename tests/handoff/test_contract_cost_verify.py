@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates import cli
 from webhook_templates.handoff import cost, sender_contract
 from webhook_templates.handoff.bundle import write_bundle
-from webhook_templates.handoff.render import RenderedFile
+from webhook_templates.handoff.render import RenderedFile, template_dict
 from webhook_templates.stack.handler_artifact import HandlerArtifact
 
 
@@ -128,3 +129,58 @@ def test_handoff_lists_the_first_deploy_prerequisites(handoff: str) -> None:
     assert "### Before the first deploy" in deploying
     assert "aws apigateway get-account --query cloudwatchRoleArn --output text" in deploying
     assert "CreateApiGatewayAccountRole" in deploying
+
+
+def test_the_contract_says_which_answers_to_retry(handoff: str, handler_artifact: HandlerArtifact,
+                                                  template: Any) -> None:
+    contract = section(handoff, "The request senders make")
+    retry = contract.split("### Which answers to retry\n", 1)[1].split("\n### ", 1)[0]
+    errors = sender_contract.handler_errors(handler_artifact.source)
+    answered = sender_contract.answered_statuses(errors, template_dict(template))
+    rows = dict(re.findall(r"^\| (\d{3}) \| [^|]+ \| (retry[^|]*|do not retry[^|]*) \|", retry, re.M))
+    assert set(map(int, rows)) == set(answered) - {200}
+    for status, advice in rows.items():
+        expected = int(status) == 429 or int(status) >= 500
+        assert advice.startswith("retry") == expected, (status, advice)
+    assert rows["503"].startswith("retry after `Retry-After`")
+    assert "No path answers 410" in retry and "| 410 |" not in retry
+
+
+def _emf_members(environment: str) -> dict[str, Any]:
+    """What the EMF adds to a processed delivery's log line, as the handler writes it."""
+    from webhook_templates import metrics
+    return {"reason": "processed", "environment": environment, "deliveries": 1,
+            "_aws": {"Timestamp": 1_700_000_000_000, "CloudWatchMetrics": metrics.emf_directives()}}
+
+
+def test_the_log_bytes_count_the_emf_members_per_environment() -> None:
+    import json
+    for name, config in ENVIRONMENTS.items():
+        # Lambda's JSON formatter writes members with ", " and ": " (json.dumps' defaults).
+        added = len(json.dumps(_emf_members(name))) - len("{}") + len(", ")
+        assert cost.emf_bytes(config) == added
+        (logs,) = [line for line in cost.per_million(config) if line.item == "CloudWatch Logs ingestion"]
+        total = cost.ASSUMED_FUNCTION_LOG_BYTES + added + cost.ASSUMED_ACCESS_LOG_BYTES
+        assert f"{total:,} bytes per delivery" in logs.basis and f"{added:,} of EMF" in logs.basis
+        assert logs.usd == pytest.approx(1_000_000 * total / 1024**3 * cost.LOG_INGESTION_PER_GB)
+    assert cost.emf_bytes(ENVIRONMENTS["staging"]) - cost.emf_bytes(ENVIRONMENTS["dev"]) == len("staging") - len("dev")
+
+
+def test_custom_metrics_count_each_name_and_dimension_set(handler_artifact: HandlerArtifact) -> None:
+    errors = sender_contract.handler_errors(handler_artifact.source)
+    refusals = [e for e in errors if e.status < 500]
+    failures = [e for e in errors if e.status >= 500]
+    # deliveries by outcome (4), by outcome and reason (processed, duplicate, and each error
+    # code under rejected or failed), latencyMs by environment (1).
+    expected = 4 + 2 + len(refusals) + len(failures) + 1
+    assert cost.custom_metrics(errors) == expected == 20
+    assert cost.custom_metrics(errors[:1]) == 4 + 2 + 1 + 1  # the count follows the handler's codes
+    headers, rows = cost.cost_rows(ENVIRONMENTS, errors)
+    (row,) = [row for row in rows if row[0].startswith("Custom metrics")]
+    assert f"{expected} metrics" in row[1]
+    assert row[2:] == [f"{expected * cost.CUSTOM_METRIC_PER_MONTH:,.2f}"] * len(ENVIRONMENTS)
+
+
+def test_the_handoff_cost_table_has_the_custom_metrics(handoff: str) -> None:
+    table = section(handoff, "What a million webhooks cost")
+    assert "| Custom metrics each month" in table and "of EMF" in table

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from support.environments import SHIPPED
+from webhook_templates import metrics
 from webhook_templates.config import EnvironmentConfig
 from webhook_templates.handoff.procedure import change_set_block
 from webhook_templates.stack.limits import TEMPLATE_BODY_LIMIT
@@ -65,9 +66,9 @@ def test_the_linter_reports_a_broken_block(block: str, code: str) -> None:
 def test_handoff_has_every_shell_block(handoff: str) -> None:
     blocks = [block for _, block in sh_blocks(handoff)]
     # One change-set block per environment, the deploy role's, the release watch, the
-    # secret's policy, the stream's two subscriptions and the bundle check: a block lost
-    # from the extraction is not linted.
-    assert len(blocks) == len(SHIPPED) + 6
+    # secret's policy, the stream's two subscriptions, the bundle check, and the runbook's
+    # (one per alarm and the secret mismatch's): a block lost from the extraction is not linted.
+    assert len(blocks) == len(SHIPPED) + 6 + len(metrics.ALARM_IDS) + 1
     for name, config in SHIPPED.items():
         assert any(f"STACK={config.stack_name}\n" in block for block in blocks), name
 

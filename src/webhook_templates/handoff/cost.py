@@ -12,11 +12,14 @@ duplicates) is an assumption, named in the table.  Free tiers are left out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from .. import metrics
 from ..config import EnvironmentConfig
-from ..stack.parameters import SPECS, parameter_file
+from ..stack.parameters import parameter_values
+from .sender_contract import HandlerError
 
 #: When the prices below were taken from the AWS pricing pages (us-east-1, on-demand, no free tier).
 PRICES_AS_OF = "2025-06-01"
@@ -39,6 +42,8 @@ KMS_KEY_PER_MONTH = 1.00
 SECRETS_MANAGER_PER_10K_CALLS = 0.05
 SECRETS_MANAGER_SECRET_PER_MONTH = 0.40
 LOG_INGESTION_PER_GB = 0.50
+#: Per metric a month (first 10,000); EMF's metrics cost no API calls, only this and the log bytes.
+CUSTOM_METRIC_PER_MONTH = 0.30
 
 # Per-request facts and assumptions.
 WRITE_UNITS_PER_DELIVERY = 4                  # the handler's TransactWriteItems of two items under 1 KB
@@ -59,9 +64,46 @@ ASSUMED_DUPLICATE_SHARE = 0.01
 ASSUMED_SECRET_READS_PER_MILLION = 1_000
 KMS_REQUESTS_PER_SECRET_READ = 2
 #: Assumed log bytes per delivery: the function's JSON lines (START, the handler's line, END,
-#: REPORT) and one access-log line.
+#: REPORT) without the EMF members (``emf_bytes`` counts those), and one access-log line.
 ASSUMED_FUNCTION_LOG_BYTES = 1_200
 ASSUMED_ACCESS_LOG_BYTES = 600
+#: An epoch-milliseconds timestamp, as wide as every one until the year 2286.
+_EMF_TIMESTAMP = 10**12
+
+
+def emf_bytes(config: EnvironmentConfig) -> int:
+    """The bytes the EMF members add to an accepted delivery's log line in ``config``'s environment.
+
+    Lambda's JSON log format writes the line with ``json.dumps``' separators; the members are
+    ``_aws`` (metrics.py's directives), the dimensions and metric the line did not carry before
+    (``environment``, ``reason``, ``deliveries``); ``outcome`` and ``latencyMs`` were there already.
+    """
+    members = {metrics.REASON: metrics.PROCESSED, metrics.ENVIRONMENT: config.name, metrics.DELIVERIES: 1,
+               "_aws": {"Timestamp": _EMF_TIMESTAMP, "CloudWatchMetrics": metrics.emf_directives()}}
+    return len(json.dumps(members)) - len("{}") + len(", ")
+
+
+def _series(errors: Sequence[HandlerError]) -> list[dict[str, str]]:
+    """Every (outcome, reason) a line can carry: the handler's rule, a 4xx is rejected, a 5xx failed."""
+    accepted = [{metrics.OUTCOME: outcome, metrics.REASON: outcome} for outcome in (metrics.PROCESSED,
+                                                                                   metrics.DUPLICATE)]
+    refused = [{metrics.OUTCOME: metrics.REJECTED if e.status < 500 else metrics.FAILED, metrics.REASON: e.code}
+               for e in errors]
+    # Every outcome is a possible series, whichever codes the handler has.
+    return accepted + refused + [{metrics.OUTCOME: outcome} for outcome in metrics.OUTCOMES]
+
+
+def custom_metrics(errors: Sequence[HandlerError]) -> int:
+    """Custom metrics per environment: each metric name with each set of dimension values it is published
+    with (CloudWatch's unit of billing), from metrics.py's directives and the handler's error codes."""
+    series = _series(errors)
+    return sum(
+        len({tuple(line.get(d, "") for d in dimensions) for line in series
+             if all(d in line for d in dimensions if d != metrics.ENVIRONMENT)})
+        for directive in metrics.emf_directives()
+        for _metric in directive["Metrics"]
+        for dimensions in directive["Dimensions"]
+    )
 
 
 @dataclass(frozen=True)
@@ -75,9 +117,7 @@ class Line:
 
 def _parameters(config: EnvironmentConfig, *keys: str) -> tuple[int, ...]:
     """The numeric values ``config`` deploys ``keys`` with, from its parameter file (built once)."""
-    # A parameter the file leaves out at its default deploys with the template's default.
-    values = {spec.key: str(spec.default()) for spec in SPECS}
-    values |= {entry["ParameterKey"]: entry["ParameterValue"] for entry in parameter_file(config)}
+    values = parameter_values(config)
     return tuple(int(values[key]) for key in keys)
 
 
@@ -102,7 +142,9 @@ def per_million(config: EnvironmentConfig) -> list[Line]:
     write_units = MILLION * WRITE_UNITS_PER_DELIVERY
     read_units = MILLION * ASSUMED_DUPLICATE_SHARE
     kms_requests = ASSUMED_SECRET_READS_PER_MILLION * KMS_REQUESTS_PER_SECRET_READ
-    log_gb = MILLION * (ASSUMED_FUNCTION_LOG_BYTES + ASSUMED_ACCESS_LOG_BYTES) / 1024**3
+    emf = emf_bytes(config)
+    log_bytes = ASSUMED_FUNCTION_LOG_BYTES + emf + ASSUMED_ACCESS_LOG_BYTES
+    log_gb = MILLION * log_bytes / 1024**3
     return [
         Line("API Gateway REST requests", f"{MILLION:,} requests", API_GATEWAY_REST_PER_MILLION),
         Line("Lambda requests", f"{MILLION:,} invocations", LAMBDA_REQUESTS_PER_MILLION),
@@ -120,7 +162,7 @@ def per_million(config: EnvironmentConfig) -> list[Line]:
         Line("Secrets Manager API calls", f"{ASSUMED_SECRET_READS_PER_MILLION:,} GetSecretValue",
              ASSUMED_SECRET_READS_PER_MILLION / 10_000 * SECRETS_MANAGER_PER_10K_CALLS),
         Line("CloudWatch Logs ingestion",
-             f"{ASSUMED_FUNCTION_LOG_BYTES + ASSUMED_ACCESS_LOG_BYTES:,} bytes per delivery = {log_gb:.2f} GB",
+             f"{log_bytes:,} bytes per delivery ({emf:,} of EMF) = {log_gb:.2f} GB",
              log_gb * LOG_INGESTION_PER_GB),
     ]
 
@@ -143,8 +185,10 @@ def monthly_fixed(config: EnvironmentConfig) -> float:
     return KMS_KEY_PER_MONTH + secret + provisioned_per_month(config)
 
 
-def cost_rows(environments: Mapping[str, EnvironmentConfig]) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows of HANDOFF's cost table: one USD column per environment."""
+def cost_rows(environments: Mapping[str, EnvironmentConfig],
+              errors: Sequence[HandlerError] = ()) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of HANDOFF's cost table: one USD column per environment (``errors``: the
+    handler's error codes, each a reason series of its metrics)."""
     names = list(environments)
     lines = {name: per_million(config) for name, config in environments.items()}
     headers = ["Per million webhooks", "Basis", *[f"`{name}` USD" for name in names]]
@@ -159,4 +203,9 @@ def cost_rows(environments: Mapping[str, EnvironmentConfig]) -> tuple[list[str],
                  "the KMS key; the signing secret when the stack creates it; provisioned concurrency "
                  "(x memory, 730 h) when set",
                  *[f"{monthly_fixed(environments[name]):,.2f}" for name in names]])
+    count = custom_metrics(errors)
+    rows.append(["Custom metrics each month, with traffic",
+                 f"{count} metrics (a name with each set of dimension values) x "
+                 f"${CUSTOM_METRIC_PER_MONTH:.2f}; at most: a series published in only some hours costs less",
+                 *[f"{count * CUSTOM_METRIC_PER_MONTH:,.2f}" for _ in names]])
     return headers, rows

@@ -28,7 +28,7 @@ from ..stack.limits import TEMPLATE_BODY_LIMIT
 from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND, parameter_file
 from ..stack.policies import decrypt_through_service
 from ..stack.secrets import reader_policy
-from . import cost, deploy_role, diagram, manifest, pipelines, releases, sender_contract, streaming, templating
+from . import cost, deploy_role, diagram, manifest, pipelines, releases, runbook, sender_contract, streaming, templating
 from .guard_script import POLICY_NAME, SCRIPT_NAME
 from .markdown import cell, code, short_form
 from .procedure import ACCOUNT_ROLE_SETTING, DEPLOY_TEMPLATE, change_set_block
@@ -253,9 +253,10 @@ def deploy_role_facts(body: Mapping[str, Any], environments: Mapping[str, Enviro
     }
 
 
-def cost_facts(environments: Mapping[str, EnvironmentConfig]) -> dict[str, Any]:
+def cost_facts(environments: Mapping[str, EnvironmentConfig],
+               errors: Sequence[sender_contract.HandlerError]) -> dict[str, Any]:
     """The price basis and the cost table."""
-    headers, rows = cost.cost_rows(environments)
+    headers, rows = cost.cost_rows(environments, errors)
     return {"region": cost.REGION, "prices_as_of": cost.PRICES_AS_OF, "headers": headers, "rows": rows}
 
 
@@ -347,12 +348,15 @@ def _schema_json(model: Mapping[str, Any]) -> str:
 
 def contract_facts(body: Mapping[str, Any], limits: HandlerLimits,
                    errors: Sequence[sender_contract.HandlerError]) -> dict[str, Any]:
-    """What senders meet beyond the handler's limits: statuses, decimals, answers and the request model."""
+    """What senders meet beyond the handler's limits: statuses, decimals, answers, retries and the request model."""
+    answered = sender_contract.answered_statuses(errors, body)
     return {
         "statuses": [(code(s), sender_contract.in_words(s)) for s in limits.statuses],
         "currencies": [(str(digits), " ".join(codes)) for digits, codes in sender_contract.currency_groups(limits)],
         "errors": [(str(e.status), code(e.code), code(e.message), sender_contract.what_to_do(e.status))
                    for e in errors],
+        "retries": sender_contract.retry_rows(answered),
+        "answers_gone": sender_contract.GONE in answered,
         "gateway_responses": [
             (code(r["Properties"]["ResponseType"]), code(next(iter(r["Properties"]["ResponseTemplates"].values()))))
             for r in _of_type(body, "AWS::ApiGateway::GatewayResponse").values()
@@ -403,9 +407,10 @@ def handoff_markdown(
         deploying=deploying_facts(body, environments, template_bytes),
         pipelines=pipelines.facts(environments),
         deploy_role=deploy_role_facts(body, environments),
-        cost=cost_facts(environments),
+        cost=cost_facts(environments, errors),
         releases=releases.facts(body, environments),
         permissions=permissions_facts(body),
+        runbook=runbook.facts(body, errors, environments),
         secret=secret_facts(body),
         skips=skips_facts(body),
         retained=retained_facts(body),

@@ -10,8 +10,9 @@ add it.  Nothing imports the handler.
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..stack.handler_artifact import HandlerLimits
 from ..stack.minify import parsed
@@ -24,6 +25,22 @@ STATUS_WORDS: Mapping[str, str] = {
     "refunded": "settled, then paid back",
     "cancelled": "withdrawn before it settled",
 }
+
+
+#: What API Gateway answers for each gateway response type the template overrides, when the
+#: override sets no ``StatusCode`` (AWS's "Gateway response types" table). A new override
+#: without its statuses here is an error, so the retry table cannot miss an answer.
+GATEWAY_STATUSES: Mapping[str, tuple[int, ...]] = {
+    "BAD_REQUEST_BODY": (400,),
+    "REQUEST_TOO_LARGE": (413,),
+    "THROTTLED": (429,),
+    # Missing authentication token (another path or method) and unsupported media type.
+    "DEFAULT_4XX": (403, 415),
+    # Configuration errors, the function failing (502) or timing out (504).
+    "DEFAULT_5XX": (500, 502, 504),
+}
+#: Standard Webhooks senders disable an endpoint that answers it.
+GONE = 410
 
 
 @dataclass(frozen=True, order=True)
@@ -85,6 +102,45 @@ def what_to_do(status: int) -> str:
     if status >= 500:
         return "retry the same delivery with backoff; nothing was stored"
     return "fix the request: resending it unchanged gets the same answer"
+
+
+def _gateway_statuses(response: Mapping[str, Any]) -> tuple[int, ...]:
+    if "StatusCode" in response:
+        return (int(response["StatusCode"]),)
+    try:
+        return GATEWAY_STATUSES[response["ResponseType"]]
+    except KeyError:
+        raise KeyError(f"no statuses for gateway response {response['ResponseType']!r}: "
+                       "add them to sender_contract.GATEWAY_STATUSES") from None
+
+
+def answered_statuses(errors: Sequence[HandlerError], body: Mapping[str, Any]) -> dict[int, str]:
+    """Every status a sender can get, and who answers it: 200, the handler's ``errors`` and the
+    template's (``body``) gateway responses."""
+    answered: dict[int, list[str]] = {200: ["the function"]}
+    for error in errors:
+        answered.setdefault(error.status, ["the function"])
+    for resource in body["Resources"].values():
+        if resource["Type"] == "AWS::ApiGateway::GatewayResponse":
+            for status in _gateway_statuses(resource["Properties"]):
+                by = answered.setdefault(status, [])
+                if "API Gateway" not in by:
+                    by.append("API Gateway")
+    return {status: " and ".join(answered[status]) for status in sorted(answered)}
+
+
+def retry_advice(status: int) -> str:
+    """Whether a sender retries an answer with ``status``: 429 and 5xx yes, any other 4xx no."""
+    if status == 503:
+        return "retry after `Retry-After` seconds, same `webhook-id`"
+    if status == 429 or status >= 500:
+        return "retry with backoff, same `webhook-id`"
+    return "do not retry: the same request gets the same answer"
+
+
+def retry_rows(answered: Mapping[int, str]) -> list[tuple[str, str, str]]:
+    """The contract's retry table: every status but 200, who answers it, what the sender does."""
+    return [(str(status), by, retry_advice(status)) for status, by in answered.items() if status != 200]
 
 
 def currency_groups(limits: HandlerLimits) -> list[tuple[int, list[str]]]:

@@ -207,11 +207,16 @@ def interface_metadata() -> dict[str, Any]:
     }
 
 
+def parameter_values(config: EnvironmentConfig) -> dict[str, str]:
+    """Every parameter's value ``config`` deploys with, those its file leaves at their default included."""
+    return {spec.key: str(_as_parameter_value(getattr(config, spec.setting))) for spec in SPECS}
+
+
 def parameter_file(config: EnvironmentConfig) -> list[dict[str, str]]:
     """One environment's CloudFormation parameter file (``aws cloudformation`` format)."""
-    entries = [(spec, str(_as_parameter_value(getattr(config, spec.setting)))) for spec in SPECS]
+    values = parameter_values(config)
     return [
-        {"ParameterKey": spec.key, "ParameterValue": value}
-        for spec, value in entries
-        if not (spec.omitted_at_default and value == str(spec.default()))
+        {"ParameterKey": spec.key, "ParameterValue": values[spec.key]}
+        for spec in SPECS
+        if not (spec.omitted_at_default and values[spec.key] == str(spec.default()))
     ]
