@@ -121,7 +121,7 @@ def test_scalar_analysis_is_pyyamls_for_every_string_of_the_template(template: T
 
 def test_sections_in_conventional_order(template: Template) -> None:
     assert list(template_dict(template)) == [
-        "AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Conditions",
+        "AWSTemplateFormatVersion", "Description", "Parameters", "Conditions",
         "Resources", "Outputs",
     ]
 

@@ -34,7 +34,6 @@ def function_role() -> iam.Role:
     return iam.Role(
         naming.ROLE_ID,
         RoleName=naming.per_environment(naming.ROLE),
-        Description="Webhook processor: store deliveries, read the signing secret, write logs and traces",
         AssumeRolePolicyDocument=policies.assumable_by("lambda.amazonaws.com"),
         Policies=[
             iam.Policy(

@@ -1,9 +1,9 @@
-"""The template's parameters, conditions and console grouping.
+"""The template's parameters and conditions.
 
-One table (``SPECS``) drives three things so they cannot drift apart: the
-``Parameters`` section, the per-environment parameter files, and the console's
-parameter groups (``AWS::CloudFormation::Interface``; no labels: each parameter's key and
-description say what it is, and labels cost template bytes).
+One table (``SPECS``) drives both the ``Parameters`` section and the per-environment
+parameter files, so they cannot drift apart.  There is no console grouping
+(``AWS::CloudFormation::Interface``): its groups and labels cost template body that the
+operational parts need, and each parameter's key and description say what it is.
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ class ParameterSpec:
 
     key: str
     setting: str
-    group: str
     description: str
     type: str = "String"
     constraints: tuple[tuple[str, Any], ...] = ()
@@ -89,71 +88,71 @@ def _bounds(setting: str) -> tuple[tuple[str, Any], ...]:
 
 SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec(
-        "Environment", "name", "Environment",
+        "Environment", "name",
         "Environment name; part of every resource name (transactions-<env>).",
         constraints=(("AllowedPattern", ENVIRONMENT_NAME_PATTERN),
                      ("ConstraintDescription", "2-16 lowercase letters, digits or '-'")),
     ),
-    ParameterSpec("LambdaRuntime", "runtime", "Function",
+    ParameterSpec("LambdaRuntime", "runtime",
                   "Lambda runtime of the webhook processor.",
                   constraints=(("AllowedValues", list(RUNTIMES)),)),
-    ParameterSpec("LambdaMemorySize", "memory_mb", "Function",
+    ParameterSpec("LambdaMemorySize", "memory_mb",
                   "Lambda memory in MB; CPU scales with it.", "Number",
                   _bounds("memory_mb")),
-    ParameterSpec("LambdaTimeout", "timeout_seconds", "Function",
+    ParameterSpec("LambdaTimeout", "timeout_seconds",
                   "Lambda timeout in seconds; below API Gateway's 29 s integration limit.", "Number",
                   _bounds("timeout_seconds")),
-    ParameterSpec("ReservedConcurrency", "reserved_concurrency", "Function",
+    ParameterSpec("ReservedConcurrency", "reserved_concurrency",
                   "Concurrent executions reserved for (and capped at) this function; 0 for none.",
                   "Number", _bounds("reserved_concurrency")),
-    ParameterSpec("ThrottleRateLimit", "throttle_rate_limit", "API",
+    ParameterSpec("ThrottleRateLimit", "throttle_rate_limit",
                   "Steady-state requests per second the stage accepts before answering 429.", "Number",
                   _bounds("throttle_rate_limit")),
-    ParameterSpec("ThrottleBurstLimit", "throttle_burst_limit", "API",
+    ParameterSpec("ThrottleBurstLimit", "throttle_burst_limit",
                   "Burst of requests the stage accepts above the steady rate.", "Number",
                   _bounds("throttle_burst_limit")),
-    ParameterSpec(ACCOUNT_ROLE_PARAMETER, "create_api_gateway_account_role", "API",
+    ParameterSpec(ACCOUNT_ROLE_PARAMETER, "create_api_gateway_account_role",
                   "true: set the account and region's API Gateway logging role (one stack each, if none).",
                   constraints=_BOOL),
-    ParameterSpec("LogRetentionDays", "log_retention_days", "Operations",
+    ParameterSpec("LogRetentionDays", "log_retention_days",
                   "Days to keep function and access logs.", "Number",
                   (("AllowedValues", [str(d) for d in LOG_RETENTION_DAYS]),)),
-    ParameterSpec("SigningSecretArn", "signing_secret_arn", "Operations",
+    ParameterSpec("SigningSecretArn", "signing_secret_arn",
                   "An existing signing secret's ARN; empty: the stack creates one.",
                   constraints=(("AllowedPattern", r"^$|^arn:aws[a-z-]*:secretsmanager:.+$"),
                                ("ConstraintDescription", "empty or a Secrets Manager secret ARN"))),
-    ParameterSpec("SigningSecretReaders", "signing_secret_readers", "Operations",
+    ParameterSpec("SigningSecretReaders", "signing_secret_readers",
                   "IAM ARNs (* allowed) that may read the created secret besides the function.",
                   "CommaDelimitedList",
                   (("AllowedPattern", "^$|" + PRINCIPAL_ARN_PATTERN),
                    ("ConstraintDescription", "IAM role or user ARNs"))),
-    ParameterSpec("AlarmTopicArn", "alarm_topic_arn", "Operations",
+    ParameterSpec("AlarmTopicArn", "alarm_topic_arn",
                   "SNS topic that receives alarm notifications; empty for none.",
                   constraints=(("AllowedPattern", r"^$|^arn:aws[a-z-]*:sns:.+$"),
                                ("ConstraintDescription", "empty or an SNS topic ARN"))),
-    ParameterSpec("Production", "production", "Environment",
+    ParameterSpec("Production", "production",
                   f"true: production, with table deletion protection ({PRODUCTION_NAME} always is).",
                   constraints=_BOOL, omitted_at_default=True),
-    ParameterSpec("DeploymentPreference", "deployment_preference", "Function",
+    ParameterSpec("DeploymentPreference", "deployment_preference",
                   "CodeDeploy config moving the live alias to a new version."),
-    ParameterSpec("SnapStart", "snap_start", "Function",
+    ParameterSpec("SnapStart", "snap_start",
                   "true: SnapStart (Python 3.12+).", constraints=_BOOL),
     # Kept short: every byte counts against CloudFormation's body limit.
-    ParameterSpec("ProvisionedConcurrency", "provisioned_concurrency", "Function",
+    ParameterSpec("ProvisionedConcurrency", "provisioned_concurrency",
                   "Warm environments on the live alias, billed while set; 0 for none.", "Number",
                   _bounds("provisioned_concurrency")),
-    ParameterSpec("DeliveryRetentionDays", "delivery_retention_days", "Operations",
+    ParameterSpec("DeliveryRetentionDays", "delivery_retention_days",
                   "Days a redelivery is answered as a duplicate.", "Number",
                   _bounds("delivery_retention_days"), omitted_at_default=True),
-    ParameterSpec("TransactionStream", "stream", "Operations",
+    ParameterSpec("TransactionStream", "stream",
                   "true: stream new transactions (NEW_IMAGE).", constraints=_BOOL, omitted_at_default=True),
-    ParameterSpec("RefusalAlarmThreshold", "refusal_alarm_threshold", "Operations",
+    ParameterSpec("RefusalAlarmThreshold", "refusal_alarm_threshold",
                   "Function refusals in 5 min that alarm.", "Number", _bounds("refusal_alarm_threshold"),
                   omitted_at_default=True),
-    ParameterSpec("Edge4xxAlarmPercent", "edge_4xx_alarm_percent", "Operations",
+    ParameterSpec("Edge4xxAlarmPercent", "edge_4xx_alarm_percent",
                   "API 4XX % in 5 min that alarms.", "Number", _bounds("edge_4xx_alarm_percent"),
                   omitted_at_default=True),
-    ParameterSpec("Edge4xxAlarmMinRequests", "edge_4xx_alarm_min_requests", "Operations",
+    ParameterSpec("Edge4xxAlarmMinRequests", "edge_4xx_alarm_min_requests",
                   "Requests in 5 min before the 4XX alarm can fire.", "Number",
                   _bounds("edge_4xx_alarm_min_requests"), omitted_at_default=True),
 )
@@ -192,18 +191,6 @@ def conditions() -> dict[str, Condition | Any]:
         USE_SNAP_START: Equals(Ref("SnapStart"), "true"),
         HAS_PROVISIONED_CONCURRENCY: Not(Equals(Ref("ProvisionedConcurrency"), 0)),
         HAS_STREAM: Equals(Ref("TransactionStream"), "true"),
-    }
-
-
-def interface_metadata() -> dict[str, Any]:
-    """``AWS::CloudFormation::Interface``: how the console groups parameters."""
-    groups: dict[str, list[str]] = {}
-    for spec in SPECS:
-        groups.setdefault(spec.group, []).append(spec.key)
-    return {
-        "ParameterGroups": [
-            {"Label": {"default": group}, "Parameters": keys} for group, keys in groups.items()
-        ],
     }
 
 

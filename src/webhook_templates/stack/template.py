@@ -31,7 +31,6 @@ def build_template(handler: HandlerArtifact) -> Template:
     """
     template = Template(Description=DESCRIPTION)
     template.set_version("2010-09-09")
-    template.set_metadata({"AWS::CloudFormation::Interface": parameters.interface_metadata()})
     for parameter in parameters.parameters():
         template.add_parameter(parameter)
     for name, condition in parameters.conditions().items():
