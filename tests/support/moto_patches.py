@@ -12,7 +12,8 @@ signing secret and its resource policy, the API stage, usage plan, models
 and gateway responses) are skipped with a warning, and Lambda's ``TracingConfig``
 is not kept.  The rollout's resources (alarms, the published version, the
 ``live`` alias, the CodeDeploy application and deployment group) are patched
-in, because ``deploy`` reads them back from the stack.  Nothing else in the
+in, because ``deploy`` reads them back from the stack, and so is the API Gateway account setting
+``account-setup.json`` sets, which a first deploy checks.  Nothing else in the
 deploy flow depends on them; the integration checks of them are skipped under moto and run against a real account.
 
 ``apply()`` is idempotent and must run in the process that hosts moto's server
@@ -28,6 +29,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
+from moto.apigateway.models import apigateway_backends
 from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda.models import LambdaVersion, lambda_backends
 from moto.cloudformation import parsing
@@ -250,6 +252,42 @@ class _Alias(_Model, CloudFormationModel):
             lambda_backends[account_id][region_name].delete_alias(self.alias.name, self.function_name)
         except UnknownFunctionException:
             pass  # the function went first, and its aliases with it
+
+
+class _ApiGatewayAccount(_Model, CloudFormationModel):
+    """Gap: moto's CloudFormation has no AWS::ApiGateway::Account (the account and region's
+    CloudWatch role setting, which ``account-setup.json`` sets).  As on AWS, deleting it leaves
+    the setting as it is."""
+
+    TYPE = "AWS::ApiGateway::Account"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def _set(props: dict[str, Any], account_id: str, region_name: str) -> None:
+        apigateway_backends[account_id][region_name].update_account([
+            {"op": "replace", "path": "/cloudwatchRoleArn", "value": props["CloudWatchRoleArn"]}])
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
+                                        account_id: str, region_name: str, **kwargs: Any) -> _ApiGatewayAccount:
+        cls._set(cloudformation_json["Properties"], account_id, region_name)
+        return cls(resource_name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: _ApiGatewayAccount,  # type: ignore[override]
+                                        new_resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str) -> _ApiGatewayAccount:
+        cls._set(cloudformation_json["Properties"], account_id, region_name)
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Nothing: API Gateway keeps the role setting when the resource goes."""
 
 
 class _CodeDeployApplication(_Model, CloudFormationModel):
