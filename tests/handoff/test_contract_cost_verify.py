@@ -127,4 +127,4 @@ def test_handoff_lists_the_first_deploy_prerequisites(handoff: str) -> None:
     deploying = section(handoff, "Deploying")
     assert "### Before the first deploy" in deploying
     assert "aws apigateway get-account --query cloudwatchRoleArn --output text" in deploying
-    assert "CreateApiGatewayAccountRole" in deploying
+    assert "aws cloudformation deploy --template-file account-setup.json" in deploying

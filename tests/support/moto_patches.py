@@ -458,7 +458,9 @@ def apply() -> None:
     # Gaps in moto's change set: it lists only template edits, where
     # CloudFormation also lists the resources a changed parameter value
     # modifies; and it lists resources whose Condition is false, which
-    # CloudFormation leaves out (they will not be created).
+    # CloudFormation leaves out: one it will not create, and one removed from the
+    # template that the stack never created (say, ApiGatewayLoggingRole of a stack
+    # deployed with CreateApiGatewayAccountRole=false).
     def diff(self: ChangeSet) -> list[Change]:
         stack = self.stack
         actions = stack.resource_map.build_resource_diff(self.template_dict, self.parameters)
@@ -475,11 +477,15 @@ def apply() -> None:
             condition = new[name].get("Condition")
             return not condition or bool(preview.lazy_condition_map[condition])
 
+        def existed(name: str) -> bool:
+            condition = old[name].get("Condition")
+            return not condition or bool(stack.resource_map.lazy_condition_map[condition])
+
         return [
             Change(action, name, (new.get(name) or old[name])["Type"])
             for action in ("Add", "Modify", "Remove")
             for name in actions[action]
-            if action == "Remove" or present(name)
+            if (existed(name) if action == "Remove" else present(name))
         ]
 
     ChangeSet.diff = diff  # type: ignore[method-assign]
