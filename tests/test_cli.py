@@ -43,6 +43,19 @@ def test_render_tag_is_gone_and_says_where_tags_went(tmp_path: Path, capsys: pyt
     assert not (tmp_path / "template.json").exists()
 
 
+def test_render_refuses_a_file_with_the_retired_account_role_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    environments = tmp_path / "environments.toml"
+    environments.write_text("[qa]\ncreate_api_gateway_account_role = true\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["render", "--out", str(tmp_path / "build"), "--environments", str(environments)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{environments} [qa]: create_api_gateway_account_role is no longer a key;" in err
+    assert "account-setup.json once per account and region" in err and "Traceback" not in err
+
+
 def test_render_names_a_bad_environments_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     environments = tmp_path / "environments.toml"
     environments.write_text("[qa]\nmemory_mb = 64\n")

@@ -133,6 +133,19 @@ def test_unknown_key_is_an_error_listing_the_keys() -> None:
         error.value)
 
 
+def test_the_retired_account_role_key_is_refused_saying_what_to_do_instead() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_environments("[qa]\nmemory_mb = 512\n\n[prod]\ncreate_api_gateway_account_role = true\n")
+    assert str(error.value) == (
+        "environments.toml [prod]: create_api_gateway_account_role is no longer a key; accepted: no key: API "
+        "Gateway's logging role is not in the webhook stack any more; deploy the bundle's account-setup.json once "
+        "per account and region instead (README: The account's API Gateway logging role), then remove the key")
+    # false is refused too: the key means nothing now, and leaving it would suggest it does.
+    with pytest.raises(ConfigError, match="create_api_gateway_account_role is no longer a key"):
+        parse_environments("[qa]\ncreate_api_gateway_account_role = false\n")
+    assert "create_api_gateway_account_role" not in ENVIRONMENT_KEYS
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("[qa\n", "not valid TOML"),
     ("", "no environment"),
@@ -228,7 +241,7 @@ def test_parameter_file_renders_every_setting_as_a_string() -> None:
         "Environment": "prod",
         "LambdaRuntime": "python3.13", "LambdaMemorySize": "512", "LambdaTimeout": "10",
         "ReservedConcurrency": "50", "ThrottleRateLimit": "100", "ThrottleBurstLimit": "200",
-        "CreateApiGatewayAccountRole": "false", "LogRetentionDays": "30", "SigningSecretArn": "",
+        "LogRetentionDays": "30", "SigningSecretArn": "",
         "SigningSecretReaders": "", "AlarmTopicArn": "",
         "DeploymentPreference": "CodeDeployDefault.LambdaCanary10Percent5Minutes",
         "SnapStart": "false", "ProvisionedConcurrency": "0",

@@ -128,13 +128,46 @@ def test_reasons_say_what_would_happen_and_why() -> None:
     ]
 
 
+#: What an upgrade of a stack deployed with CreateApiGatewayAccountRole=true lists: the two gone from the template.
+ACCOUNT_ROLE_REMOVED = [change("Remove", naming.LOGGING_ROLE_ID, "AWS::IAM::Role"),
+                        change("Remove", naming.API_ACCOUNT_ID, "AWS::ApiGateway::Account"),
+                        change("Modify", naming.STAGE_ID, "AWS::ApiGateway::Stage", "False")]
+
+
+def test_an_upgrade_removing_the_old_account_logging_role_is_refused_saying_what_to_deploy_first() -> None:
+    notes, refusal = data_guard.verdict(ACCOUNT_ROLE_REMOVED, allowed=())
+
+    assert notes == []
+    advice = ("; it is part of the account's API Gateway logging (role and setting), which moved to "
+              "account-setup.json: deploy account-setup.json first, then re-run with "
+              "--allow-replacement ApiGatewayLoggingRole --allow-replacement ApiGatewayAccount")
+    assert refusal == [
+        data_guard.REFUSED_HEADLINE,
+        "  ApiGatewayLoggingRole (AWS::IAM::Role) would be removed from the stack" + advice,
+        "  ApiGatewayAccount (AWS::ApiGateway::Account) would be removed from the stack" + advice,
+    ]
+
+
+def test_naming_both_lets_the_upgrade_through_and_the_stack_policy_lifts_only_them() -> None:
+    allowed = set(naming.MOVED_TO_ACCOUNT_SETUP)
+    assert data_guard.refused(ACCOUNT_ROLE_REMOVED, allowed={naming.LOGGING_ROLE_ID}) == [
+        data_guard.Danger(ACCOUNT_ROLE_REMOVED[1])]
+    assert data_guard.refused(ACCOUNT_ROLE_REMOVED, allowed=allowed) == []
+
+    _, full, _ = data_guard.stack_policy()["Statement"]
+    assert {f"LogicalResourceId/{logical_id}" for logical_id in allowed} <= set(full["Resource"])
+    _, lifted, _ = data_guard.stack_policy(allowed=allowed)["Statement"]
+    assert lifted["Resource"] == [f"LogicalResourceId/{logical_id}" for logical_id in naming.DATA_RESOURCES]
+
+
 def test_stack_policy_denies_replacing_or_deleting_each_data_resource() -> None:
     allow, by_id, by_type = data_guard.stack_policy()["Statement"]
 
     assert allow == {"Effect": "Allow", "Principal": "*", "Action": "Update:*", "Resource": "*"}
     assert by_id["Effect"] == by_type["Effect"] == "Deny"
     assert by_id["Action"] == by_type["Action"] == ["Update:Replace", "Update:Delete"]
-    assert by_id["Resource"] == [f"LogicalResourceId/{logical_id}" for logical_id in naming.DATA_RESOURCES]
+    assert by_id["Resource"] == [f"LogicalResourceId/{logical_id}"
+                                 for logical_id in naming.DATA_RESOURCES + naming.MOVED_TO_ACCOUNT_SETUP]
     assert by_type["Resource"] == "*"
     assert by_type["Condition"] == {"StringEquals": {"ResourceType": list(naming.DATA_TYPES)}}
 
@@ -143,6 +176,6 @@ def test_stack_policy_for_an_allowed_replacement_lifts_only_that_resource() -> N
     _, by_id, by_type = data_guard.stack_policy(allowed={naming.TABLE_ID})["Statement"]
 
     assert f"LogicalResourceId/{naming.TABLE_ID}" not in by_id["Resource"]
-    assert len(by_id["Resource"]) == len(naming.DATA_RESOURCES) - 1
+    assert len(by_id["Resource"]) == len(naming.DATA_RESOURCES + naming.MOVED_TO_ACCOUNT_SETUP) - 1
     assert by_type["NotResource"] == [f"LogicalResourceId/{naming.TABLE_ID}"]
     assert "Resource" not in by_type

@@ -74,7 +74,6 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "ReservedConcurrency": {"type": "Number", "default": 0, "min_value": 0, "max_value": 1000},
     "ThrottleRateLimit": {"type": "Number", "default": 50, "min_value": 1, "max_value": 10000},
     "ThrottleBurstLimit": {"type": "Number", "default": 100, "min_value": 1, "max_value": 5000},
-    "CreateApiGatewayAccountRole": BOOLEAN,
     "LogRetentionDays": {"type": "Number", "default": 30, "allowed_values": RETENTION_DAYS},
     "SigningSecretArn": {"default": "", "allowed_pattern": "^$|^arn:aws[a-z-]*:secretsmanager:.+$",
                          "constraint_description": "empty or a Secrets Manager secret ARN"},
@@ -151,8 +150,6 @@ def build_stack(app: cdk.App) -> cdk.Stack:
     is_production = condition("IsProduction", fn.condition_or(fn.condition_equals(p["Environment"].value, "prod"),
                                                                fn.condition_equals(p["Production"].value, "true")))
     create_secret = condition("CreateSigningSecret", fn.condition_equals(p["SigningSecretArn"].value, ""))
-    create_account_role = condition("ShouldCreateApiGatewayAccountRole",
-                                    fn.condition_equals(p["CreateApiGatewayAccountRole"].value, "true"))
     has_topic = condition("HasAlarmTopic", fn.condition_not(fn.condition_equals(p["AlarmTopicArn"].value, "")))
     has_reserved = condition("HasReservedConcurrency",
                              fn.condition_not(fn.condition_equals(p["ReservedConcurrency"].value, 0)))
@@ -389,22 +386,9 @@ def build_stack(app: cdk.App) -> cdk.Stack:
                                      description=f"API definition {api_hash}")
     for part in definition:  # a stage must not be deployed before what it serves
         deployment.node.add_dependency(part)
-    logging_role = iam.CfnRole(
-        stack, "ApiGatewayLoggingRole", assume_role_policy_document=assumable_by("apigateway.amazonaws.com"),
-        policies=[iam.CfnRole.PolicyProperty(policy_name="push-api-gateway-logs", policy_document=iam.PolicyDocument(
-            statements=[iam.PolicyStatement(
-                sid="PushApiGatewayLogs", actions=["logs:CreateLogGroup", "logs:CreateLogStream",
-                                                   "logs:DescribeLogStreams", "logs:PutLogEvents"],
-                resources=[log_group_arn("API-Gateway-Execution-Logs_*"),
-                           log_group_arn("/aws/apigateway/webhook-api-*")])]).to_json())])
-    account = apigw.CfnAccount(stack, "ApiGatewayAccount", cloud_watch_role_arn=logging_role.attr_arn)
-    for optional in (logging_role, account):
-        optional.cfn_options.condition = conditions[create_account_role]
     stage = apigw.CfnStage(
         stack, "ApiStage", rest_api_id=api.ref, deployment_id=deployment.ref, stage_name=env, tracing_enabled=True,
-        # Referring to the account settings makes the stage wait for them when they are created.
-        description=cdk.Token.as_string(fn.condition_if(
-            create_account_role, f"Webhook stage (logging via {account.ref})", "Webhook stage")),
+        description="Webhook stage",
         access_log_setting=apigw.CfnStage.AccessLogSettingProperty(
             destination_arn=api_logs.attr_arn,
             format=json.dumps({name: f"$context.{field}" for name, field in ACCESS_LOG_FIELDS.items()},

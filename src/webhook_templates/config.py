@@ -152,8 +152,6 @@ class EnvironmentConfig:
     signing_secret_arn: str = ""
     #: Principals besides the function that may read the created signing secret.
     signing_secret_readers: tuple[str, ...] = ()
-    #: The API Gateway CloudWatch role is one per account and region.
-    create_api_gateway_account_role: bool = False
     alarm_topic_arn: str = ""
     #: Marks an environment besides ``prod`` as production (deletion and termination protection).
     production: bool = False
@@ -204,6 +202,14 @@ class EnvironmentConfig:
 
 #: Keys an ``environments.toml`` table accepts, in the order the README documents them.
 ENVIRONMENT_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(EnvironmentConfig) if f.name != "name")
+#: Keys a table no longer accepts -> what to do instead.
+RETIRED_KEYS: Mapping[str, str] = MappingProxyType({
+    "create_api_gateway_account_role": (
+        f"no key: API Gateway's logging role is not in the webhook stack any more; deploy the bundle's "
+        f"{naming.ACCOUNT_SETUP_TEMPLATE} once per account and region instead (README: The account's API Gateway "
+        "logging role), then remove the key"
+    ),
+})
 
 
 def _require(condition: bool, setting: str, value: object, accepted: str) -> None:
@@ -283,10 +289,6 @@ def validate(config: EnvironmentConfig) -> None:
                 for arn in config.signing_secret_readers),
         "signing_secret_readers", config.signing_secret_readers,
         "a tuple of IAM principal ARNs (arn:aws:iam::<12 digits>:role/<name> or user/<name>; * allowed)",
-    )
-    _require(
-        isinstance(config.create_api_gateway_account_role, bool),
-        "create_api_gateway_account_role", config.create_api_gateway_account_role, "true or false",
     )
     _require(
         config.alarm_topic_arn == "" or _is_str(config.alarm_topic_arn, _TOPIC_ARN_PATTERN),
@@ -370,6 +372,10 @@ def parse_environments(text: str, source: str = str(DEFAULT_ENVIRONMENTS_FILE)) 
         if not re.match(ENVIRONMENT_NAME_PATTERN, name):
             raise ConfigError(f"{source}: [{name}] is not a valid environment name; "
                               f"accepted: {ENVIRONMENT_NAME_ACCEPTED}")
+        retired = sorted(set(table) & set(RETIRED_KEYS))
+        if retired:
+            raise ConfigError(f"{source} [{name}]: {retired[0]} is no longer a key; "
+                              f"accepted: {RETIRED_KEYS[retired[0]]}")
         unknown = sorted(set(table) - set(ENVIRONMENT_KEYS))
         if unknown:
             raise ConfigError(f"{source} [{name}]: unknown key {unknown[0]!r}; accepted: {', '.join(ENVIRONMENT_KEYS)}")

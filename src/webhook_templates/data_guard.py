@@ -8,7 +8,11 @@ or no answer at all), ``Dynamic`` (CloudFormation decides only while
 executing), and any action CloudFormation adds later.  "Data resource" means a
 logical ID in ``naming.DATA_RESOURCES`` *or* any resource of a type in
 ``naming.DATA_TYPES``, so a platform team deploying an edited copy of the
-template (other logical IDs, an extra table) is protected too.
+template (other logical IDs, an extra table) is protected too.  So are the
+logical IDs in ``naming.MOVED_TO_ACCOUNT_SETUP``: API Gateway's logging role and
+account setting, which older stacks created and which now live in the bundle's
+account setup template; removing them first would leave every API of the
+account without its logging role, so the refusal says what to deploy first.
 
 The same lists become the stack policy, so CloudFormation itself refuses such
 an update even when it is started by another tool.
@@ -31,9 +35,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from .exit_codes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
-from .stack.naming import DATA_RESOURCES, DATA_TYPES
+from .stack.naming import ACCOUNT_SETUP_TEMPLATE, DATA_RESOURCES, DATA_TYPES, MOVED_TO_ACCOUNT_SETUP
 
-__all__ = ["DATA_RESOURCES", "DATA_TYPES", "LOSING_ACTIONS", "REFUSED_HEADLINE", "Danger", "ResourceChange",
+__all__ = ["DATA_RESOURCES", "DATA_TYPES", "LOSING_ACTIONS", "MOVED_TO_ACCOUNT_SETUP", "PROTECTED_IDS",
+           "REFUSED_HEADLINE", "Danger", "ResourceChange",
            "allow_flags", "dangers", "is_data_resource", "keeps_resource", "main", "refused", "resource_changes",
            "stack_policy", "verdict"]
 
@@ -41,6 +46,8 @@ __all__ = ["DATA_RESOURCES", "DATA_TYPES", "LOSING_ACTIONS", "REFUSED_HEADLINE",
 LOSING_ACTIONS = ["Update:Replace", "Update:Delete"]
 #: The first line of every refusal, from the CLI and from the bundle's script alike.
 REFUSED_HEADLINE = "Refused by the data guard: this change set would lose data."
+#: Every logical ID the guard and the stack policy protect by name.
+PROTECTED_IDS = DATA_RESOURCES + MOVED_TO_ACCOUNT_SETUP
 
 
 @dataclass(frozen=True)
@@ -107,12 +114,16 @@ class Danger:
                     "so it is treated as losing it")
         if change.recreation_causes:
             what += f", because of a change to {', '.join(change.recreation_causes)}"
+        if change.logical_id in MOVED_TO_ACCOUNT_SETUP:
+            what += ("; it is part of the account's API Gateway logging (role and setting), which moved to "
+                     f"{ACCOUNT_SETUP_TEMPLATE}: deploy {ACCOUNT_SETUP_TEMPLATE} first, then re-run with "
+                     + " ".join(f"--allow-replacement {logical_id}" for logical_id in MOVED_TO_ACCOUNT_SETUP))
         return f"{change.logical_id} ({change.resource_type}) {what}"
 
 
 def is_data_resource(logical_id: str, resource_type: str) -> bool:
-    """Whether a resource holds data: one of ours by logical ID, or anyone's by type."""
-    return logical_id in DATA_RESOURCES or resource_type in DATA_TYPES
+    """Whether the guard protects a resource: one of ours by logical ID, or anyone's by type."""
+    return logical_id in PROTECTED_IDS or resource_type in DATA_TYPES
 
 
 def keeps_resource(action: str, replacement: str) -> bool:
@@ -167,7 +178,7 @@ def stack_policy(allowed: Collection[str] = ()) -> dict[str, Any]:
     ``allowed`` lifts the denial for those logical IDs, for the one update that
     ``--allow-replacement`` lets through; the full policy is put back after it.
     """
-    protected = [logical_id for logical_id in DATA_RESOURCES if logical_id not in allowed]
+    protected = [logical_id for logical_id in PROTECTED_IDS if logical_id not in allowed]
     statements: list[dict[str, Any]] = [
         {"Effect": "Allow", "Principal": "*", "Action": "Update:*", "Resource": "*"},
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import pytest
 from deploy_testkit import MOTO_SKIPS_TYPES, Result
 
-from webhook_templates.deploy.prerequisites import missing_api_gateway_role
+from webhook_templates.deploy.prerequisites import account_setup_beside, missing_api_gateway_role
 
 pytestmark = pytest.mark.filterwarnings(MOTO_SKIPS_TYPES)
 
@@ -27,41 +26,35 @@ class Account:
         return {"cloudwatchRoleArn": self.role} if self.role else {"throttleSettings": {}}
 
 
-def params(create: str) -> list[dict[str, str]]:
-    return [{"ParameterKey": "Environment", "ParameterValue": "staging"},
-            {"ParameterKey": "CreateApiGatewayAccountRole", "ParameterValue": create}]
+SETUP = Path("build") / "account-setup.json"
 
 
-def test_missing_role_with_the_parameter_false_is_a_problem_naming_what_the_user_edits() -> None:
-    problem = missing_api_gateway_role(Account(None), params("false"), "staging", Path("environments.toml"))
+def test_a_missing_role_is_a_problem_naming_the_command_that_sets_it() -> None:
+    problem = missing_api_gateway_role(Account(None), SETUP)
     assert problem is not None
     assert "no CloudWatch role in this account and region" in problem
-    # The setting in the environments file, or the flag: never a rendered file, which the next render overwrites.
-    assert ("For exactly one stack per account and region, set create_api_gateway_account_role = true in "
-            "[staging] of environments.toml or pass --parameter-overrides CreateApiGatewayAccountRole=true") in problem
-    assert "build/" not in problem and "parameters/" not in problem
-    assert "aws apigateway update-account" in problem
+    # What the user runs: the account setup beside the template deployed, never a file to edit.
+    assert ("Deploy the account setup once in this account and region (an administrator: it creates an IAM "
+            "role): aws cloudformation deploy --template-file build/account-setup.json --stack-name "
+            "webhook-account-setup --capabilities CAPABILITY_IAM; or point API Gateway at an existing role: "
+            "aws apigateway update-account") in problem
+    assert "environments.toml" not in problem and "CreateApiGatewayAccountRole" not in problem
 
 
-def test_an_ephemeral_environment_without_the_role_is_told_the_override() -> None:
-    # Its table is another environment's: setting it there would make that stack create the role too.
-    problem = missing_api_gateway_role(Account(None), params("false"), None, Path("environments.toml"))
-    assert problem is not None
-    assert "For exactly one stack per account and region, pass --parameter-overrides " \
-           "CreateApiGatewayAccountRole=true;" in problem
-    assert "environments.toml" not in problem
+def test_the_command_names_the_account_setup_beside_the_template_deployed() -> None:
+    assert account_setup_beside(Path("/tmp/bundle/template.json")) == Path("/tmp/bundle/account-setup.json")
+    problem = missing_api_gateway_role(Account(None), account_setup_beside(Path("/tmp/bundle/template.json")))
+    assert problem is not None and "--template-file /tmp/bundle/account-setup.json " in problem
 
 
-def test_a_role_or_the_parameter_true_is_enough() -> None:
-    toml = Path("environments.toml")
-    assert missing_api_gateway_role(Account("arn:aws:iam::123456789012:role/x"), params("false"), "p", toml) is None
-    account = Account(None)
-    assert missing_api_gateway_role(account, params("true"), "p", toml) is None
-    assert account.calls == 0  # the stack sets the role itself: no need to ask
+def test_a_role_is_enough() -> None:
+    account = Account("arn:aws:iam::123456789012:role/x")
+    assert missing_api_gateway_role(account, SETUP) is None
+    assert account.calls == 1
 
 
 def test_deploy_stops_before_creating_anything_without_the_role(
-    aws: Callable[[str], Any], run: Callable[..., Result]
+    aws: Callable[[str], Any], run: Callable[..., Result], build_dir: Path
 ) -> None:
     aws("apigateway").update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": ""}])
 
@@ -69,23 +62,22 @@ def test_deploy_stops_before_creating_anything_without_the_role(
 
     assert result.code == 1
     assert "API Gateway has no CloudWatch role" in result.err
-    assert "set create_api_gateway_account_role = true in [staging] of " in result.err
+    assert (f"aws cloudformation deploy --template-file {build_dir / 'account-setup.json'} --stack-name "
+            "webhook-account-setup --capabilities CAPABILITY_IAM;") in result.err
     assert "Nothing was created." in result.err
     assert aws("cloudformation").list_stacks()["StackSummaries"] == []
 
 
-def test_deploy_with_the_parameter_true_goes_ahead_without_the_role(
-    aws: Callable[[str], Any], run: Callable[..., Result], build_dir: Path, tmp_path: Path
+def test_deploy_goes_ahead_once_the_account_setup_is_deployed(
+    aws: Callable[[str], Any], run: Callable[..., Result], build_dir: Path
 ) -> None:
     aws("apigateway").update_account(patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": ""}])
-    values = json.loads((build_dir / "parameters" / "staging.json").read_text())
-    for entry in values:
-        if entry["ParameterKey"] == "CreateApiGatewayAccountRole":
-            entry["ParameterValue"] = "true"
-    parameters = tmp_path / "staging.json"
-    parameters.write_text(json.dumps(values))
+    cfn = aws("cloudformation")
+    cfn.create_stack(StackName="webhook-account-setup", Capabilities=["CAPABILITY_IAM"],
+                     TemplateBody=(build_dir / "account-setup.json").read_text())
+    assert aws("apigateway").get_account()["cloudwatchRoleArn"].startswith("arn:aws:iam::")
 
-    result = run("deploy", "--env", "staging", "--yes", "--parameters", str(parameters))
+    result = run("deploy", "--env", "staging", "--yes")
 
     assert "API Gateway has no CloudWatch role" not in result.err
     assert result.code == 0, result.err

@@ -128,7 +128,7 @@ def test_handoff_lists_the_first_deploy_prerequisites(handoff: str) -> None:
     deploying = section(handoff, "Deploying")
     assert "### Before the first deploy" in deploying
     assert "aws apigateway get-account --query cloudwatchRoleArn --output text" in deploying
-    assert "CreateApiGatewayAccountRole" in deploying
+    assert "aws cloudformation deploy --template-file account-setup.json" in deploying
 
 
 def test_the_contract_says_which_answers_to_retry(handoff: str, handler_artifact: HandlerArtifact,

@@ -107,6 +107,7 @@ def test_the_script_is_the_guard_module_with_its_values_inlined(files: dict[str,
                 for target in node.targets if isinstance(target, ast.Name) and target.id.isupper()
                 and isinstance(node.value, (ast.Tuple, ast.Constant, ast.List))}
     assert assigned["DATA_RESOURCES"] == naming.DATA_RESOURCES
+    assert assigned["MOVED_TO_ACCOUNT_SETUP"] == naming.MOVED_TO_ACCOUNT_SETUP
     assert assigned["DATA_TYPES"] == naming.DATA_TYPES
     assert assigned["EXIT_REFUSED"] == 3
 
@@ -116,4 +117,5 @@ def test_stack_policy_file_is_the_policy_deploy_sets(files: dict[str, RenderedFi
     assert policy == data_guard.stack_policy()
     denied = {resource for statement in policy["Statement"] if statement["Effect"] == "Deny"
               for resource in statement.get("Resource", []) if resource != "*"}
-    assert denied == {f"LogicalResourceId/{logical_id}" for logical_id in naming.DATA_RESOURCES}
+    assert denied == {f"LogicalResourceId/{logical_id}"
+                      for logical_id in naming.DATA_RESOURCES + naming.MOVED_TO_ACCOUNT_SETUP}

@@ -13,13 +13,23 @@ from typing import Any
 import pytest
 
 from support import iam_reference
-from webhook_templates.handoff.render import RenderedFile
+from webhook_templates.handoff.render import RenderedFile, template_dict
+from webhook_templates.stack.account_setup import build_account_template
 
 #: The bundle's files that are IAM policy documents.
 BUNDLE_POLICIES = ("deploy-role-policy.json",)
 
 
 def test_the_templates_statements_exist_match_and_take_their_condition_keys(body: dict[str, Any]) -> None:
+    assert iam_reference.template_findings(body) == []
+
+
+def test_the_account_setups_statements_exist_match_and_take_their_condition_keys() -> None:
+    body = template_dict(build_account_template())
+    documents = {path for logical_id, resource in body["Resources"].items()
+                 for path, _ in iam_reference._documents(resource.get("Properties", {}), logical_id)}
+    assert documents == {"ApiGatewayLoggingRole.AssumeRolePolicyDocument",
+                         "ApiGatewayLoggingRole.Policies[0].PolicyDocument"}
     assert iam_reference.template_findings(body) == []
 
 
@@ -37,8 +47,7 @@ def test_the_check_reads_every_policy_document_of_the_template(body: dict[str, A
                  for path, statements in iam_reference._documents(resource.get("Properties", {}), logical_id)}
     assert {"EncryptionKey.KeyPolicy", "FunctionRole.AssumeRolePolicyDocument",
             "FunctionRole.Policies[0].PolicyDocument", "SigningSecretPolicy.ResourcePolicy",
-            "CodeDeployRole.Policies[0].PolicyDocument",
-            "ApiGatewayLoggingRole.Policies[0].PolicyDocument"} <= set(documents)
+            "CodeDeployRole.Policies[0].PolicyDocument"} <= set(documents)
     # The function's grants on both tables, the deliveries table's reads among them.
     function_actions = {action for statement in documents["FunctionRole.Policies[0].PolicyDocument"]
                         for action in statement["Action"]}

@@ -8,6 +8,7 @@ running in a thread of this process.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -47,6 +48,10 @@ def test_handoff_has_one_block_per_environment(bundle: Path) -> None:
         assert ("--enable-termination-protection" in block) == (environment == "prod")
 
 
+#: The command the block prints for a missing API Gateway role, from "Deploy the account setup ...: <it>;".
+_ACCOUNT_SETUP_COMMAND = re.compile(r"it creates an IAM role\): (aws cloudformation deploy [^;]+);")
+
+
 def test_a_first_deploy_stops_before_creating_anything_without_the_api_gateway_role(
     moto_account: Callable[[str], Any], run_block: Callable[..., Any], bundle: Path
 ) -> None:
@@ -54,12 +59,42 @@ def test_a_first_deploy_stops_before_creating_anything_without_the_api_gateway_r
 
     assert result.returncode == 1, result.stderr
     assert "API Gateway has no CloudWatch role in this account and region" in result.stderr
-    # Right for both readers: the bundle's owner edits their copy, the repository's its environments file.
-    assert ("Set CreateApiGatewayAccountRole to true in parameters/staging.json of your copy of this bundle "
-            "(in the repository that renders it: create_api_gateway_account_role = true in [staging] of "
-            "environments.toml, then render again)") in result.stderr
-    assert "build/" not in result.stderr
+    # What the reader runs, from the bundle folder: no file to edit.
+    assert ("Deploy the account setup once in this account and region, from this folder (an administrator: it "
+            "creates an IAM role): aws cloudformation deploy --template-file account-setup.json --stack-name "
+            "webhook-account-setup --capabilities CAPABILITY_IAM; or point API Gateway at an existing role: "
+            "aws apigateway update-account") in result.stderr
+    assert "build/" not in result.stderr and "parameters/" not in result.stderr
+    assert "CreateApiGatewayAccountRole" not in result.stderr
     assert moto_account("cloudformation").list_stacks()["StackSummaries"] == []
+
+
+def test_the_printed_account_setup_command_sets_the_role_and_the_first_deploy_then_passes(
+    moto_account: Callable[[str], Any], run_block: Callable[..., Any], bundle: Path, moto_endpoint: str
+) -> None:
+    stopped = run_block(bundle, "staging")
+    match = _ACCOUNT_SETUP_COMMAND.search(stopped.stderr)
+    assert stopped.returncode == 1 and match, stopped.stderr
+
+    setup = awscli.run_script(bundle, match.group(1), moto_endpoint)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+
+    account = awscli.run_script(bundle, "aws apigateway get-account --output json", moto_endpoint)
+    assert account.returncode == 0, account.stderr
+    role_arn = json.loads(account.stdout)["cloudwatchRoleArn"]
+    resources = moto_account("cloudformation").describe_stack_resources(
+        StackName=naming.ACCOUNT_SETUP_STACK)["StackResources"]
+    role = next(r for r in resources if r["LogicalResourceId"] == naming.LOGGING_ROLE_ID)
+    assert role_arn == moto_account("iam").get_role(RoleName=role["PhysicalResourceId"])["Role"]["Arn"]
+    trust = moto_account("iam").get_role(RoleName=role["PhysicalResourceId"])["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "apigateway.amazonaws.com"}
+
+    # A bucket in case the template is over the body limit (the block then reads it from S3).
+    moto_account("s3").create_bucket(Bucket="templates")
+    first = awscli.run_block(bundle, "staging", moto_endpoint, variables={"TEMPLATE_BUCKET": "templates"})
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "API Gateway has no CloudWatch role" not in first.stderr
+    assert stack(moto_account, "webhook-staging")["StackStatus"] == "CREATE_COMPLETE"
 
 
 def test_staging_and_prod_deploy_protected_and_rerun_cleanly(

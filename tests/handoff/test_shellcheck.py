@@ -91,7 +91,7 @@ def test_no_shell_block_has_a_placeholder_the_shell_would_misread(handoff: str) 
 @pytest.mark.parametrize("template_bytes", [1_000, TEMPLATE_BODY_LIMIT + 1], ids=["template-body", "via-s3"])
 @pytest.mark.parametrize("config", [
     EnvironmentConfig(name="qa"),
-    EnvironmentConfig(name="prod", create_api_gateway_account_role=True, tags={"Owner": "team a", "Tier": "1"}),
-], ids=["account-role-check", "production-with-tags"])
+    EnvironmentConfig(name="prod", tags={"Owner": "team a", "Tier": "1"}),
+], ids=["plain", "production-with-tags"])
 def test_every_branch_of_the_change_set_block_passes_shellcheck(config: EnvironmentConfig, template_bytes: int) -> None:
     assert shellcheck(change_set_block(config, ["CAPABILITY_NAMED_IAM"], template_bytes)) == ""

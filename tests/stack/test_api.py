@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from template_helpers import PSEUDO, allowed, of_type, props, resolve
+from template_helpers import of_type, props
 
 from support.environments import SHIPPED as ENVIRONMENTS
 from webhook_templates.stack import api, contract, naming
@@ -108,38 +108,14 @@ def test_no_usage_plan(resources: dict[str, Any]) -> None:
     assert not [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::UsagePlan"]
 
 
-def test_account_logging_role_is_optional(resources: dict[str, Any]) -> None:
-    assert resources[api.ACCOUNT_ROLE_ID]["Condition"] == "ShouldCreateApiGatewayAccountRole"
-    assert resources[api.ACCOUNT_ID]["Condition"] == "ShouldCreateApiGatewayAccountRole"
-    assert "ManagedPolicyArns" not in props(resources, api.ACCOUNT_ROLE_ID)
-
-
-def _logging_role_policy(resources: dict[str, Any]) -> dict[str, Any]:
-    (policy,) = props(resources, api.ACCOUNT_ROLE_ID)["Policies"]
-    return resolve(policy["PolicyDocument"], {})
-
-
-def test_account_logging_role_only_pushes_logs(resources: dict[str, Any]) -> None:
-    (statement,) = _logging_role_policy(resources)["Statement"]
-    assert sorted(statement["Action"]) == [
-        "logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
-
-
-def test_account_logging_role_writes_execution_and_webhook_access_logs_only(resources: dict[str, Any]) -> None:
-    policy = _logging_role_policy(resources)
-    groups = f"arn:aws:logs:{PSEUDO['AWS::Region']}:{PSEUDO['AWS::AccountId']}:log-group:"
-    execution = groups + "API-Gateway-Execution-Logs_a1b2c3d4e5/dev"
-    access = groups + "/aws/apigateway/webhook-api-staging"  # any environment's stack may rely on it
-    for group in (execution, access):
-        assert allowed(policy, "logs:CreateLogStream", None, {}, group)
-        assert allowed(policy, "logs:PutLogEvents", None, {}, group + ":log-stream:2026-01-01")
-        assert not allowed(policy, "logs:GetLogEvents", None, {}, group + ":log-stream:2026-01-01")
-        assert not allowed(policy, "logs:FilterLogEvents", None, {}, group)
-    assert allowed(policy, "logs:CreateLogGroup", None, {}, execution)
-    for elsewhere in (groups + "/aws/lambda/webhook-processor-dev", groups + "audit",
-                      f"arn:aws:logs:{PSEUDO['AWS::Region']}:444455556666:log-group:API-Gateway-Execution-Logs_x/dev"):
-        assert not allowed(policy, "logs:PutLogEvents", None, {}, elsewhere + ":log-stream:s"), elsewhere
-    assert not allowed(policy, "logs:DescribeLogGroups", None, {}, "*")
+def test_the_account_logging_role_is_not_in_the_webhook_stack(body: dict[str, Any]) -> None:
+    """One per account and region: account-setup.json holds it, so the stage depends on nothing of it."""
+    assert not set(naming.MOVED_TO_ACCOUNT_SETUP) & set(body["Resources"])
+    assert not of_type(body["Resources"], "AWS::ApiGateway::Account")
+    assert "CreateApiGatewayAccountRole" not in body["Parameters"]
+    assert "ShouldCreateApiGatewayAccountRole" not in body["Conditions"]
+    assert props(body["Resources"], naming.STAGE_ID)["Description"] == "Webhook stage"
+    assert "DependsOn" not in body["Resources"][naming.STAGE_ID]
 
 
 def test_invoke_permission_scoped_to_this_api_stage_and_method(resources: dict[str, Any]) -> None:

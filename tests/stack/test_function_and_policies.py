@@ -359,7 +359,7 @@ def test_the_role_grants_exactly_the_dynamodb_actions_the_handler_calls(
 
 def test_only_xray_uses_a_wildcard_resource(resources: dict[str, Any]) -> None:
     roles = of_type(resources, "AWS::IAM::Role")
-    assert len(roles) == 3  # the function's, API Gateway's logging role, CodeDeploy's
+    assert len(roles) == 2  # the function's, CodeDeploy's (API Gateway's: test_account_setup.py)
     for logical_id, role in roles.items():
         # role_statements reads conditional (Fn::If) policies too.
         for statement in role_statements(role):
@@ -395,7 +395,7 @@ def _assumes(trust: dict[str, Any], service: str, **context: Any) -> bool:
 
 def test_every_role_is_assumable_only_for_this_account(resources: dict[str, Any]) -> None:
     roles = of_type(resources, "AWS::IAM::Role")
-    assert {naming.ROLE_ID, "ApiGatewayLoggingRole"} <= set(roles)
+    assert {naming.ROLE_ID, naming.CODEDEPLOY_ROLE_ID} <= set(roles)
     for logical_id, role in roles.items():
         trust = role["Properties"]["AssumeRolePolicyDocument"]
         for statement in trust["Statement"]:

@@ -32,6 +32,7 @@ from webhook_templates.handoff.render import (
 from webhook_templates.stack import skips
 from webhook_templates.stack.handler_artifact import HandlerArtifact
 from webhook_templates.stack.limits import TEMPLATE_BODY_LIMIT
+from webhook_templates.stack.naming import ACCOUNT_SETUP_TEMPLATE
 from webhook_templates.stack.parameters import SPECS
 from webhook_templates.stack.template import build_template
 
@@ -53,7 +54,7 @@ def test_renders_in_different_processes_are_byte_identical(tmp_path: Path) -> No
     first = _render_in_subprocess(tmp_path / "a", "1")
     second = _render_in_subprocess(tmp_path / "b", "2")
     assert first == second
-    assert {"template.json", "template.yaml", "parameters/dev.json", "parameters/staging.json",
+    assert {"template.json", "template.yaml", "account-setup.json", "parameters/dev.json", "parameters/staging.json",
             "parameters/prod.json"} <= set(first)
 
 
@@ -183,7 +184,7 @@ def test_parameter_files_cover_every_parameter(template: Template) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["template.json", "template.yaml"])
+@pytest.mark.parametrize("name", lint.LINTED)
 def test_cfn_lint_finds_nothing_including_informational(build_dir: Path, name: str) -> None:
     findings = lint.cfn_lint((build_dir / name).read_text(), name)
     assert findings == []
@@ -191,13 +192,15 @@ def test_cfn_lint_finds_nothing_including_informational(build_dir: Path, name: s
 
 @pytest.mark.slow
 def test_checkov_fails_nothing_on_either_rendering_and_finds_the_legacy_stacks_faults(build_dir: Path) -> None:
-    """One checkov run for all three files (its start-up is most of its cost); the retired stack is
+    """One checkov run for all four files (its start-up is most of its cost); the retired stack is
     the negative control: the same call must report its known faults, each attributed to it."""
     required_tool("CHECKOV")
     json_file, yaml_file = build_dir / "template.json", build_dir / "template.yaml"
-    findings = lint.checkov(json_file, yaml_file, LEGACY)
+    account_setup = build_dir / ACCOUNT_SETUP_TEMPLATE
+    findings = lint.checkov(json_file, yaml_file, account_setup, LEGACY)
     assert findings[json_file] == []
     assert findings[yaml_file] == []
+    assert findings[account_setup] == []
     failed = {f.rule for f in findings[LEGACY]}
     assert {"CKV_AWS_28", "CKV_AWS_119", "CKV_AWS_158", "CKV_AWS_364"} <= failed
     assert len(failed) == 8

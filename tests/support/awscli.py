@@ -39,8 +39,14 @@ def run_block(folder: Path, environment: str, endpoint: str, *, home: Path | Non
     ``variables``: the block's own settings (``CFN_ROLE_ARN``...); ``home``: where the CLI may
     write its cache (default: the folder).
     """
-    cli = aws_cli()
     block = blocks((folder / "HANDOFF.md").read_text(encoding="utf-8"))[environment]
+    return run_script(folder, block, endpoint, home=home, variables=variables)
+
+
+def run_script(folder: Path, script: str, endpoint: str, *, home: Path | None = None,
+               variables: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the ``sh`` text ``script`` in ``folder`` with AWS CLI v1 against ``endpoint`` (as ``run_block``)."""
+    cli = aws_cli()
     env = {
         "PATH": f"{cli.parent}{os.pathsep}{os.environ['PATH']}",
         "HOME": str(home or folder), "LANG": "C.UTF-8",
@@ -48,5 +54,5 @@ def run_block(folder: Path, environment: str, endpoint: str, *, home: Path | Non
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull, **(variables or {}),
     }
-    return subprocess.run(["sh", "-c", block], cwd=folder, env=env, stdin=subprocess.DEVNULL,
+    return subprocess.run(["sh", "-c", script], cwd=folder, env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=300)

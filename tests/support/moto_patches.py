@@ -12,7 +12,8 @@ signing secret and its resource policy, the API stage, usage plan, models
 and gateway responses) are skipped with a warning, and Lambda's ``TracingConfig``
 is not kept.  The rollout's resources (alarms, the published version, the
 ``live`` alias, the CodeDeploy application and deployment group) are patched
-in, because ``deploy`` reads them back from the stack.  Nothing else in the
+in, because ``deploy`` reads them back from the stack, and so is the API Gateway account setting
+``account-setup.json`` sets, which a first deploy checks.  Nothing else in the
 deploy flow depends on them; the integration checks of them are skipped under moto and run against a real account.
 
 ``apply()`` is idempotent and must run in the process that hosts moto's server
@@ -28,6 +29,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
+from moto.apigateway.models import apigateway_backends
 from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda.models import LambdaVersion, lambda_backends
 from moto.cloudformation import parsing
@@ -252,6 +254,42 @@ class _Alias(_Model, CloudFormationModel):
             pass  # the function went first, and its aliases with it
 
 
+class _ApiGatewayAccount(_Model, CloudFormationModel):
+    """Gap: moto's CloudFormation has no AWS::ApiGateway::Account (the account and region's
+    CloudWatch role setting, which ``account-setup.json`` sets).  As on AWS, deleting it leaves
+    the setting as it is."""
+
+    TYPE = "AWS::ApiGateway::Account"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @staticmethod
+    def _set(props: dict[str, Any], account_id: str, region_name: str) -> None:
+        apigateway_backends[account_id][region_name].update_account([
+            {"op": "replace", "path": "/cloudwatchRoleArn", "value": props["CloudWatchRoleArn"]}])
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: dict[str, Any],  # type: ignore[override]
+                                        account_id: str, region_name: str, **kwargs: Any) -> _ApiGatewayAccount:
+        cls._set(cloudformation_json["Properties"], account_id, region_name)
+        return cls(resource_name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: _ApiGatewayAccount,  # type: ignore[override]
+                                        new_resource_name: str, cloudformation_json: dict[str, Any],
+                                        account_id: str, region_name: str) -> _ApiGatewayAccount:
+        cls._set(cloudformation_json["Properties"], account_id, region_name)
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Nothing: API Gateway keeps the role setting when the resource goes."""
+
+
 class _CodeDeployApplication(_Model, CloudFormationModel):
     """Gap: moto's CloudFormation has no AWS::CodeDeploy::Application (Ref: its name)."""
 
@@ -420,7 +458,9 @@ def apply() -> None:
     # Gaps in moto's change set: it lists only template edits, where
     # CloudFormation also lists the resources a changed parameter value
     # modifies; and it lists resources whose Condition is false, which
-    # CloudFormation leaves out (they will not be created).
+    # CloudFormation leaves out: one it will not create, and one removed from the
+    # template that the stack never created (say, ApiGatewayLoggingRole of a stack
+    # deployed with CreateApiGatewayAccountRole=false).
     def diff(self: ChangeSet) -> list[Change]:
         stack = self.stack
         actions = stack.resource_map.build_resource_diff(self.template_dict, self.parameters)
@@ -437,11 +477,15 @@ def apply() -> None:
             condition = new[name].get("Condition")
             return not condition or bool(preview.lazy_condition_map[condition])
 
+        def existed(name: str) -> bool:
+            condition = old[name].get("Condition")
+            return not condition or bool(stack.resource_map.lazy_condition_map[condition])
+
         return [
             Change(action, name, (new.get(name) or old[name])["Type"])
             for action in ("Add", "Modify", "Remove")
             for name in actions[action]
-            if action == "Remove" or present(name)
+            if (existed(name) if action == "Remove" else present(name))
         ]
 
     ChangeSet.diff = diff  # type: ignore[method-assign]

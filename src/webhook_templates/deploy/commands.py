@@ -140,7 +140,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         render_if_stale,
         upload_template,
     )
-    from .prerequisites import missing_api_gateway_role
+    from .prerequisites import account_setup_beside, missing_api_gateway_role
 
     json_output = getattr(args, "output", "text") == "json"
     env, listed = deploy_environment(args)
@@ -192,8 +192,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     )
     deployer = Deployer(
         cloudformation(aws), console, PollSettings(poll_seconds=args.poll_interval), upload=upload,
-        first_deploy_problem=lambda: missing_api_gateway_role(aws.client("apigateway"), parameters,
-                                                              env.name if listed else None, args.environments),
+        first_deploy_problem=lambda: missing_api_gateway_role(aws.client("apigateway"),
+                                                              account_setup_beside(template_path)),
         codedeploy=aws.client("codedeploy"), cloudwatch=aws.client("cloudwatch"),
     )
     return run_aws(lambda: deployer.deploy(request))

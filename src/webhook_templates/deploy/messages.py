@@ -156,18 +156,14 @@ def no_stack_for_outputs(stack_name: str, region: str, environment: str) -> str:
 # -- what an account needs before a first deploy -------------------------------------------------------------------
 
 
-def no_api_gateway_role(parameter: str, setting: str, table: str | None, environments: Path, command: str) -> str:
-    """API Gateway has no CloudWatch role and the stack would not set one.
-
-    The fix names what the user edits: ``setting`` in the environment's ``table`` of
-    ``environments`` (None: an ephemeral environment, which has no table of its own), or
-    the override flag; never a rendered file, which the next render overwrites.
-    """
-    where = f"set {setting} = true in [{table}] of {environments} or pass" if table else "pass"
+def no_api_gateway_role(account_setup_command: str, set_role_command: str) -> str:
+    """API Gateway has no CloudWatch role: the command that deploys the bundle's account setup,
+    or the one that points API Gateway at an existing role (never a file to edit)."""
     return (
         "API Gateway has no CloudWatch role in this account and region, so creating the stage (access "
-        f"logging) would fail. For exactly one stack per account and region, {where} "
-        f"--parameter-overrides {parameter}=true; or point API Gateway at an existing role: {command}"
+        "logging) would fail. Deploy the account setup once in this account and region (an administrator: "
+        f"it creates an IAM role): {account_setup_command}; or point API Gateway at an existing role: "
+        f"{set_role_command}"
     )
 
 

@@ -2,9 +2,10 @@
 
 ``build_files`` is the single list of everything in it, so rendering, the
 drift check and the tests agree on what the bundle is: the template (JSON and
-YAML), one parameter file and one dashboard per environment, the stack policy and the data
-guard's standalone script, each pipeline's format per environment (``pipelines/``), ``HANDOFF.md``, the architecture
-SVGs (request path, full graph) when Graphviz is installed, and last ``manifest.json`` over all the others.
+YAML), the account setup template (``account-setup.json``), one parameter file and one
+dashboard per environment, the stack policy and the data guard's standalone script, each
+pipeline's format per environment (``pipelines/``), ``HANDOFF.md``, the architecture SVGs
+(request path, full graph) when Graphviz is installed, and last ``manifest.json`` over all the others.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from pathlib import Path
 
 from .. import dashboard
 from ..config import EnvironmentConfig
+from ..stack import naming
+from ..stack.account_setup import build_account_template
 from ..stack.capabilities import required_capabilities
 from ..stack.handler_artifact import HandlerArtifact, shipped_handler_path
 from ..stack.template import build_template
 from . import deploy_role, diagram, document, guard_script, manifest, pipelines, procedure, sender_contract
-from .render import RenderedFile, render_files, template_dict, write_files
+from .render import RenderedFile, render_files, template_dict, to_json, write_files
 
 SVG_NAME = "template.svg"
 #: The request path and its supports, drawn first in HANDOFF.md.
@@ -68,6 +71,8 @@ def build_files(
                 (SVG_NAME, pool.submit(diagram.to_svg, diagram.to_dot(diagram.resource_graph(resources)))),
             ]
         files = render_files(template, environments)
+        # Once per account and region, not per environment: deployed by an administrator, on its own.
+        files.append(RenderedFile(naming.ACCOUNT_SETUP_TEMPLATE, to_json(build_account_template())))
         files += [RenderedFile(dashboard.path(name), dashboard.to_json(dashboard.body(name))) for name in environments]
         # The guard's two forms for a pipeline without this repository, and the deploy role.
         files += [RenderedFile(guard_script.POLICY_NAME, guard_script.stack_policy_json()),

@@ -43,7 +43,6 @@ from awacs.aws import (
 
 from ..config import EnvironmentConfig
 from ..stack import naming
-from ..stack.api import ACCOUNT_ROLE_ID
 from ..stack.encryption import KEY_SERVICES
 from ..stack.tags import required_tags
 from . import templating
@@ -233,7 +232,6 @@ def _statement(sid: str, actions: Iterable[str], resources: Iterable[str], condi
 ROLE_ARNS: Mapping[str, str] = {
     naming.ROLE_ID: f"arn:aws:iam::*:role/{naming.ROLE}-*",
     # Unnamed roles get generated names, <stack>-<logical ID>-<suffix>, and the stacks are <STACK>-<env>.
-    ACCOUNT_ROLE_ID: f"arn:aws:iam::*:role/{naming.STACK}-*-{ACCOUNT_ROLE_ID}-*",
     naming.CODEDEPLOY_ROLE_ID: f"arn:aws:iam::*:role/{naming.STACK}-*-{naming.CODEDEPLOY_ROLE_ID}-*",
 }
 #: The only managed policies the role may attach to the stack's roles: this account's own
@@ -255,7 +253,7 @@ def role_services(body: Mapping[str, Any]) -> dict[str, list[str]]:
     """Each role of ``body`` (logical ID) -> the services its trust policy lets assume it.
 
     Those are the services CloudFormation passes the role to (the function's role to Lambda,
-    the deployment group's to CodeDeploy, the account's logging role to API Gateway).  A role
+    the deployment group's to CodeDeploy).  A role
     without an ARN in ``ROLE_ARNS``, or trusted by a service named through an intrinsic, is an
     error: either would leave ``iam:PassRole`` to guesswork.
     """

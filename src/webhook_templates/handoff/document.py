@@ -21,17 +21,18 @@ from .. import __version__
 from ..config import EnvironmentConfig
 from ..exit_codes import EXIT_REFUSED
 from ..stack import naming
+from ..stack.account_setup import SET_ACCOUNT_ROLE_COMMAND, build_account_template
 from ..stack.capabilities import required_capabilities
 from ..stack.encryption import KEY_SERVICES
 from ..stack.handler_artifact import HandlerLimits
 from ..stack.limits import TEMPLATE_BODY_LIMIT
-from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND, parameter_file
+from ..stack.parameters import parameter_file
 from ..stack.policies import decrypt_through_service
 from ..stack.secrets import reader_policy
 from . import cost, deploy_role, diagram, manifest, pipelines, releases, runbook, sender_contract, streaming, templating
 from .guard_script import POLICY_NAME, SCRIPT_NAME
 from .markdown import cell, code, short_form
-from .procedure import ACCOUNT_ROLE_SETTING, DEPLOY_TEMPLATE, change_set_block
+from .procedure import ACCOUNT_SETUP_COMMAND, DEPLOY_TEMPLATE, change_set_block
 from .render import template_dict
 
 NAME = "HANDOFF.md"
@@ -273,10 +274,12 @@ def _principal(statement: Mapping[str, Any]) -> str:
     return ", ".join(f"{kind} {code(short_form(v))}" for kind, values in principal.items() for v in _as_list(values))
 
 
-def _role(logical_id: str, resource: Mapping[str, Any]) -> dict[str, Any]:
+def _role(logical_id: str, resource: Mapping[str, Any], template: str = "") -> dict[str, Any]:
+    """A role's facts; ``template``: the bundle file it is in, when not the webhook template."""
     properties = resource["Properties"]
     return {
         "logical_id": logical_id,
+        "template": template,
         "name": physical_name(resource),
         "principals": sorted(
             service
@@ -290,10 +293,25 @@ def _role(logical_id: str, resource: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def permissions_facts(body: Mapping[str, Any]) -> dict[str, Any]:
-    """Every role (who assumes it, its statements in plain words) and every key policy."""
+def account_setup_facts() -> dict[str, Any]:
+    """The account setup template: its file, stack, the command that deploys it and what it holds."""
+    resources = template_dict(build_account_template())["Resources"]
     return {
-        "roles": [_role(logical_id, r) for logical_id, r in _of_type(body, "AWS::IAM::Role").items()],
+        "file": naming.ACCOUNT_SETUP_TEMPLATE,
+        "stack": naming.ACCOUNT_SETUP_STACK,
+        "command": ACCOUNT_SETUP_COMMAND,
+        "resources": list(resources),
+        "moved": naming.MOVED_TO_ACCOUNT_SETUP,
+    }
+
+
+def permissions_facts(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Every role (who assumes it, its statements in plain words), the account setup's too, and every key policy."""
+    account_setup = {"Resources": template_dict(build_account_template())["Resources"]}
+    return {
+        "roles": [_role(logical_id, r) for logical_id, r in _of_type(body, "AWS::IAM::Role").items()]
+        + [_role(logical_id, r, naming.ACCOUNT_SETUP_TEMPLATE)
+           for logical_id, r in _of_type(account_setup, "AWS::IAM::Role").items()],
         "key_policies": [
             {"logical_id": logical_id,
              "statements": [(code(st.get("Sid", "")), _principal(st), _may(st),
@@ -394,8 +412,7 @@ def handoff_markdown(
         guard_script=SCRIPT_NAME,
         stack_policy=POLICY_NAME,
         exit_refused=EXIT_REFUSED,
-        account_role_parameter=ACCOUNT_ROLE_PARAMETER,
-        account_role_setting=ACCOUNT_ROLE_SETTING,
+        account_setup=account_setup_facts(),
         set_account_role_command=SET_ACCOUNT_ROLE_COMMAND,
         key_services=KEY_SERVICES,
         manifest=manifest.NAME,

@@ -19,6 +19,8 @@ from cfnlint.api import lint
 from cfnlint.config import ManualArgs
 from cfnlint.decode import decode
 
+from ..stack.naming import ACCOUNT_SETUP_TEMPLATE
+
 #: Regions whose resource specs the template is checked against.
 LINT_REGIONS = ("us-east-1", "eu-west-1")
 
@@ -132,9 +134,13 @@ def _resource_count(path: Path) -> int | None:
     return len(resources) if isinstance(resources, dict) else None
 
 
+#: The rendered templates of a build: the webhook template in both forms, and the account setup.
+LINTED = ("template.json", "template.yaml", ACCOUNT_SETUP_TEMPLATE)
+
+
 def lint_build(build_dir: Path) -> list[Finding]:
-    """Every finding on the rendered ``template.json`` and ``template.yaml``."""
-    paths = [build_dir / name for name in ("template.json", "template.yaml")]
+    """Every finding on the rendered templates (``LINTED``)."""
+    paths = [build_dir / name for name in LINTED]
     findings = [finding for path in paths for finding in cfn_lint(path.read_text(encoding="utf-8"), str(path))]
     for path_findings in checkov(*paths).values():
         findings += path_findings
@@ -146,5 +152,5 @@ def main(build_dir: Path) -> int:
     findings = lint_build(build_dir)
     for finding in findings:
         print(finding, file=sys.stderr)
-    print(f"lint: {len(findings)} finding(s) in {build_dir}/template.json and template.yaml")
+    print(f"lint: {len(findings)} finding(s) in {', '.join(f'{build_dir}/{name}' for name in LINTED)}")
     return 1 if findings else 0

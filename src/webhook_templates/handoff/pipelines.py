@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import data_guard
 from ..config import EnvironmentConfig
+from ..stack import account_setup, naming
 from ..stack.limits import TEMPLATE_BODY_LIMIT
 from ..stack.parameters import parameter_file
 from ..stack.tags import stack_tags
@@ -132,7 +133,8 @@ def pipeline_files(environments: Mapping[str, EnvironmentConfig], capabilities: 
                                                        from_s3=template_bytes > TEMPLATE_BODY_LIMIT,
                                                        bucket_variable=BUCKET_VARIABLE,
                                                        capabilities=capabilities, template=DEPLOY_TEMPLATE,
-                                                       policy=POLICY_NAME)))
+                                                       policy=POLICY_NAME, account_setup=naming.ACCOUNT_SETUP_TEMPLATE,
+                                                       account_setup_capabilities=account_setup.capabilities())))
     return files
 
 

@@ -42,8 +42,8 @@ from .. import __version__, dashboard
 from ..config import EnvironmentConfig
 from ..exit_codes import EXIT_REFUSED
 from ..stack import naming
+from ..stack.account_setup import SET_ACCOUNT_ROLE_COMMAND, deploy_command
 from ..stack.limits import TEMPLATE_BODY_LIMIT
-from ..stack.parameters import ACCOUNT_ROLE_PARAMETER, SET_ACCOUNT_ROLE_COMMAND, SPECS
 from ..stack.tags import as_cloudformation, stack_tags
 from . import templating
 from .guard_script import POLICY_NAME, SCRIPT_NAME
@@ -65,8 +65,8 @@ ALARM_TYPE = "AWS::CloudWatch::Alarm"
 GONE_STATUSES = ("CREATE_FAILED", "DELETE_IN_PROGRESS", "DELETE_COMPLETE")
 #: Only an update has rollback triggers: a stack being created has no alarms yet.
 ROLLBACK_ON = "UPDATE"
-#: The ``environments.toml`` setting behind ``CreateApiGatewayAccountRole``.
-ACCOUNT_ROLE_SETTING = next(spec.setting for spec in SPECS if spec.key == ACCOUNT_ROLE_PARAMETER)
+#: What the blocks tell a first deploy without API Gateway's CloudWatch role to run, from the bundle folder.
+ACCOUNT_SETUP_COMMAND = deploy_command()
 
 
 def termination_protection(config: EnvironmentConfig) -> bool:
@@ -244,10 +244,7 @@ def change_set_facts(config: EnvironmentConfig, capabilities: Sequence[str], tem
         "alarm_type": ALARM_TYPE,
         "gone_statuses": GONE_STATUSES,
         "monitoring_minutes": procedure.monitoring_minutes,
-        # A stack that sets the account's API Gateway CloudWatch role itself needs no check for it.
-        "check_account_role": not config.create_api_gateway_account_role,
-        "account_role_parameter": ACCOUNT_ROLE_PARAMETER,
-        "account_role_setting": ACCOUNT_ROLE_SETTING,
+        "account_setup_command": ACCOUNT_SETUP_COMMAND,
         "set_account_role_command": SET_ACCOUNT_ROLE_COMMAND,
         "no_changes": _NO_CHANGES_PATTERNS,
         "guard_script": SCRIPT_NAME,

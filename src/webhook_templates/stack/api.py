@@ -6,9 +6,9 @@ import hashlib
 import json
 from collections.abc import Sequence
 
-from troposphere import AWSObject, GetAtt, If, Ref, Sub, apigateway, awslambda, iam
+from troposphere import AWSObject, GetAtt, Ref, Sub, apigateway, awslambda
 
-from . import naming, parameters, policies, skips
+from . import naming, skips
 from .contract import CONTENT_TYPE, GATEWAY_ERRORS, request_schema
 from .function import live_alias_arn
 from .handler_artifact import HandlerLimits
@@ -19,8 +19,6 @@ MODEL_ID = "TransactionModel"
 VALIDATOR_ID = "BodyValidator"
 METHOD_ID = "WebhookPostMethod"
 DEPLOYMENT_PREFIX = "ApiDeployment"
-ACCOUNT_ROLE_ID = "ApiGatewayLoggingRole"
-ACCOUNT_ID = "ApiGatewayAccount"
 PERMISSION_ID = "ApiInvokePermission"
 
 #: Fields of each access-log line (JSON, one object per request).
@@ -173,41 +171,6 @@ def deployment(definition: Sequence[AWSObject]) -> apigateway.Deployment:
     )
 
 
-#: Where API Gateway writes execution logs: ``API-Gateway-Execution-Logs_{api-id}/{stage}``.
-EXECUTION_LOG_GROUP_PREFIX = "API-Gateway-Execution-Logs_"
-
-
-def logging_role() -> iam.Role:
-    """The role API Gateway uses to write logs (optional: one per account and region).
-
-    Being the account's, it serves every API there: it may write any API's
-    execution logs and the access logs of this stack in every environment,
-    and read nothing.
-    """
-    return iam.Role(
-        ACCOUNT_ROLE_ID,
-        Condition=parameters.CREATE_ACCOUNT_ROLE,
-        AssumeRolePolicyDocument=policies.assumable_by("apigateway.amazonaws.com"),
-        Policies=[
-            iam.Policy(
-                PolicyName="push-api-gateway-logs",
-                PolicyDocument=policies.document(policies.push_api_gateway_logs(
-                    EXECUTION_LOG_GROUP_PREFIX, naming.ACCESS_LOG_GROUP + "-",
-                )),
-            )
-        ],
-    )
-
-
-def account_settings() -> apigateway.Account:
-    """Points this account and region's API Gateway at the logging role."""
-    return apigateway.Account(
-        ACCOUNT_ID,
-        Condition=parameters.CREATE_ACCOUNT_ROLE,
-        CloudWatchRoleArn=GetAtt(ACCOUNT_ROLE_ID, "Arn"),
-    )
-
-
 def stage(deployment_id: str) -> apigateway.Stage:
     """The environment's stage: tracing, JSON access logs, metrics, and throttling.
 
@@ -220,14 +183,7 @@ def stage(deployment_id: str) -> apigateway.Stage:
         RestApiId=Ref(naming.API_ID),
         DeploymentId=Ref(deployment_id),
         StageName=Ref("Environment"),
-        # The If references the account settings when this stack creates them,
-        # so the stage waits for them (stage logging fails without the role);
-        # DependsOn cannot name a resource that may be conditioned out.
-        Description=If(
-            parameters.CREATE_ACCOUNT_ROLE,
-            Sub("Webhook stage (logging via ${" + ACCOUNT_ID + "})"),
-            "Webhook stage",
-        ),
+        Description="Webhook stage",
         TracingEnabled=True,
         AccessLogSetting=apigateway.AccessLogSetting(
             DestinationArn=GetAtt(naming.ACCESS_LOG_GROUP_ID, "Arn"),

@@ -60,6 +60,19 @@ CODEDEPLOY_APPLICATION_ID = "CodeDeployApplication"
 DEPLOYMENT_GROUP_ID = "DeploymentGroup"
 CODEDEPLOY_ROLE_ID = "CodeDeployRole"
 
+#: The bundle's template of what is one per account and region, not one per environment: API
+#: Gateway's CloudWatch Logs role and the account setting that points at it.  An administrator
+#: deploys it once, as its own stack.
+ACCOUNT_SETUP_TEMPLATE = "account-setup.json"
+ACCOUNT_SETUP_STACK = f"{STACK}-account-setup"
+LOGGING_ROLE_ID = "ApiGatewayLoggingRole"
+API_ACCOUNT_ID = "ApiGatewayAccount"
+#: What webhook stacks created when ``CreateApiGatewayAccountRole`` was ``true``, before it moved to
+#: ``ACCOUNT_SETUP_TEMPLATE``.  Removing them from such a stack would leave every API of the account
+#: without a logging role, so the deploy guard refuses it and the stack policy denies it until the
+#: account setup is deployed.
+MOVED_TO_ACCOUNT_SETUP: tuple[str, ...] = (LOGGING_ROLE_ID, API_ACCOUNT_ID)
+
 #: Alarms that mean "this release is failing": CodeDeploy rolls a traffic shift
 #: back on them, and deploy passes them to CloudFormation as rollback triggers.
 #: Throttles and latency are load, not a faulty release, so they only notify.

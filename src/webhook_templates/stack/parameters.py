@@ -29,14 +29,6 @@ _DEFAULTS = EnvironmentConfig(name="default")
 # Condition names, referenced by the resource modules.
 IS_PRODUCTION = "IsProduction"
 CREATE_SIGNING_SECRET = "CreateSigningSecret"
-# Not "CreateApiGatewayAccountRole": that is the parameter's name, and a condition sharing a
-# parameter's name is legal in CloudFormation but breaks other engines (CDK's CfnInclude among them).
-CREATE_ACCOUNT_ROLE = "ShouldCreateApiGatewayAccountRole"
-#: The parameter that decides it; ``deploy`` and HANDOFF read it before a first deploy.
-ACCOUNT_ROLE_PARAMETER = "CreateApiGatewayAccountRole"
-#: How to point API Gateway at an existing CloudWatch role instead.
-SET_ACCOUNT_ROLE_COMMAND = ("aws apigateway update-account --patch-operations "
-                            "op=replace,path=/cloudwatchRoleArn,value=<role ARN>")
 HAS_ALARM_TOPIC = "HasAlarmTopic"
 HAS_RESERVED_CONCURRENCY = "HasReservedConcurrency"
 HAS_SECRET_READERS = "HasSigningSecretReaders"
@@ -111,9 +103,6 @@ SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec("ThrottleBurstLimit", "throttle_burst_limit",
                   "Burst of requests the stage accepts above the steady rate.", "Number",
                   _bounds("throttle_burst_limit")),
-    ParameterSpec(ACCOUNT_ROLE_PARAMETER, "create_api_gateway_account_role",
-                  "true: set the account and region's API Gateway logging role (one stack each, if none).",
-                  constraints=_BOOL),
     ParameterSpec("LogRetentionDays", "log_retention_days",
                   "Days to keep function and access logs.", "Number",
                   (("AllowedValues", [str(d) for d in LOG_RETENTION_DAYS]),)),
@@ -184,7 +173,6 @@ def conditions() -> dict[str, Condition | Any]:
     return {
         IS_PRODUCTION: Or(Equals(Ref("Environment"), PRODUCTION_NAME), Equals(Ref("Production"), "true")),
         CREATE_SIGNING_SECRET: Equals(Ref("SigningSecretArn"), ""),
-        CREATE_ACCOUNT_ROLE: Equals(Ref(ACCOUNT_ROLE_PARAMETER), "true"),
         HAS_ALARM_TOPIC: Not(Equals(Ref("AlarmTopicArn"), "")),
         HAS_RESERVED_CONCURRENCY: Not(Equals(Ref("ReservedConcurrency"), 0)),
         HAS_SECRET_READERS: Not(Equals(Join("", Ref("SigningSecretReaders")), "")),

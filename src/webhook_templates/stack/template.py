@@ -62,8 +62,6 @@ def build_template(handler: HandlerArtifact) -> Template:
         api.rest_api(),
         *definition,
         deployment,
-        api.logging_role(),
-        api.account_settings(),
         api.stage(deployment.title),
         api.invoke_permission(),
     ])
