@@ -114,7 +114,7 @@ ACCESS_LOG_FIELDS = {
 ALARMS = {
     "FunctionErrorsAlarm": ("Webhook processor raised errors", "AWS/Lambda", "Errors", 1, "Sum", 60, 5, 1),
     "FunctionThrottlesAlarm": ("Webhook processor was throttled", "AWS/Lambda", "Throttles", 1, "Sum", 60, 5, 1),
-    "Api5xxRateAlarm": ("More than 1% of webhook requests failed with 5XX", "AWS/ApiGateway", "5XXError", 0.01,
+    "Api5xxRateAlarm": ("Over 1% of webhook requests got a 5XX", "AWS/ApiGateway", "5XXError", 0.01,
                         "Average", 300, 1, 1),
     "ApiLatencyP99Alarm": ("Webhook p99 latency above 2 seconds", "AWS/ApiGateway", "Latency", 2000, "p99",
                            300, 3, 2),

@@ -43,7 +43,7 @@ def rest_api() -> apigateway.RestApi:
     return apigateway.RestApi(
         naming.API_ID,
         Name=naming.per_environment(naming.API),
-        Description="Receives signed financial-transaction webhooks",
+        Description="Transaction webhooks",
         EndpointConfiguration=apigateway.EndpointConfiguration(Types=["REGIONAL"]),
     )
 
@@ -77,7 +77,6 @@ def transaction_model(limits: HandlerLimits) -> apigateway.Model:
         RestApiId=Ref(naming.API_ID),
         ContentType=CONTENT_TYPE,
         Name="Transaction",
-        Description="A transaction webhook body",
         Schema=request_schema(limits),
     )
 

@@ -41,7 +41,7 @@ FUNCTION_ALARMS = (
     AlarmSpec(metrics.FUNCTION_THROTTLES_ALARM_ID, "Webhook processor was throttled", "AWS/Lambda", "Throttles", 1),
 )
 API_ALARMS = (
-    AlarmSpec(naming.API_5XX_ALARM_ID, "More than 1% of webhook requests failed with 5XX",
+    AlarmSpec(naming.API_5XX_ALARM_ID, "Over 1% of webhook requests got a 5XX",
               "AWS/ApiGateway", "5XXError", 0.01, statistic="Average", period_seconds=300,
               evaluation_periods=1),
     AlarmSpec(metrics.API_LATENCY_ALARM_ID, "Webhook p99 latency above 2 seconds",

@@ -26,11 +26,11 @@ def outputs() -> list[Output]:
     """``ApiEndpoint``, ``TableName``, ``FunctionName``, ``KmsKeyId``, ``SigningSecretArn`` and
     ``TransactionStreamArn`` (only with ``TransactionStream=true``)."""
     return [
-        _output("ApiEndpoint", "URL that webhook senders POST to", endpoint_url()),
-        _output("TableName", "DynamoDB table holding the transactions", table_name()),
-        _output("FunctionName", "Lambda function processing the webhooks", Ref(naming.FUNCTION_ID)),
-        _output("KmsKeyId", "KMS key encrypting the table, logs and secret", Ref(naming.KEY_ID)),
-        _output("SigningSecretArn", "Secrets Manager secret holding the signing secret", signing_secret_arn()),
+        _output("ApiEndpoint", "URL senders POST to", endpoint_url()),
+        _output("TableName", "Transactions table", table_name()),
+        _output("FunctionName", "Webhook function", Ref(naming.FUNCTION_ID)),
+        _output("KmsKeyId", "The stack's KMS key", Ref(naming.KEY_ID)),
+        _output("SigningSecretArn", "Signing secret", signing_secret_arn()),
         _output("TransactionStreamArn", "Stream of new transactions", GetAtt(naming.TABLE_ID, "StreamArn"),
                 Condition=parameters.HAS_STREAM),
     ]
