@@ -247,7 +247,7 @@ def test_template_over_the_body_limit_is_uploaded_to_s3_by_content_hash(
     aws: Clients, run: Run, build_dir: Path, tmp_path: Path
 ) -> None:
     template = json.loads((build_dir / "template.json").read_text())
-    template["Metadata"]["Padding"] = "x" * 20_000
+    template.setdefault("Metadata", {})["Padding"] = "x" * 20_000
     body = json.dumps(template)
     assert len(body.encode()) > 51_200
     path = tmp_path / "big.json"
