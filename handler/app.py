@@ -596,10 +596,13 @@ def _write_if_new(
 
 def _read_marker(container: Container, deadline: Deadline, delivery_id: str, legacy: bool) -> _Item | None:
     """This delivery's marker; with ``legacy``, an earlier version's when there is no other."""
-    answer = container.ddb.get_item(
-        TableName=container.deliveries, Key={"deliveryId": {"S": delivery_id}}, ConsistentRead=True)
-    if "Item" in answer or not legacy:
-        return answer.get("Item")
+    item = container.ddb.get_item(
+        TableName=container.deliveries, Key={"deliveryId": {"S": delivery_id}}, ConsistentRead=True).get("Item")
+    expires = item.get("expiresAt") if item else None
+    if expires and int(expires["N"]) < time.time():
+        item = None  # the write treats an expired marker as gone (TTL deletes it later): so must the read
+    if item or not legacy:
+        return item
     deadline.check("dynamodb earlier marker read")
     answer = container.ddb.get_item(TableName=container.table, Key=_legacy_key(delivery_id), ConsistentRead=True)
     return answer.get("Item")

@@ -112,11 +112,11 @@ ACCESS_LOG_FIELDS = {
 }
 #: Logical ID -> (description, namespace, metric, threshold, statistic, period, evaluation periods, datapoints).
 ALARMS = {
-    "FunctionErrorsAlarm": ("Webhook processor raised errors", "AWS/Lambda", "Errors", 1, "Sum", 60, 5, 1),
-    "FunctionThrottlesAlarm": ("Webhook processor was throttled", "AWS/Lambda", "Throttles", 1, "Sum", 60, 5, 1),
-    "Api5xxRateAlarm": ("Over 1% of webhook requests got a 5XX", "AWS/ApiGateway", "5XXError", 0.01,
+    "FunctionErrorsAlarm": ("Function errors", "AWS/Lambda", "Errors", 1, "Sum", 60, 5, 1),
+    "FunctionThrottlesAlarm": ("Function throttled", "AWS/Lambda", "Throttles", 1, "Sum", 60, 5, 1),
+    "Api5xxRateAlarm": ("Over 1% of requests got 5XX", "AWS/ApiGateway", "5XXError", 0.01,
                         "Average", 300, 1, 1),
-    "ApiLatencyP99Alarm": ("Webhook p99 latency above 2 seconds", "AWS/ApiGateway", "Latency", 2000, "p99",
+    "ApiLatencyP99Alarm": ("API p99 latency over 2 s", "AWS/ApiGateway", "Latency", 2000, "p99",
                            300, 3, 2),
 }
 ROLLBACK_ALARMS = (FUNCTION_ERRORS_ALARM_ID, API_5XX_ALARM_ID)
@@ -310,7 +310,7 @@ def build_stack(app: cdk.App) -> cdk.Stack:
             dimensions=[cw.CfnAlarm.DimensionProperty(name=k, value=v) for k, v in dimensions.items()])
     alarms["DeliveryRefusalsAlarm"] = cw.CfnAlarm(
         stack, "DeliveryRefusalsAlarm", alarm_name=f"{cdk.Aws.STACK_NAME}-DeliveryRefusals",
-        alarm_description="Deliveries refused by the function", threshold=p["RefusalAlarmThreshold"].value_as_number,
+        alarm_description="Function refused deliveries", threshold=p["RefusalAlarmThreshold"].value_as_number,
         comparison_operator="GreaterThanOrEqualToThreshold", treat_missing_data="notBreaching",
         alarm_actions=notify, ok_actions=notify, namespace="WebhookReceiver", metric_name="deliveries",
         dimensions=[cw.CfnAlarm.DimensionProperty(name="environment", value=env),

@@ -244,6 +244,24 @@ def test_transaction_conflict_on_the_transaction_item_is_also_resolved(invoke, a
     assert clock.slept == []  # the marker was there at the first read
 
 
+def test_an_expired_marker_answers_no_redelivery_even_before_ttl_deletes_it(invoke, app, sender, account, clock):
+    """The write treats a marker past expiresAt as gone, so the read must too: a copy that lost a
+    conflict to another copy of a redelivery after the retention must not answer 200 from the old marker
+    (the other copy may yet fail); it answers 503 and the sender retries."""
+    _upgraded_long_ago(app)
+    expired = {"deliveryId": {"S": "msg_old"}, "expiresAt": {"N": str(int(clock.now) - 1)},
+               "response": {"S": '{"message":"Transaction processed successfully","transactionId":"o","timestamp":1}'},
+               "receivedAt": {"S": "2024-01-01T00:00:00.000Z"}}
+    with Stubber(app.use_clients().ddb) as stub:
+        _cancelled(stub, "TransactionConflict", "None")
+        for _ in range(3):
+            stub.add_response("get_item", {"Item": expired})
+        resp = invoke(sender.event(payload(transactionId="o"), msg_id="msg_old", ts=int(clock.now)))
+        stub.assert_no_pending_responses()
+    assert resp["statusCode"] == 503
+    assert resp["json"]["error"] == "service_unavailable"
+
+
 def test_transaction_conflict_without_a_marker_is_503(invoke, app, sender, account, clock):
     _upgraded_long_ago(app)
     with Stubber(app.use_clients().ddb) as stub:

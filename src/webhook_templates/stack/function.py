@@ -63,7 +63,7 @@ def webhook_function(handler: HandlerArtifact) -> awslambda.Function:
         naming.FUNCTION_ID,
         Metadata=checkov_skips(skips.DEAD_LETTER_QUEUE, skips.VPC),
         FunctionName=naming.per_environment(naming.FUNCTION),
-        Description="Verifies and stores transaction webhooks",
+        Description="Transaction webhooks",
         Runtime=Ref("LambdaRuntime"),
         Architectures=["arm64"],
         Handler=HANDLER,

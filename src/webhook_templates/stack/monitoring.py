@@ -37,14 +37,14 @@ class AlarmSpec:
 #: 5XX is alarmed as a rate (the metric is 0 or 1 per request, so its average
 #: is the share of failed requests); latency as p99 against API Gateway's 29 s cap.
 FUNCTION_ALARMS = (
-    AlarmSpec(naming.FUNCTION_ERRORS_ALARM_ID, "Webhook processor raised errors", "AWS/Lambda", "Errors", 1),
-    AlarmSpec(metrics.FUNCTION_THROTTLES_ALARM_ID, "Webhook processor was throttled", "AWS/Lambda", "Throttles", 1),
+    AlarmSpec(naming.FUNCTION_ERRORS_ALARM_ID, "Function errors", "AWS/Lambda", "Errors", 1),
+    AlarmSpec(metrics.FUNCTION_THROTTLES_ALARM_ID, "Function throttled", "AWS/Lambda", "Throttles", 1),
 )
 API_ALARMS = (
-    AlarmSpec(naming.API_5XX_ALARM_ID, "Over 1% of webhook requests got a 5XX",
+    AlarmSpec(naming.API_5XX_ALARM_ID, "Over 1% of requests got 5XX",
               "AWS/ApiGateway", "5XXError", 0.01, statistic="Average", period_seconds=300,
               evaluation_periods=1),
-    AlarmSpec(metrics.API_LATENCY_ALARM_ID, "Webhook p99 latency above 2 seconds",
+    AlarmSpec(metrics.API_LATENCY_ALARM_ID, "API p99 latency over 2 s",
               "AWS/ApiGateway", "Latency", 2000, statistic="p99", period_seconds=300,
               evaluation_periods=3, datapoints_to_alarm=2),
 )
@@ -89,7 +89,7 @@ def _alarm(spec: AlarmSpec, dimensions: list[cloudwatch.MetricDimension]) -> clo
 def _refusals_alarm() -> cloudwatch.Alarm:
     """Deliveries the function refused: the handler's EMF count of outcome ``rejected``."""
     return _notifying_alarm(
-        metrics.REFUSALS_ALARM_ID, "Deliveries refused by the function",
+        metrics.REFUSALS_ALARM_ID, "Function refused deliveries",
         Ref("RefusalAlarmThreshold"),
         Namespace=metrics.NAMESPACE,
         MetricName=metrics.DELIVERIES,

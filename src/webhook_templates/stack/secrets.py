@@ -25,7 +25,7 @@ def signing_secret() -> secretsmanager.Secret:
         Condition=parameters.CREATE_SIGNING_SECRET,
         **naming.RETAIN,
         Name=naming.per_environment(naming.SIGNING_SECRET),
-        Description='Standard Webhooks signing secret: {"current": ..., "previous": ...}',
+        Description='Signing secret: {"current": ..., "previous": ...}',
         KmsKeyId=key_arn(),
         GenerateSecretString=secretsmanager.GenerateSecretString(
             SecretStringTemplate=json.dumps({}),
