@@ -219,6 +219,10 @@ def test_profile_picks_the_profile_of_the_aws_config(
     (["--tags", "Owner"], "invalid value 'Owner'; accepted: KEY=VALUE"),
     (["--parameter-overrides", "LambdaMemorySize=64"], "LambdaMemorySize='64' is invalid; accepted: a number from 128"),
     (["--parameter-overrides", "LambdaRuntime=python2.7"], "accepted: python3.11, python3.12"),
+    # CloudFormation's Number takes these, and the function would refuse them at every cold start.
+    *((["--parameter-overrides", f"DeliveryRetentionDays={days}"],
+       f"DeliveryRetentionDays={days!r} is invalid; accepted: a whole number") for days in ("35.0", "1e1", "+35")),
+    (["--parameter-overrides", "LambdaMemorySize=512.5"], "accepted: a whole number"),
     (["--parameter-overrides", "Memory=512"], "'Memory' is not a parameter of"),
     (["--parameter-overrides", "Environment=prod"], "Environment=prod is refused"),
     (["--no-execute-changeset", "--allow-replacement", "TransactionsTable"], "accepted: one of them"),

@@ -18,10 +18,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..config import ConfigError, EnvironmentConfig
+from ..config import NUMERIC_BOUNDS, ConfigError, EnvironmentConfig
 from ..handoff.bundle import build_files, check_drift, write_bundle
 from ..stack.capabilities import required_capabilities
 from ..stack.limits import TEMPLATE_BODY_LIMIT
+from ..stack.parameters import SPECS
 from . import messages
 
 #: Where templates too large for ``TemplateBody`` go, inside the upload bucket.
@@ -257,6 +258,19 @@ def _constraint_error(value: str, spec: dict[str, Any]) -> str | None:
     return None
 
 
+#: Number parameters of whole numbers only.  CloudFormation's Number also takes ``35.0``, ``+35``
+#: or ``1e1`` and passes the text on as given: to the function's environment, whose strict
+#: reading would then refuse every delivery, and to Lambda's and API Gateway's settings.
+WHOLE_NUMBERS = frozenset(spec.key for spec in SPECS
+                          if spec.setting in NUMERIC_BOUNDS and NUMERIC_BOUNDS[spec.setting].integer)
+
+
+def _whole_number(key: str, value: str) -> str | None:
+    if key in WHOLE_NUMBERS and not re.fullmatch(r"[0-9]+", value):
+        return messages.A_WHOLE_NUMBER
+    return None
+
+
 #: Overrides that would make the stack disagree with its own name.
 NOT_OVERRIDABLE = {"Environment": messages.ENVIRONMENT_NOT_OVERRIDABLE}
 
@@ -276,7 +290,7 @@ def apply_overrides(parameters: list[dict[str, str]], overrides: Mapping[str, st
         if key not in known:
             raise ConfigError(messages.override_unknown(key, template.path,
                                                         [k for k in known if k not in NOT_OVERRIDABLE]))
-        problem = _constraint_error(value, known[key])
+        problem = _whole_number(key, value) or _constraint_error(value, known[key])
         if problem:
             raise ConfigError(messages.override_invalid(key, value, problem))
     result = [p for p in parameters if p["ParameterKey"] not in overrides]

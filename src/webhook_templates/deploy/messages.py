@@ -96,6 +96,7 @@ def override_invalid(key: str, value: str, accepted: str) -> str:
 
 
 A_NUMBER = "a number"
+A_WHOLE_NUMBER = "a whole number (digits only)"
 
 
 def number_range(low: object, high: object) -> str:
