@@ -21,12 +21,9 @@ from botocore.exceptions import ClientError
 from ..config import NUMERIC_BOUNDS, ConfigError, EnvironmentConfig
 from ..handoff.bundle import build_files, check_drift, write_bundle
 from ..stack.capabilities import required_capabilities
-from ..stack.limits import TEMPLATE_BODY_LIMIT
+from ..stack.limits import TEMPLATE_BODY_LIMIT, TEMPLATE_S3_PREFIX
 from ..stack.parameters import SPECS
 from . import messages
-
-#: Where templates too large for ``TemplateBody`` go, inside the upload bucket.
-S3_PREFIX = "webhook-templates/"
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ class TemplateSource:
         """Content-addressed key: the same template is uploaded once, and never overwritten by another."""
         digest = hashlib.sha256(self.body.encode("utf-8")).hexdigest()
         suffix = self.path.suffix if self.path.suffix in (".json", ".yaml", ".yml") else ".json"
-        return f"{S3_PREFIX}{digest}{suffix}"
+        return f"{TEMPLATE_S3_PREFIX}/{digest}{suffix}"
 
 
 def render_if_stale(build_dir: Path, environments: Mapping[str, EnvironmentConfig]) -> list[str]:

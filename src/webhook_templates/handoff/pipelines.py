@@ -23,7 +23,7 @@ from typing import Any
 from .. import data_guard
 from ..config import EnvironmentConfig
 from ..stack import account_setup, naming
-from ..stack.limits import TEMPLATE_BODY_LIMIT
+from ..stack.limits import TEMPLATE_BODY_LIMIT, TEMPLATE_BUCKET_VARIABLE, TEMPLATE_S3_PREFIX
 from ..stack.parameters import parameter_file
 from ..stack.tags import stack_tags
 from .guard_script import POLICY_NAME
@@ -33,10 +33,8 @@ from .templating import render
 
 #: The bundle folder the formats are written to, one subfolder per environment.
 FOLDER = "pipelines"
-#: The variable naming the S3 bucket a template over ``TEMPLATE_BODY_LIMIT`` is read from.
-BUCKET_VARIABLE = "TEMPLATE_BUCKET"
-#: Where in that bucket the template goes (the change-set blocks use the same prefix).
-BUCKET_PREFIX = "webhook-templates"
+BUCKET_VARIABLE = TEMPLATE_BUCKET_VARIABLE
+BUCKET_PREFIX = TEMPLATE_S3_PREFIX
 #: What works and what does not with StackSets and Service Catalog (one file for every environment).
 LIMITATIONS_NAME = f"{FOLDER}/stacksets-and-service-catalog.md"
 #: The template of what works, and what does not, with StackSets and Service Catalog.

@@ -43,7 +43,7 @@ from ..config import EnvironmentConfig
 from ..exit_codes import EXIT_REFUSED
 from ..stack import naming
 from ..stack.account_setup import SET_ACCOUNT_ROLE_COMMAND, deploy_command
-from ..stack.limits import TEMPLATE_BODY_LIMIT
+from ..stack.limits import TEMPLATE_BODY_LIMIT, TEMPLATE_BUCKET_VARIABLE, TEMPLATE_S3_PREFIX
 from ..stack.tags import as_cloudformation, stack_tags
 from . import templating
 from .guard_script import POLICY_NAME, SCRIPT_NAME
@@ -212,7 +212,7 @@ def aws_cli_options(request: Mapping[str, Any]) -> str:
 
 def block_requests(procedure: Procedure, via_s3: bool) -> dict[str, str]:
     """The block's ``create-change-set`` and ``execute-change-set`` options, from the procedure's requests."""
-    template = ({"TemplateURL": Shell('"https://$TEMPLATE_BUCKET.s3.amazonaws.com/$KEY"')} if via_s3
+    template = ({"TemplateURL": Shell(f'"https://${TEMPLATE_BUCKET_VARIABLE}.s3.amazonaws.com/$KEY"')} if via_s3
                 else {"TemplateBody": f"file://{DEPLOY_TEMPLATE}"})
     create = procedure.create_change_set(
         stack=Shell('"$STACK"'), name=Shell('"$CHANGE_SET"'), kind=Shell('"$TYPE"'), template=template,
@@ -234,6 +234,8 @@ def change_set_facts(config: EnvironmentConfig, capabilities: Sequence[str], tem
         "template": DEPLOY_TEMPLATE,
         "via_s3": via_s3,
         "body_limit": TEMPLATE_BODY_LIMIT,
+        "bucket_variable": TEMPLATE_BUCKET_VARIABLE,
+        "s3_prefix": TEMPLATE_S3_PREFIX,
         "requests": block_requests(procedure, via_s3),
         "role_variable": ROLE_VARIABLE,
         "notification_variable": NOTIFICATION_VARIABLE,
