@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from support.faults import Faults, install
 from webhook_templates import metrics
 from webhook_templates.exit_codes import EXIT_ALARM, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
@@ -78,3 +81,21 @@ def test_status_counts_deliveries_by_outcome_and_reason_and_reads_the_alarms(aws
     assert "  rejected/invalid_signature: 1" in text.out
     assert "p99 latency: edge 80 ms, handler 9 ms" in text.out
     assert "ALARM: webhook-staging-DeliveryRefusals" in text.out
+
+
+@pytest.mark.parametrize("kind", ["html500", "refused", "expired"])
+@pytest.mark.parametrize("operation", ["GetMetricData", "DescribeAlarms"])
+def test_status_when_cloudwatch_fails_is_one_line_never_a_traceback(
+    aws, run, monkeypatch: pytest.MonkeyPatch, operation: str, kind: str
+) -> None:
+    """A proxy's error page, a refused connection or expired credentials on a CloudWatch read (every
+    retry of it) end status with one line and exit 1: a script never reads 'healthy' from a failed read."""
+    assert run("deploy", "--env", "staging", "--yes").code == EXIT_OK
+    plan = Faults().add(operation, kind, times=100)
+    install(plan, monkeypatch)
+    result = run("status", "--env", "staging", "--output", "json")
+    assert plan.calls[operation] >= 1
+    assert result.code == EXIT_FAILED, result.out
+    assert result.out == ""
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert "Traceback" not in result.err

@@ -99,13 +99,13 @@ class Fault:
 
 @dataclass
 class Faults:
-    """A plan of faults and the count of CloudFormation calls made under it."""
+    """A plan of faults and the count of calls (of ``FAULTY_SERVICES``) made under it."""
 
     plan: list[Fault] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
 
     def add(self, operation: str, kind: str, *, times: int = 1, skip: int = 0) -> Faults:
-        """Fail ``times`` calls of ``operation`` (a CloudFormation API name) with ``kind``, after ``skip``."""
+        """Fail ``times`` calls of ``operation`` (an API name) with ``kind``, after ``skip``."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(KINDS)}")
         self.plan.append(Fault(operation, kind, times, skip))
@@ -134,6 +134,11 @@ def shared_core() -> botocore.session.Session:
     return core
 
 
+#: The services whose calls a plan can fail: CloudFormation (deploy, outputs, destroy) and
+#: CloudWatch (status, the dashboard).  Their operation names do not overlap.
+FAULTY_SERVICES = ("cloudformation", "cloudwatch")
+
+
 def install(faults: Faults, monkeypatch: Any) -> None:
     """Make every ``boto3.Session`` created from now on (until the test ends) send through ``faults``."""
     original = boto3.Session
@@ -144,6 +149,7 @@ def install(faults: Faults, monkeypatch: Any) -> None:
             super().__init__(*args, **kwargs)
             # boto3 adds its own folder of models on every session: once is enough.
             _LOADER.search_paths[:] = list(dict.fromkeys(_LOADER.search_paths))
-            self.events.register("before-send.cloudformation", faults.before_send)
+            for service in FAULTY_SERVICES:
+                self.events.register(f"before-send.{service}", faults.before_send)
 
     monkeypatch.setattr(boto3, "Session", FaultySession)

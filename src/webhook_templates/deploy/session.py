@@ -108,6 +108,12 @@ def aws_errors_or_interrupt() -> tuple[type[BaseException], ...]:
     return (*aws_errors(), KeyboardInterrupt)
 
 
+def _one_line(text: object, limit: int = 200) -> str:
+    """``text`` on one line, at most ``limit`` characters: an error body can be a whole HTML page."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
 def describe_error(error: BaseException) -> str:
     """One line for an AWS failure: the service's code and message, or what went wrong on the way."""
     from botocore.exceptions import ClientError, NoCredentialsError
@@ -123,8 +129,8 @@ def describe_error(error: BaseException) -> str:
         if status >= 500 and (code in ("?", "Unknown") or code.isdigit()):
             # No AWS error in the body: an HTML page botocore read leniently.
             return (f"AWS answered HTTP {status} without an AWS error (a proxy's error page?): "
-                    f"{details.get('Message', '')}")
-        line = f"AWS error {code}: {details.get('Message') or error}"
+                    f"{_one_line(details.get('Message', ''))}")
+        line = f"AWS error {code}: {_one_line(details.get('Message') or error, 500)}"
         if code in _CREDENTIAL_CODES:
             line += " (refresh your credentials, e.g. `aws sso login`, and run the command again)"
         return line
