@@ -94,6 +94,12 @@ def test_every_key_is_documented_in_the_readme() -> None:
     ("log_retention_days", True, "30, 60"),
     ("signing_secret_arn", 12, "Secrets Manager secret ARN"),
     ("production", "yes", "true or false"),
+    # Names, not ARNs: environments.toml holds no account ID; the template builds the ARN.
+    ("deploy_role", "arn:aws:iam::123456789012:role/webhook-cloudformation-deploy", "an IAM role name"),
+    ("deploy_role", "a" * 65, "1-64 letters"),
+    ("deploy_role", "two words", "an IAM role name"),
+    ("permissions_boundary", "arn:aws:iam::123456789012:policy/webhook-permissions-boundary", "a managed policy name"),
+    ("permissions_boundary", 7, "a managed policy name"),
 ])
 def test_invalid_values_name_the_setting_and_what_is_accepted(setting: str, value: object, accepted: str) -> None:
     with pytest.raises(ConfigError) as error:
@@ -255,6 +261,17 @@ def test_alarm_thresholds_reach_the_parameter_file_only_when_not_the_default() -
     assert "Edge4xxAlarmPercent" not in values
     share = dataclasses.replace(SHIPPED["dev"], edge_4xx_alarm_percent=2.5)
     assert {p["ParameterKey"]: p["ParameterValue"] for p in parameter_file(share)}["Edge4xxAlarmPercent"] == "2.5"
+def test_the_deploy_role_and_boundary_reach_the_parameter_file_only_when_named() -> None:
+    """Unset, the files stay as they were (CloudFormation uses the empty default: no boundary, no role)."""
+    keys = {p["ParameterKey"] for p in parameter_file(SHIPPED["staging"])}
+    assert not {"DeployRole", "PermissionsBoundary"} & keys
+    named = dataclasses.replace(SHIPPED["staging"], deploy_role="webhook-cloudformation-deploy",
+                                permissions_boundary="webhook-permissions-boundary")
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in parameter_file(named)}
+    assert values["DeployRole"] == "webhook-cloudformation-deploy"
+    assert values["PermissionsBoundary"] == "webhook-permissions-boundary"
+
+
 def test_signing_secret_readers_become_one_comma_separated_parameter() -> None:
     readers = ("arn:aws:iam::123456789012:role/break-glass",
                "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Onboarding_*")

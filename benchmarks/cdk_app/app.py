@@ -91,6 +91,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "RefusalAlarmThreshold": {"type": "Number", "default": 5, "min_value": 1, "max_value": 10000},
     "Edge4xxAlarmPercent": {"type": "Number", "default": 10, "min_value": 1, "max_value": 100},
     "Edge4xxAlarmMinRequests": {"type": "Number", "default": 20, "min_value": 1, "max_value": 100000},
+    "DeployRole": {"default": "", "allowed_pattern": r"^$|^[\w+=,.@-]{1,64}$"},
+    "PermissionsBoundary": {"default": "", "allowed_pattern": r"^$|^[\w+=,.@-]{1,128}$"},
 }
 #: Parameters a published version cannot capture other than by its description (ours lists the same).
 VERSIONED_PARAMETERS = ("LambdaRuntime", "LambdaMemorySize", "LambdaTimeout", "DeliveryRetentionDays",
@@ -159,6 +161,13 @@ def build_stack(app: cdk.App) -> cdk.Stack:
     has_provisioned = condition("HasProvisionedConcurrency",
                                 fn.condition_not(fn.condition_equals(p["ProvisionedConcurrency"].value, 0)))
     has_stream = condition("HasTransactionStream", fn.condition_equals(p["TransactionStream"].value, "true"))
+    has_deploy_role = condition("HasDeployRole", fn.condition_not(fn.condition_equals(p["DeployRole"].value, "")))
+    has_boundary = condition("HasPermissionsBoundary",
+                             fn.condition_not(fn.condition_equals(p["PermissionsBoundary"].value, "")))
+    deploy_role_arn = f"arn:{stack.partition}:iam::{stack.account}:role/{p['DeployRole'].value_as_string}"
+    boundary = fn.condition_if(
+        has_boundary, f"arn:{stack.partition}:iam::{stack.account}:policy/{p['PermissionsBoundary'].value_as_string}",
+        cdk.Aws.NO_VALUE).to_string()
 
     def retained(resource: cdk.CfnResource, when: str | None = None) -> None:
         resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
@@ -174,7 +183,9 @@ def build_stack(app: cdk.App) -> cdk.Stack:
             principals=[iam.ServicePrincipal(service)],
             conditions={"StringEquals": {"aws:SourceAccount": stack.account}})]).to_json()
 
-    this_account = iam.ArnPrincipal(stack.account)  # as ours: IAM reads an account ID as its root ARN
+    # As ours: IAM reads an account ID as its root ARN; the deploy role beside it when named.
+    this_account = iam.ArnPrincipal(fn.condition_if(has_deploy_role, [stack.account, deploy_role_arn],
+                                                    stack.account).to_string())
     through_services = {"kms:ViaService": [f"{service}.{stack.region}.amazonaws.com" for service in KEY_SERVICES],
                         "kms:CallerAccount": stack.account}
     function_log_group = f"/aws/lambda/webhook-processor-{env}"
@@ -257,7 +268,7 @@ def build_stack(app: cdk.App) -> cdk.Stack:
     role = iam.CfnRole(
         stack, "FunctionRole", role_name=f"webhook-lambda-role-{env}",
         description="Webhook processor: store transactions, read the signing secret, write logs and traces",
-        assume_role_policy_document=assumable_by("lambda.amazonaws.com"),
+        assume_role_policy_document=assumable_by("lambda.amazonaws.com"), permissions_boundary=boundary,
         policies=[iam.CfnRole.PolicyProperty(policy_name="webhook-processor", policy_document=policy.to_json())])
     readers = fn.condition_if(has_readers, fn.split(",", fn.join(",", [
         role.attr_arn, fn.join(",", p["SigningSecretReaders"].value_as_list)])), [role.attr_arn])
@@ -266,7 +277,14 @@ def build_stack(app: cdk.App) -> cdk.Stack:
         resource_policy=iam.PolicyDocument(statements=[iam.PolicyStatement(
             sid="OnlyNamedPrincipalsReadSecret", effect=iam.Effect.DENY, principals=[iam.AnyPrincipal()],
             actions=["secretsmanager:GetSecretValue"], resources=["*"],
-            conditions={"ArnNotLike": {"aws:PrincipalArn": readers}})]).to_json())
+            conditions={"ArnNotLike": {"aws:PrincipalArn": readers},
+                        "ArnNotEquals": {"aws:PrincipalArn": deploy_role_arn}}),
+            iam.PolicyStatement(
+                sid="DeployRoleReadsOnlyThroughCloudFormation", effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()], actions=["secretsmanager:GetSecretValue"], resources=["*"],
+                conditions={"ArnEquals": {"aws:PrincipalArn": deploy_role_arn},
+                            "StringNotEquals": {"aws:CalledViaLast": "cloudformation.amazonaws.com"}}),
+        ]).to_json())
     retained(secret_policy, create_secret)
     function = lambda_.CfnFunction(
         stack, "WebhookFunction", function_name=f"webhook-processor-{env}",
@@ -331,6 +349,7 @@ def build_stack(app: cdk.App) -> cdk.Stack:
               for query, metric in (("e", "4XXError"), ("n", "Count")))])
     codedeploy_role = iam.CfnRole(
         stack, "CodeDeployRole", assume_role_policy_document=assumable_by("codedeploy.amazonaws.com"),
+        permissions_boundary=boundary,
         policies=[iam.CfnRole.PolicyProperty(policy_name="shift-live-alias", policy_document=iam.PolicyDocument(
             statements=[
                 iam.PolicyStatement(sid="ShiftAliasTraffic", actions=[

@@ -78,6 +78,10 @@ _SECRET_ARN_PATTERN = re.compile(
 PRINCIPAL_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=.@_/*-]{1,512}$"
 _ROOT_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:root$")
 _TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+#: IAM's rules for a role's and a managed policy's name (``^$|`` admits the empty default); names,
+#: not ARNs, so that environments.toml holds no account ID: the template builds the ARN in its account.
+ROLE_NAME_PATTERN = r"^$|^[\w+=,.@-]{1,64}$"
+POLICY_NAME_PATTERN = r"^$|^[\w+=,.@-]{1,128}$"
 
 
 #: The handler starts an AWS call only with 5.25 s left (two bounded attempts and an answer),
@@ -183,6 +187,13 @@ class EnvironmentConfig:
     #: ``edge_4xx_alarm_min_requests`` came: one stray request never pages.
     edge_4xx_alarm_percent: float = 10.0
     edge_4xx_alarm_min_requests: int = 20
+    #: The name of the CloudFormation service role this environment is deployed with (the bundle's
+    #: ``webhook-cloudformation-deploy``), named in the key's policy: the role administers the key
+    #: through the key policy, not through tags.  Empty: no such role (the role must exist first).
+    deploy_role: str = ""
+    #: The name of the managed policy every role of the stack is bounded by (the bundle's
+    #: ``webhook-permissions-boundary``, which the deploy role requires).  Empty: no boundary.
+    permissions_boundary: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.tags, Mapping):
@@ -294,6 +305,11 @@ def validate(config: EnvironmentConfig) -> None:
         config.alarm_topic_arn == "" or _is_str(config.alarm_topic_arn, _TOPIC_ARN_PATTERN),
         "alarm_topic_arn", config.alarm_topic_arn, "empty (no notifications) or an SNS topic ARN",
     )
+    _require(_is_str(config.deploy_role, re.compile(ROLE_NAME_PATTERN)), "deploy_role", config.deploy_role,
+             "empty (none) or an IAM role name in this account (1-64 letters, digits and +=,.@_-), not an ARN")
+    _require(_is_str(config.permissions_boundary, re.compile(POLICY_NAME_PATTERN)), "permissions_boundary",
+             config.permissions_boundary,
+             "empty (none) or a managed policy name in this account (1-128 letters, digits and +=,.@_-), not an ARN")
     _require(isinstance(config.production, bool), "production", config.production, "true or false")
     _require(isinstance(config.stream, bool), "stream", config.stream, "true or false")
     _require(isinstance(config.tags, Mapping), "tags", config.tags,

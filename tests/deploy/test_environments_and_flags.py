@@ -67,6 +67,9 @@ def test_based_on_deploys_an_ephemeral_environment_and_destroy_removes_it(aws: C
     assert created and created["StackStatus"] == "CREATE_COMPLETE"
     values = parameters_of(created)
     assert values["Environment"] == "pr-123" and values["ThrottleRateLimit"] == "10"  # dev's
+    # The role is not the one the key policy names: said, as with the bundle's role the key would fail.
+    assert ("Note: CloudFormation deploys as cfn-deployer, but the key policy names no deploy role (DeployRole)"
+            in deployed.out)
     table = aws("dynamodb").describe_table(TableName="transactions-pr-123")["Table"]
     assert table["TableName"] == "transactions-pr-123"
 

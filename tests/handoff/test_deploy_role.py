@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from stack.template_helpers import allowed
 from support.environments import SHIPPED
 from webhook_templates.handoff import deploy_role
 from webhook_templates.handoff.render import RenderedFile
@@ -31,17 +32,30 @@ def test_every_action_the_registry_schemas_list_is_granted(
     # The ones any reader would expect, so an empty schema lookup cannot pass.
     assert {"dynamodb:CreateTable", "dynamodb:DeleteTable", "lambda:CreateFunction", "iam:PassRole",
             "kms:CreateKey", "logs:CreateLogGroup", "secretsmanager:CreateSecret", "apigateway:POST",
-            "cloudwatch:PutMetricAlarm"} <= needed
-    assert granted(policy(files)) == needed
+            "cloudwatch:PutMetricAlarm", "kms:PutKeyPolicy", "kms:CreateGrant"} <= needed
+    # Key actions are the key policy's to grant (it names the role), but for creating and tagging a
+    # new key and the alias side of aliases, which no key policy can grant.
+    in_this_policy = needed - {a for a in needed if a.startswith("kms:")} | (needed & BEFORE_THE_KEY_EXISTS)
+    assert granted(policy(files)) == in_this_policy
+    assert needed - in_this_policy <= deploy_role.key_policy_grants(body)
     listed = deploy_role.handler_permissions(deploy_role.resource_types(body))
     assert needed <= listed
 
 
-def test_drift_detection_and_import_can_read_every_resource(files: dict[str, RenderedFile]) -> None:
+def test_drift_detection_and_import_can_read_every_resource(
+    files: dict[str, RenderedFile], body: dict[str, Any],
+) -> None:
     """The read handlers' permissions: without them a drift check with the role fails."""
-    assert {"kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "lambda:GetPolicy", "codedeploy:ListTagsForResource",
-            "lambda:GetFunctionScalingConfig", "logs:DescribeLogGroups"} <= granted(policy(files))
+    assert {"lambda:GetPolicy", "codedeploy:ListTagsForResource", "lambda:GetFunctionScalingConfig",
+            "logs:DescribeLogGroups"} <= granted(policy(files))
+    # The key's, by its key policy.
+    assert {"kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags",
+            "kms:DescribeKey"} <= deploy_role.key_policy_grants(body)
 
+
+#: The KMS actions the role's own policy keeps: a key that does not exist yet has no key policy.
+BEFORE_THE_KEY_EXISTS = {"kms:CreateKey", "kms:TagResource", "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias",
+                         "kms:ListAliases"}
 
 #: What the role must never do, whatever the handlers list.
 ITEM_ACTIONS = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DeleteItem",
@@ -148,7 +162,27 @@ def test_no_iam_or_kms_action_reaches_every_resource_of_a_kind_without_a_conditi
     assert unconditioned == set(deploy_role.UNCONDITIONED_LISTINGS)
 
 
-def test_key_actions_require_the_tags_the_template_puts_on_its_key(
+#: Administering a key: what an attacker with the role would want on another key.
+KEY_ADMINISTRATION = {"kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:EnableKeyRotation",
+                      "kms:DisableKeyRotation", "kms:UntagResource", "kms:UpdateKeyDescription", "kms:Decrypt",
+                      "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant"}
+OTHER_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_the_role_cannot_tag_or_administer_another_key(files: dict[str, RenderedFile]) -> None:
+    """No grant on an existing key, and none conditioned on a key's tags: tagging another key gains nothing."""
+    document = policy(files)
+    tags = {"aws:ResourceTag/Team": "payments-platform", "aws:ResourceTag/CostCenter": "fintech-webhooks"}
+    for action in KEY_ADMINISTRATION:
+        assert not allowed(document, action, None, tags, OTHER_KEY), action
+        assert not allowed(document, action, None, {}, OTHER_KEY), action
+    # Tagging an existing key: only with tags in the request, which a tag on another key needs as well,
+    # and it is the only key-resource grant left: nothing the role has is conditioned on a key's tags.
+    assert not allowed(document, "kms:TagResource", None, {}, OTHER_KEY)
+    assert "aws:ResourceTag" not in json.dumps(document)
+
+
+def test_key_creation_requires_the_tags_the_template_puts_on_its_key(
     files: dict[str, RenderedFile], body: dict[str, Any],
 ) -> None:
     # The key's tags are stack tags, which CloudFormation passes to CreateKey.
@@ -156,30 +190,102 @@ def test_key_actions_require_the_tags_the_template_puts_on_its_key(
     expected = {"Team": sorted({env.team for env in SHIPPED.values()}),
                 "CostCenter": sorted({env.cost_center for env in SHIPPED.values()})}
     assert expected == {"Team": ["payments-platform"], "CostCenter": ["fintech-webhooks"]}
-    on_existing_keys = {f"aws:ResourceTag/{tag}": values for tag, values in expected.items()}
     on_requests = {f"aws:RequestTag/{tag}": values for tag, values in expected.items()}
     document = policy(files)
-    kms_statements = [s for s in document["Statement"] if any(a.startswith("kms:") for a in s["Action"])]
-    for statement in kms_statements:
-        if "arn:aws:kms:*:*:key/*" not in statement["Resource"]:
-            continue
-        condition = statement["Condition"]["StringEquals"]
-        assert condition in (on_existing_keys, on_requests), statement["Sid"]
-    # Creating a key takes no resource: it is allowed only for a key requested with the tags.
+    request = {"aws:RequestTag/Team": "payments-platform", "aws:RequestTag/CostCenter": "fintech-webhooks"}
+    assert allowed(document, "kms:CreateKey", None, request, "*")
+    assert allowed(document, "kms:TagResource", None, request, OTHER_KEY)  # KMS checks a new key's tags so
+    assert not allowed(document, "kms:CreateKey", None, {**request, "aws:RequestTag/Team": "other"}, "*")
+    assert not allowed(document, "kms:CreateKey", None, {}, "*")
     (create,) = statements_granting(document, "kms:CreateKey")
     assert create["Resource"] == ["*"] and create["Condition"] == {"StringEquals": on_requests}
-    # Tagging at creation is the only request-tag grant on keys, and it only tags.
-    by_request_tags = [s for s in kms_statements if s.get("Condition", {}).get("StringEquals") == on_requests]
-    assert [s["Action"] for s in by_request_tags] == [["kms:CreateKey"], ["kms:TagResource"]]
-    # Rotation, key policy and deletion run on a new key before its alias exists: tag-conditioned, not alias.
-    administer = {action: s for s in kms_statements for action in s["Action"]}
-    for action in ("kms:EnableKeyRotation", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DescribeKey"):
-        assert administer[action]["Condition"] == {"StringEquals": on_existing_keys}, action
-    # Cryptographic use and grants: also only through the services that encrypt with the key.
-    (use,) = statements_granting(document, "kms:Decrypt")
-    assert set(use["Action"]) == {"kms:CreateGrant", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
-    assert use["Condition"]["StringLike"] == {"kms:ViaService": [
-        "dynamodb.*.amazonaws.com", "secretsmanager.*.amazonaws.com", "lambda.*.amazonaws.com"]}
+    assert {a for s in document["Statement"] for a in s["Action"] if a.startswith("kms:")} == BEFORE_THE_KEY_EXISTS
+
+
+def test_the_key_policy_grants_the_role_what_the_key_handlers_need(body: dict[str, Any]) -> None:
+    """Every KMS action a handler lists, but creating the key, is in a key policy statement naming ``DeployRole``;
+    one missing is an error at render, not an AccessDenied mid-deploy."""
+    needed = ({a for a in deploy_role.needed_permissions(body) if a.startswith("kms:")}
+              - {"kms:CreateKey"} - deploy_role.UNCONDITIONED_LISTINGS)
+    assert {"kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:ScheduleKeyDeletion", "kms:CreateGrant"} <= needed
+    assert needed <= deploy_role.key_policy_grants(body)
+    narrowed = copy.deepcopy(body)
+    for statement in narrowed["Resources"]["EncryptionKey"]["Properties"]["KeyPolicy"]["Statement"]:
+        if statement["Sid"] == "AccountAdministersKey":
+            statement["Action"].remove("kms:PutKeyPolicy")
+    with pytest.raises(ValueError, match="the key policy does not grant the deploy role kms:PutKeyPolicy"):
+        deploy_role.deploy_role_policy(narrowed, SHIPPED)
+
+
+BOUNDARY = "arn:aws:iam::${aws:PrincipalAccount}:policy/webhook-permissions-boundary"
+FUNCTION_ROLE = "arn:aws:iam::123456789012:role/webhook-lambda-role-prod"
+
+
+def test_the_role_creates_and_changes_roles_only_with_the_boundary(files: dict[str, RenderedFile]) -> None:
+    document = policy(files)
+    bounded = {"iam:PermissionsBoundary": BOUNDARY}
+    own_policy = {"iam:PolicyARN": "arn:aws:iam::${aws:PrincipalAccount}:policy/webhook-extra"}
+    for action, context in (("iam:CreateRole", {}), ("iam:PutRolePolicy", {}),
+                            ("iam:PutRolePermissionsBoundary", {}), ("iam:AttachRolePolicy", own_policy)):
+        assert allowed(document, action, None, {**context, **bounded}, FUNCTION_ROLE), action
+        assert not allowed(document, action, None, context, FUNCTION_ROLE), action
+        other = {"iam:PermissionsBoundary": "arn:aws:iam::${aws:PrincipalAccount}:policy/AdministratorAccess"}
+        assert not allowed(document, action, None, {**context, **other}, FUNCTION_ROLE), action
+    # The boundary, once on, stays on: removing it is never granted, whatever the role handler lists.
+    assert "iam:DeleteRolePermissionsBoundary" in deploy_role.handler_permissions(["AWS::IAM::Role"])
+    assert "iam:DeleteRolePermissionsBoundary" not in granted(document)
+
+
+def test_the_templates_roles_carry_the_boundary_when_one_is_named(body: dict[str, Any]) -> None:
+    boundary = {"Fn::If": ["HasPermissionsBoundary",
+                           {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${PermissionsBoundary}"},
+                           {"Ref": "AWS::NoValue"}]}
+    roles = [r for r in body["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert len(roles) == 2
+    for role in roles:
+        assert role["Properties"]["PermissionsBoundary"] == boundary
+    assert body["Conditions"]["HasPermissionsBoundary"] == {"Fn::Not": [{"Fn::Equals": [
+        {"Ref": "PermissionsBoundary"}, ""]}]}
+    assert body["Parameters"]["PermissionsBoundary"]["Default"] == ""  # none unless asked for: still deploys
+
+
+def test_the_boundary_allows_what_the_templates_roles_do_on_this_stack_only(
+    files: dict[str, RenderedFile], body: dict[str, Any],
+) -> None:
+    from webhook_templates.handoff import permissions_boundary
+
+    boundary = json.loads(files[permissions_boundary.NAME].content)
+    for action, resource in (
+        ("dynamodb:PutItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/transactions-prod"),
+        ("dynamodb:GetItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/webhook-deliveries-prod"),
+        ("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-AbCdEf"),
+        ("lambda:UpdateAlias", "arn:aws:lambda:eu-west-1:123456789012:function:webhook-processor-prod:live"),
+        ("xray:PutTraceSegments", "*"),
+    ):
+        assert allowed(boundary, action, None, {}, resource), action
+    for action, resource in (
+        ("dynamodb:PutItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/ledger"),
+        ("dynamodb:DeleteItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/transactions-prod"),
+        ("iam:PassRole", "*"), ("iam:CreateRole", "*"), ("s3:GetObject", "*"), ("kms:PutKeyPolicy", OTHER_KEY),
+        ("lambda:UpdateFunctionCode", "arn:aws:lambda:eu-west-1:123456789012:function:webhook-processor-prod"),
+    ):
+        assert not allowed(boundary, action, None, {}, resource), action
+    # Its actions are the template's own: a new action in a role's policy is in the boundary too.
+    assert {a for s in boundary["Statement"] for a in s["Action"]} == {
+        a for actions in permissions_boundary.role_actions(body).values() for a in actions}
+    widened = copy.deepcopy(body)
+    widened["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
+        {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": "*"})
+    with pytest.raises(ValueError, match="no resource scope for sqs"):
+        permissions_boundary.boundary_policy(widened, deploy_role.SCOPES)
+
+
+def test_handoff_creates_the_boundary_before_the_role_and_asks_environments_to_name_both(handoff: str) -> None:
+    commands = deploy_role.create_commands()
+    assert commands[0] == ("aws iam create-policy --policy-name webhook-permissions-boundary "
+                           "--policy-document file://permissions-boundary-policy.json")
+    assert 'deploy_role = "webhook-cloudformation-deploy"' in handoff
+    assert 'permissions_boundary = "webhook-permissions-boundary"' in handoff
 
 
 def test_key_tag_values_come_from_every_environment(body: dict[str, Any]) -> None:
@@ -239,7 +345,8 @@ def test_managed_policies_attach_only_from_this_account_and_service_linked_roles
     assert attach["Action"] == ["iam:AttachRolePolicy"]
     # Never an AWS-managed policy (arn:aws:iam::aws:policy/...): only this account's own webhook-* ones.
     own = "arn:aws:iam::${aws:PrincipalAccount}:policy/webhook-*"
-    assert attach["Condition"] == {"ArnLike": {"iam:PolicyARN": own}}
+    assert attach["Condition"] == {"ArnLike": {"iam:PolicyARN": own},
+                                   "StringEquals": {"iam:PermissionsBoundary": BOUNDARY}}
     assert set(attach["Resource"]) == {arn for arns in EXPECTED_PASSES.values() for arn in arns}
     (linked,) = statements_granting(document, "iam:CreateServiceLinkedRole")
     assert linked["Resource"] == ["arn:aws:iam::*:role/aws-service-role/*"]

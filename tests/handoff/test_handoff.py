@@ -210,7 +210,10 @@ def test_handoff_says_who_reads_the_secret_and_what_an_existing_one_needs(handof
     assert deny["Effect"] == "Deny" and deny["Action"] == ["secretsmanager:GetSecretValue"]
     assert deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"][0] == role
     # The same statement the stack attaches to the secret it creates, but for the readers.
-    (created,) = body["Resources"]["SigningSecretPolicy"]["Properties"]["ResourcePolicy"]["Statement"]
+    # (the created secret's has a second statement for the deploy role, which never reads an existing secret).
+    created, for_the_deploy_role = body["Resources"]["SigningSecretPolicy"]["Properties"]["ResourcePolicy"]["Statement"]
     assert {k: v for k, v in deny.items() if k != "Condition"} == {k: v for k, v in created.items() if k != "Condition"}
+    assert for_the_deploy_role["Sid"] == "DeployRoleReadsOnlyThroughCloudFormation"
+    assert list(deny["Condition"]) == ["ArnNotLike"]
     assert key_statement["Principal"] == {"AWS": role} and key_statement["Action"] == ["kms:Decrypt"]
     assert key_statement["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.<region>.amazonaws.com"}}

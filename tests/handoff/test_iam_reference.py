@@ -17,7 +17,7 @@ from webhook_templates.handoff.render import RenderedFile, template_dict
 from webhook_templates.stack.account_setup import build_account_template
 
 #: The bundle's files that are IAM policy documents.
-BUNDLE_POLICIES = ("deploy-role-policy.json",)
+BUNDLE_POLICIES = ("deploy-role-policy.json", "permissions-boundary-policy.json")
 
 
 def test_the_templates_statements_exist_match_and_take_their_condition_keys(body: dict[str, Any]) -> None:

@@ -171,7 +171,7 @@ def test_parameter_files_cover_every_parameter(template: Template) -> None:
     # Omitted at its default (CloudFormation then uses the default): the files stayed as they were.
     optional = {spec.key for spec in SPECS if spec.omitted_at_default}
     assert optional == {"Production", "DeliveryRetentionDays", "TransactionStream", "RefusalAlarmThreshold",
-                        "Edge4xxAlarmPercent", "Edge4xxAlarmMinRequests"}
+                        "Edge4xxAlarmPercent", "Edge4xxAlarmMinRequests", "DeployRole", "PermissionsBoundary"}
     assert all("Default" in parameters[key] for key in optional)
     for name, config in ENVIRONMENTS.items():
         content = next(f.content for f in build_files(ENVIRONMENTS) if f.path == f"parameters/{name}.json")

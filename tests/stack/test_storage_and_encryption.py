@@ -94,7 +94,9 @@ ACCOUNT = PSEUDO["AWS::AccountId"]
 REGION = PSEUDO["AWS::Region"]
 ROOT = ("AWS", f"arn:aws:iam::{ACCOUNT}:root")  # any principal of the account, as its IAM policy allows
 LOGS = ("Service", f"logs.{REGION}.amazonaws.com")
-REFS = {"Environment": "dev"}
+REFS = {"Environment": "dev", "DeployRole": ""}
+DEPLOY_ROLE_NAME = "webhook-cloudformation-deploy"
+DEPLOY_ROLE = ("AWS", f"arn:aws:iam::{ACCOUNT}:role/{DEPLOY_ROLE_NAME}")
 
 
 def _use_actions(statement: dict[str, Any]) -> set[str]:
@@ -119,7 +121,10 @@ def test_no_principal_uses_the_key_without_a_condition_saying_how(resources: dic
 
 def test_administration_statement_manages_the_key_but_cannot_use_it(resources: dict[str, Any]) -> None:
     admin = _statements(resources)["AccountAdministersKey"]
-    assert admin["Principal"] == {"AWS": {"Ref": "AWS::AccountId"}}  # IAM reads it as the account's root
+    # IAM reads the account ID as the account's root: its IAM policies decide; the deploy role beside it when named.
+    assert resolve(admin["Principal"], REFS, {"HasDeployRole": False}) == {"AWS": ACCOUNT}
+    assert resolve(admin["Principal"], {**REFS, "DeployRole": DEPLOY_ROLE_NAME}, {"HasDeployRole": True}) == {
+        "AWS": [ACCOUNT, DEPLOY_ROLE[1]]}
     assert "Condition" not in admin
     assert _use_actions(admin) == set()
     assert not any("*" in action for action in admin["Action"]), "spell administration out: no wildcards"
@@ -141,9 +146,29 @@ def test_use_goes_through_the_three_services_of_this_region(resources: dict[str,
         assert services == expected
 
 
-def _key_allows(resources: dict[str, Any], action: str, principal: tuple[str, str], **context: Any) -> bool:
-    policy = resolve(props(resources, naming.KEY_ID)["KeyPolicy"], REFS)
+def _key_allows(resources: dict[str, Any], action: str, principal: tuple[str, str], deploy_role: str = "",
+                **context: Any) -> bool:
+    """Whether the key policy allows the request, with ``DeployRole`` = ``deploy_role``."""
+    policy = resolve(props(resources, naming.KEY_ID)["KeyPolicy"], {**REFS, "DeployRole": deploy_role},
+                     {"HasDeployRole": bool(deploy_role)})
     return allowed(policy, action, principal, context)
+
+
+def test_the_named_deploy_role_administers_and_uses_this_key_by_its_key_policy(resources: dict[str, Any]) -> None:
+    """The deploy role's IAM policy grants nothing on existing keys: this key's policy names it."""
+    for action in ("kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:TagResource", "kms:ScheduleKeyDeletion",
+                   "kms:GetKeyPolicy", "kms:CreateAlias"):
+        assert _key_allows(resources, action, DEPLOY_ROLE, DEPLOY_ROLE_NAME), action
+        assert not _key_allows(resources, action, DEPLOY_ROLE), action  # not named: not by this policy
+    via = {"kms:CallerAccount": ACCOUNT, "kms:ViaService": f"dynamodb.{REGION}.amazonaws.com"}
+    assert _key_allows(resources, "kms:CreateGrant", DEPLOY_ROLE, DEPLOY_ROLE_NAME, **via,
+                       **{"kms:GrantIsForAWSResource": True})
+    assert _key_allows(resources, "kms:Decrypt", DEPLOY_ROLE, DEPLOY_ROLE_NAME, **via)
+    # Using it is still only through the services, for the deploy role too.
+    assert not _key_allows(resources, "kms:Decrypt", DEPLOY_ROLE, DEPLOY_ROLE_NAME, **{"kms:CallerAccount": ACCOUNT})
+    # Another role of the account is not named: only the account's IAM policies could let it.
+    other = ("AWS", f"arn:aws:iam::{ACCOUNT}:role/other")
+    assert not _key_allows(resources, "kms:PutKeyPolicy", other, DEPLOY_ROLE_NAME)
 
 
 def test_the_functions_role_decrypts_only_through_its_services(resources: dict[str, Any]) -> None:
@@ -215,15 +240,35 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/webhook-lambda-role-dev"
 ADMIN_ARN = f"arn:aws:iam::{ACCOUNT}:role/Administrator"
 
 
-def _secret_policy(resources: dict[str, Any], readers: list[str]) -> dict[str, Any]:
-    refs = {**REFS, "FunctionRole.Arn": ROLE_ARN, "SigningSecretReaders": readers or [""]}
+def _secret_policy(resources: dict[str, Any], readers: list[str], deploy_role: str = "") -> dict[str, Any]:
+    refs = {**REFS, "FunctionRole.Arn": ROLE_ARN, "SigningSecretReaders": readers or [""], "DeployRole": deploy_role}
     return resolve(props(resources, naming.SECRET_POLICY_ID)["ResourcePolicy"], refs,
                    {"HasSigningSecretReaders": bool(readers)})
 
 
-def _reads(policy: dict[str, Any], principal_arn: str, action: str = "secretsmanager:GetSecretValue") -> bool:
+def _reads(policy: dict[str, Any], principal_arn: str, action: str = "secretsmanager:GetSecretValue",
+           called_via: list[str] | None = None) -> bool:
     """Whether the resource policy leaves ``principal_arn`` free to read (its IAM policy then decides)."""
-    return not denied(policy, action, ("AWS", principal_arn), {"aws:PrincipalArn": principal_arn})
+    context: dict[str, Any] = {"aws:PrincipalArn": principal_arn}
+    if called_via:  # the services a request came through; the last one made it
+        context["aws:CalledViaLast"] = called_via[-1]
+    return not denied(policy, action, ("AWS", principal_arn), context)
+
+
+def test_the_deploy_role_reads_the_secret_only_as_cloudformations_handlers_do(resources: dict[str, Any]) -> None:
+    """Drift detection and updates read the value in CloudFormation's forward access session."""
+    named = _secret_policy(resources, [], DEPLOY_ROLE_NAME)
+    via_cloudformation = ["cloudformation.amazonaws.com"]
+    assert _reads(named, DEPLOY_ROLE[1], called_via=via_cloudformation)
+    assert not _reads(named, DEPLOY_ROLE[1])  # directly: no
+    assert not _reads(named, DEPLOY_ROLE[1], called_via=["athena.amazonaws.com"])
+    assert not _reads(named, DEPLOY_ROLE[1], called_via=["cloudformation.amazonaws.com", "athena.amazonaws.com"])
+    # Nobody else gains anything from coming through CloudFormation, and the function still reads.
+    assert not _reads(named, ADMIN_ARN, called_via=via_cloudformation)
+    assert _reads(named, ROLE_ARN)
+    # No DeployRole: the role is one more principal the secret is fenced off from.
+    unnamed = _secret_policy(resources, [])
+    assert not _reads(unnamed, DEPLOY_ROLE[1], called_via=via_cloudformation)
 
 
 def test_secret_policy_protects_the_created_secret_and_blocks_public_policies(resources: dict[str, Any]) -> None:
@@ -233,9 +278,12 @@ def test_secret_policy_protects_the_created_secret_and_blocks_public_policies(re
     assert resource["DeletionPolicy"] == "Retain"  # the retained secret stays protected
     assert resource["Properties"]["SecretId"] == {"Ref": naming.SECRET_ID}
     assert resource["Properties"]["BlockPublicPolicy"] is True
-    (statement,) = resource["Properties"]["ResourcePolicy"]["Statement"]
-    assert statement["Effect"] == "Deny" and statement["Principal"] == "*"
-    assert statement["Action"] == ["secretsmanager:GetSecretValue"]
+    statements = resource["Properties"]["ResourcePolicy"]["Statement"]
+    assert [s["Sid"] for s in statements] == [
+        "OnlyNamedPrincipalsReadSecret", "DeployRoleReadsOnlyThroughCloudFormation"]
+    for statement in statements:
+        assert statement["Effect"] == "Deny" and statement["Principal"] == "*"
+        assert statement["Action"] == ["secretsmanager:GetSecretValue"]
 
 
 def test_only_the_function_reads_the_secret_by_default(resources: dict[str, Any]) -> None:

@@ -127,6 +127,7 @@ def _check_deploy_flags(args: argparse.Namespace) -> None:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Deploy the stack through a change set: show it, guard the data, confirm, execute, follow."""
+    from ..stack.naming import DEPLOY_ROLE_PARAMETER
     from ..stack.parameters import parameter_file
     from ..stack.tags import as_cloudformation, stack_tags
     from .console import Console
@@ -174,6 +175,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         console.say(messages.parameters_from_environments(env.name, args.environments,
                                                           None if listed else args.based_on, beside))
     parameters = apply_overrides(parameters, overrides, template)
+    named = next((p["ParameterValue"] for p in parameters if p["ParameterKey"] == DEPLOY_ROLE_PARAMETER), "")
+    if args.role_arn and args.role_arn.rsplit("/", 1)[-1] != named:
+        console.say(messages.role_not_in_key_policy(args.role_arn, named))
 
     def upload(source: Any) -> str:
         account = aws.client("sts").get_caller_identity()["Account"]

@@ -149,6 +149,14 @@ def parameters_from_environments(environment: str, environments: Path, based_on:
     return f"Parameters of {environment}: from {environments}{based}; there is no {beside}."
 
 
+def role_not_in_key_policy(role_arn: str, named: str) -> str:
+    """``--role-arn`` names a role the parameters do not name as ``DeployRole``."""
+    role = role_arn.rsplit("/", 1)[-1]
+    return (f"Note: CloudFormation deploys as {role}, but the key policy names "
+            f"{named or 'no deploy role'} (DeployRole): a role with only the bundle's deploy role policy then "
+            f"cannot create or administer the key; set deploy_role = \"{role}\" for this environment.")
+
+
 def no_stack_for_outputs(stack_name: str, region: str, environment: str) -> str:
     """``outputs`` of a stack that is not there."""
     return f"{stack_name} does not exist in {region}: deploy it first (make deploy ENV={environment})."

@@ -23,7 +23,17 @@ from ..stack.account_setup import build_account_template
 from ..stack.capabilities import required_capabilities
 from ..stack.handler_artifact import HandlerArtifact, shipped_handler_path
 from ..stack.template import build_template
-from . import deploy_role, diagram, document, guard_script, manifest, pipelines, procedure, sender_contract
+from . import (
+    deploy_role,
+    diagram,
+    document,
+    guard_script,
+    manifest,
+    permissions_boundary,
+    pipelines,
+    procedure,
+    sender_contract,
+)
 from .render import RenderedFile, render_files, template_dict, to_json, write_files
 
 SVG_NAME = "template.svg"
@@ -78,7 +88,9 @@ def build_files(
         files += [RenderedFile(guard_script.POLICY_NAME, guard_script.stack_policy_json()),
                   RenderedFile(guard_script.SCRIPT_NAME, guard_script.guard_script()),
                   RenderedFile(deploy_role.NAME, deploy_role.to_json(deploy_role.deploy_role_policy(
-                      {"Resources": resources}, environments)))]
+                      {"Resources": resources}, environments))),
+                  RenderedFile(permissions_boundary.NAME, deploy_role.to_json(permissions_boundary.boundary_policy(
+                      body, deploy_role.SCOPES)))]
         deployed = next(f for f in files if f.path == procedure.DEPLOY_TEMPLATE)
         template_bytes = len(deployed.content.encode())
         # The same parameters and tags in each pipeline's format (README: Handoff bundle).

@@ -43,9 +43,8 @@ from awacs.aws import (
 
 from ..config import EnvironmentConfig
 from ..stack import naming
-from ..stack.encryption import KEY_SERVICES
 from ..stack.tags import required_tags
-from . import templating
+from . import permissions_boundary, templating
 
 NAME = "deploy-role-policy.json"
 #: The role name HANDOFF's commands create.
@@ -146,6 +145,8 @@ NEVER_GRANTED: frozenset[str] = frozenset({
     "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
     "dynamodb:AssociateTableReplica", "dynamodb:CreateTableReplica",
     "lambda:AssociateRuntimeAlias",
+    # The boundary stays on the stack's roles once it is there (``iam_statements``).
+    "iam:DeleteRolePermissionsBoundary",
 })
 
 
@@ -247,6 +248,12 @@ SERVICE_LINKED_ROLE_SERVICES = ("*.dynamodb.amazonaws.com",)
 _SERVICE_LINKED_ROLES = "arn:aws:iam::*:role/aws-service-role/*"
 _PASS_ROLE, _ATTACH_POLICY, _CREATE_SERVICE_LINKED_ROLE = (
     "iam:PassRole", "iam:AttachRolePolicy", "iam:CreateServiceLinkedRole")
+#: What gives a role permissions or sets its boundary: allowed only while the role carries
+#: the bundle's boundary (``permissions_boundary.POLICY_NAME``), which then caps what any
+#: policy put on the role can grant.
+BOUNDED_ACTIONS = frozenset({"iam:CreateRole", "iam:PutRolePolicy", "iam:PutRolePermissionsBoundary"})
+#: The boundary every role the deploy role creates or changes must carry, in the caller's account.
+BOUNDARY_ARN = f"arn:aws:iam::${{aws:PrincipalAccount}}:policy/{permissions_boundary.POLICY_NAME}"
 
 
 def role_services(body: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -293,10 +300,23 @@ def pass_roles_to_their_services(services_by_role: Mapping[str, list[str]]) -> l
     ]
 
 
+def _carries_the_boundary() -> StringEquals:
+    return StringEquals("iam:PermissionsBoundary", BOUNDARY_ARN)
+
+
 def attach_only_account_policies(role_arns: Iterable[str]) -> Statement:
-    """``iam:AttachRolePolicy`` on the stack's roles for ``ATTACHABLE_POLICIES`` only."""
+    """``iam:AttachRolePolicy`` on the stack's roles for ``ATTACHABLE_POLICIES`` only, on bounded roles."""
     return _statement("AttachOnlyAccountPoliciesToStackRoles", [_ATTACH_POLICY], role_arns,
-                      ArnLike("iam:PolicyARN", ATTACHABLE_POLICIES))
+                      [ArnLike("iam:PolicyARN", ATTACHABLE_POLICIES), _carries_the_boundary()])
+
+
+def change_only_bounded_roles(actions: Iterable[str], role_arns: Iterable[str]) -> Statement:
+    """Create a role, put a policy on it or set its boundary only with ``BOUNDARY_ARN`` as its boundary.
+
+    Without it a template deployed with the role could give one of the stack's roles any
+    permission and pass it to the function.  AWS's pattern for delegated role creation.
+    """
+    return _statement("ChangeOnlyRolesWithTheBoundary", actions, role_arns, _carries_the_boundary())
 
 
 def create_service_linked_roles() -> Statement:
@@ -318,38 +338,34 @@ def iam_statements(actions: set[str], body: Mapping[str, Any]) -> list[Statement
         statements.append(attach_only_account_policies(role_arns))
     if _CREATE_SERVICE_LINKED_ROLE in actions:
         statements.append(create_service_linked_roles())
-    managing = actions - {_PASS_ROLE, _ATTACH_POLICY, _CREATE_SERVICE_LINKED_ROLE}
+    if actions & BOUNDED_ACTIONS:
+        statements.append(change_only_bounded_roles(actions & BOUNDED_ACTIONS, role_arns))
+    managing = actions - {_PASS_ROLE, _ATTACH_POLICY, _CREATE_SERVICE_LINKED_ROLE} - BOUNDED_ACTIONS
     if managing:
         statements.append(_statement("IamOnThisStack", managing, role_arns))
     return statements
 
 
-# --- KMS: the stack's keys, told apart by their tags -------------------------------
+# --- KMS: the stack's key, through its own key policy ---------------------------
 #
-# Key IDs are generated, so no ARN names this stack's key before it exists.  Two of the
-# key's attributes could: its alias (``kms:ResourceAliases``) and its tags
-# (``aws:ResourceTag``).  The conditions are on the tags, because the alias comes too late:
-# CloudFormation creates it after the key, and in parallel with the table, function and
-# secret that use the key, so the first calls on a new key (the key handler's own
-# EnableKeyRotation; DynamoDB's CreateGrant and DescribeKey; Lambda's and Secrets
-# Manager's encryption) would be refused.  The tags are there from the key's first moment:
-# the key handler passes them to CreateKey itself.
+# Key IDs are generated, so no ARN names this stack's key before it exists.  Its key policy
+# does: it names the deploy role (``DeployRole``, the environments' ``deploy_role``) beside the
+# account, so administering and using the key are granted there, on this key alone, and this
+# policy grants no action on an existing key.  Tagging another key with the stack's tag values
+# therefore gains the role nothing, and KMS's lockout check at CreateKey passes on the key
+# policy alone.
 #
-# One grant cannot be conditioned on the key's tags: KMS authorizes the tags of a CreateKey
-# request as ``kms:TagResource`` on every key of the account and Region, before the key
-# exists.  That grant (``TagKeysAtCreation``) is conditioned on the request's tags instead,
-# and it is the one that reaches past this stack's keys: it could put these tag values on
-# another key whose key policy leaves tagging to IAM policies.
+# Two grants cannot wait for the key policy, as the key does not exist yet: ``kms:CreateKey``,
+# which takes no resource, and the ``kms:TagResource`` KMS checks for CreateKey's tags (the stack
+# tags CloudFormation passes to it), on every key.  Both are conditioned on the request's tags.
 
-#: The key tags whose values every KMS statement requires (the values come from the
+#: The key tags whose values the creation grants require (the values come from the
 #: environments).  Not ``Environment``: its value is an environment's name, and an
 #: environment can be named at deploy time (``deploy --based-on``).
 KEY_TAGS = ("Team", "CostCenter")
 _KEYS = _arn("kms", "key/*")
 _ALIASES = _arn("kms", f"{naming.KEY_ALIAS}-*")
 _CREATE_KEY, _TAG_KEY = "kms:CreateKey", "kms:TagResource"
-#: Key actions that encrypt, decrypt or grant: the stack's services make them on the role's behalf.
-_KEY_USE = frozenset({"kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"})
 _ALIAS_ACTIONS = frozenset({"kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"})
 #: The services whose statements carry conditions: built by ``iam_statements`` and
 #: ``kms_statements``, not from ``SCOPES``.
@@ -365,8 +381,8 @@ def key_tag_values(environments: Iterable[EnvironmentConfig]) -> dict[str, list[
     """Each of ``KEY_TAGS`` -> the values the stack's key gets in ``environments``, sorted.
 
     The key carries them as stack tags (``stack.tags.required_tags``), which CloudFormation
-    passes to ``CreateKey``; no environment at all is an error, as the KMS statements would
-    then match no key and the first deploy would fail on its first key call.
+    passes to ``CreateKey``; no environment at all is an error, as the creation grants would
+    then match no request and the first deploy would fail on its key.
     """
     values = {tag: sorted({required_tags(config)[tag] for config in environments}) for tag in KEY_TAGS}
     if any(not found for found in values.values()):
@@ -389,39 +405,47 @@ def tag_keys_at_creation(tags: Mapping[str, list[str]]) -> Statement:
     return _statement("TagKeysAtCreation", [_TAG_KEY], [_KEYS], _tags_are("aws:RequestTag", tags))
 
 
-def administer_tagged_keys(actions: Iterable[str], tags: Mapping[str, list[str]]) -> Statement:
-    """Key administration (rotation, policy, tags, aliases' key side) on keys already tagged so."""
-    return _statement("AdministerStackKeys", actions, [_KEYS], _tags_are("aws:ResourceTag", tags))
+def _deploy_role_key_statements(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The template's key policy statements that allow the deploy role (their principal names ``DeployRole``)."""
+    return [statement for resource in body["Resources"].values() if resource["Type"] == "AWS::KMS::Key"
+            for statement in resource["Properties"]["KeyPolicy"]["Statement"]
+            if statement["Effect"] == "Allow" and naming.DEPLOY_ROLE_PARAMETER in json.dumps(statement["Principal"])]
 
 
-def use_tagged_keys_through_services(actions: Iterable[str], tags: Mapping[str, list[str]]) -> Statement:
-    """Encrypt, decrypt and grant with keys tagged so, only through the services in ``KEY_SERVICES``.
+def key_policy_grants(body: Mapping[str, Any]) -> set[str]:
+    """The actions the template's key policies grant the deploy role."""
+    granted: set[str] = set()
+    for statement in _deploy_role_key_statements(body):
+        actions = statement["Action"]
+        granted |= set(actions if isinstance(actions, list) else [actions])
+    return granted
 
-    The key policy demands the same of the account's principals; saying it here keeps the
-    grant narrow for any other key that carries the tags.
+
+def key_policy_sids(body: Mapping[str, Any]) -> list[str]:
+    """The Sids of the key policy statements that allow the deploy role, for HANDOFF."""
+    return [statement["Sid"] for statement in _deploy_role_key_statements(body)]
+
+
+def kms_statements(actions: set[str], tags: Mapping[str, list[str]], body: Mapping[str, Any]) -> list[Statement]:
+    """The KMS actions of ``actions`` that must be in this policy: creating a tagged key, and aliases.
+
+    Every other one is the key policy's to grant (``key_policy_grants``); one it does not grant
+    is an error, as the role would fail on it.
     """
-    return _statement("UseStackKeysThroughServices", actions, [_KEYS], [
-        _tags_are("aws:ResourceTag", tags),
-        StringLike("kms:ViaService", [f"{service}.*.amazonaws.com" for service in KEY_SERVICES]),
-    ])
-
-
-def kms_statements(actions: set[str], tags: Mapping[str, list[str]]) -> list[Statement]:
-    """The KMS actions of ``actions``, each under the key-tag condition that fits when CloudFormation calls it."""
     if any(not values for values in tags.values()):
         raise ValueError(f"{NAME}: no environment gives the key a value for {', '.join(KEY_TAGS)}")
+    on_existing_keys = actions - {_CREATE_KEY}
+    missing = sorted(on_existing_keys - key_policy_grants(body))
+    if missing:
+        raise ValueError(f"{NAME}: the key policy does not grant the deploy role {', '.join(missing)}: "
+                         "add it to the key policy's statements (stack.policies), not to this policy")
     statements = []
     if _CREATE_KEY in actions:
         statements.append(create_tagged_keys(tags))
         if _TAG_KEY in actions:
             statements.append(tag_keys_at_creation(tags))
-    if actions & _ALIAS_ACTIONS:  # an alias operation needs the alias and the key (below)
+    if actions & _ALIAS_ACTIONS:  # an alias operation needs the alias (here) and the key (its key policy)
         statements.append(_statement("ManageStackAliases", actions & _ALIAS_ACTIONS, [_ALIASES]))
-    if actions & _KEY_USE:
-        statements.append(use_tagged_keys_through_services(actions & _KEY_USE, tags))
-    administration = actions - _KEY_USE - {_CREATE_KEY}
-    if administration:
-        statements.append(administer_tagged_keys(administration, tags))
     return statements
 
 
@@ -450,7 +474,7 @@ def deploy_role_policy(body: Mapping[str, Any], environments: Mapping[str, Envir
         if service == "iam":
             statements += iam_statements(actions, body)
         elif service == "kms":
-            statements += kms_statements(actions, key_tag_values(environments.values()))
+            statements += kms_statements(actions, key_tag_values(environments.values()), body)
         else:
             statements.append(_statement(f"{service.title().replace('-', '')}OnThisStack", actions, SCOPES[service]))
     if unconditioned:
@@ -477,8 +501,9 @@ def _plain(document: Policy) -> dict[str, Any]:
 
 
 def create_commands() -> list[str]:
-    """The AWS CLI commands that create the role from this bundle's files (run once per account)."""
+    """The AWS CLI commands that create the boundary and the role from this bundle's files (once per account)."""
     return templating.render(
         CREATE_TEMPLATE, role_name=ROLE_NAME, policy_name=INLINE_POLICY_NAME, policy_file=NAME,
+        boundary_name=permissions_boundary.POLICY_NAME, boundary_file=permissions_boundary.NAME,
         trust_policy=json.dumps(_plain(trust_policy()), separators=(",", ":")),
     ).splitlines()

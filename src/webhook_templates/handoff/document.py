@@ -29,7 +29,19 @@ from ..stack.limits import TEMPLATE_BODY_LIMIT
 from ..stack.parameters import parameter_file
 from ..stack.policies import decrypt_through_service
 from ..stack.secrets import reader_policy
-from . import cost, deploy_role, diagram, manifest, pipelines, releases, runbook, sender_contract, streaming, templating
+from . import (
+    cost,
+    deploy_role,
+    diagram,
+    manifest,
+    permissions_boundary,
+    pipelines,
+    releases,
+    runbook,
+    sender_contract,
+    streaming,
+    templating,
+)
 from .guard_script import POLICY_NAME, SCRIPT_NAME
 from .markdown import cell, code, short_form
 from .procedure import ACCOUNT_SETUP_COMMAND, DEPLOY_TEMPLATE, change_set_block
@@ -251,6 +263,12 @@ def deploy_role_facts(body: Mapping[str, Any], environments: Mapping[str, Enviro
         "key_services": KEY_SERVICES,
         "passes": deploy_role.role_services(body),
         "create_commands": "\n".join(deploy_role.create_commands()) + "\n",
+        "role_name": deploy_role.ROLE_NAME,
+        "deploy_role_parameter": naming.DEPLOY_ROLE_PARAMETER,
+        "key_policy_sids": deploy_role.key_policy_sids(body),
+        "boundary_name": permissions_boundary.POLICY_NAME,
+        "boundary_file": permissions_boundary.NAME,
+        "boundary_parameter": naming.PERMISSIONS_BOUNDARY_PARAMETER,
     }
 
 

@@ -35,6 +35,7 @@ def function_role() -> iam.Role:
         naming.ROLE_ID,
         RoleName=naming.per_environment(naming.ROLE),
         AssumeRolePolicyDocument=policies.assumable_by("lambda.amazonaws.com"),
+        PermissionsBoundary=policies.permissions_boundary(),
         Policies=[
             iam.Policy(
                 PolicyName="webhook-processor",

@@ -40,6 +40,16 @@ def log_group_arn(prefix: str) -> Sub:
     )
 
 
+# Parameters that name IAM things of the account, turned into ARNs by ``iam_arn``.
+DEPLOY_ROLE_PARAMETER = "DeployRole"
+PERMISSIONS_BOUNDARY_PARAMETER = "PermissionsBoundary"
+
+
+def iam_arn(kind: str, parameter: str) -> Sub:
+    """The ARN of the IAM ``kind`` (``role``, ``policy``) of this account that ``parameter`` names."""
+    return Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}/${{{parameter}}}")
+
+
 # Logical IDs.
 KEY_ID = "EncryptionKey"
 KEY_ALIAS_ID = "EncryptionKeyAlias"

@@ -18,11 +18,14 @@ from ..config import (
     ENVIRONMENT_NAME_PATTERN,
     LOG_RETENTION_DAYS,
     NUMERIC_BOUNDS,
+    POLICY_NAME_PATTERN,
     PRINCIPAL_ARN_PATTERN,
     PRODUCTION_NAME,
+    ROLE_NAME_PATTERN,
     RUNTIMES,
     EnvironmentConfig,
 )
+from . import naming
 
 _DEFAULTS = EnvironmentConfig(name="default")
 
@@ -35,6 +38,8 @@ HAS_SECRET_READERS = "HasSigningSecretReaders"
 USE_SNAP_START = "UseSnapStart"
 HAS_PROVISIONED_CONCURRENCY = "HasProvisionedConcurrency"
 HAS_STREAM = "HasTransactionStream"
+HAS_DEPLOY_ROLE = "HasDeployRole"
+HAS_PERMISSIONS_BOUNDARY = "HasPermissionsBoundary"
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,12 @@ SPECS: tuple[ParameterSpec, ...] = (
     ParameterSpec("Edge4xxAlarmMinRequests", "edge_4xx_alarm_min_requests",
                   "Requests in 5 min before the 4XX alarm can fire.", "Number",
                   _bounds("edge_4xx_alarm_min_requests"), omitted_at_default=True),
+    ParameterSpec(naming.DEPLOY_ROLE_PARAMETER, "deploy_role",
+                  "Name of the service role deploying the stack, named in the key policy; empty: none.",
+                  constraints=(("AllowedPattern", ROLE_NAME_PATTERN),), omitted_at_default=True),
+    ParameterSpec(naming.PERMISSIONS_BOUNDARY_PARAMETER, "permissions_boundary",
+                  "Name of the managed policy bounding the stack's roles; empty: none.",
+                  constraints=(("AllowedPattern", POLICY_NAME_PATTERN),), omitted_at_default=True),
 )
 
 #: Settings that are deploy-time data, not template parameters: the stack tags (``team`` and
@@ -179,6 +190,8 @@ def conditions() -> dict[str, Condition | Any]:
         USE_SNAP_START: Equals(Ref("SnapStart"), "true"),
         HAS_PROVISIONED_CONCURRENCY: Not(Equals(Ref("ProvisionedConcurrency"), 0)),
         HAS_STREAM: Equals(Ref("TransactionStream"), "true"),
+        HAS_DEPLOY_ROLE: Not(Equals(Ref(naming.DEPLOY_ROLE_PARAMETER), "")),
+        HAS_PERMISSIONS_BOUNDARY: Not(Equals(Ref(naming.PERMISSIONS_BOUNDARY_PARAMETER), "")),
     }
 
 

@@ -22,7 +22,9 @@ import awacs.xray as xray
 from awacs.aws import (
     Action,
     Allow,
+    ArnEquals,
     ArnLike,
+    ArnNotEquals,
     ArnNotLike,
     Bool,
     Condition,
@@ -32,17 +34,36 @@ from awacs.aws import (
     Principal,
     Statement,
     StringEquals,
+    StringNotEquals,
 )
-from troposphere import GetAtt, Ref, Sub
+from troposphere import GetAtt, If, Ref, Sub
+
+from . import naming
+from .parameters import HAS_DEPLOY_ROLE, HAS_PERMISSIONS_BOUNDARY
 
 VERSION = "2012-10-17"
 #: The account as a key policy principal: IAM reads an account ID as its ``:root`` ARN.
 ACCOUNT_ID = Ref("AWS::AccountId")
+#: The deploy role's ARN, from its name; ``arn:...:role/`` (no principal) when the name is empty.
+DEPLOY_ROLE_ARN = naming.iam_arn("role", naming.DEPLOY_ROLE_PARAMETER)
+#: ``aws:CalledViaLast`` of a request CloudFormation's resource handlers make (its forward
+#: access session), with a service role or without.
+CLOUDFORMATION = "cloudformation.amazonaws.com"
 
 
 def document(*statements: Statement) -> PolicyDocument:
     """A policy document of ``statements``."""
     return PolicyDocument(Version=VERSION, Statement=list(statements))
+
+
+def permissions_boundary() -> If:
+    """Every role's ``PermissionsBoundary``: the managed policy ``PermissionsBoundary`` names, or none.
+
+    The bundle's deploy role creates and changes roles only with the bundle's boundary on them, so a
+    template it deploys cannot give a role more than the boundary allows.
+    """
+    return If(HAS_PERMISSIONS_BOUNDARY, naming.iam_arn("policy", naming.PERMISSIONS_BOUNDARY_PARAMETER),
+              Ref("AWS::NoValue"))
 
 
 # --- the function's role ---------------------------------------------------
@@ -170,8 +191,11 @@ def push_api_gateway_logs(*log_group_prefixes: str) -> Statement:
 
 # --- the signing secret's resource policy -----------------------------------------
 
-def only_named_principals_read_secret(reader_arns: Any) -> Statement:
+def only_named_principals_read_secret(reader_arns: Any, deploy_role_arn: Any = None) -> Statement:
     """Deny reading the secret's value to every principal whose ARN is not in ``reader_arns``.
+
+    ``deploy_role_arn`` (the stack's own secret) is exempt here, and held to CloudFormation's
+    handlers by ``deploy_role_reads_secret_only_through_cloudformation``.
 
     A deny in the resource policy wins over any identity policy, so an
     administrator's ``secretsmanager:*`` on ``*`` no longer reads the secret.
@@ -184,7 +208,27 @@ def only_named_principals_read_secret(reader_arns: Any) -> Statement:
         Principal=Principal("*"),
         Action=[secretsmanager.GetSecretValue],
         Resource=["*"],
-        Condition=Condition(ArnNotLike("aws:PrincipalArn", reader_arns)),
+        Condition=Condition([ArnNotLike("aws:PrincipalArn", reader_arns)]
+                            + ([ArnNotEquals("aws:PrincipalArn", deploy_role_arn)] if deploy_role_arn else [])),
+    )
+
+
+def deploy_role_reads_secret_only_through_cloudformation(deploy_role_arn: Any) -> Statement:
+    """The deploy role reads the value only in a request a CloudFormation resource handler makes.
+
+    The secret's read and update handlers call ``GetSecretValue`` (drift detection, updates), and
+    they do it in a forward access session of CloudFormation's, the last (and only) service in
+    ``aws:CalledViaLast``; any other read with the role is denied.  With no ``DeployRole`` the
+    ARN names no principal and this matches nobody.
+    """
+    return Statement(
+        Sid="DeployRoleReadsOnlyThroughCloudFormation",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[secretsmanager.GetSecretValue],
+        Resource=["*"],
+        Condition=Condition([ArnEquals("aws:PrincipalArn", deploy_role_arn),
+                             StringNotEquals("aws:CalledViaLast", CLOUDFORMATION)]),
     )
 
 
@@ -218,10 +262,21 @@ def _through_services(services: tuple[str, ...]) -> StringEquals:
     })
 
 
+def key_principals() -> If:
+    """This account (its IAM policies decide who), and the deploy role when ``DeployRole`` names one.
+
+    Naming the deploy role here is what lets it administer and use this key and no other: its
+    IAM policy grants no action on an existing key.  KMS's lockout check at ``CreateKey`` (may
+    the caller change the new key's policy?) then passes on the key policy alone, whatever the
+    check makes of IAM policies for a key that does not exist yet.
+    """
+    return If(HAS_DEPLOY_ROLE, [ACCOUNT_ID, DEPLOY_ROLE_ARN], ACCOUNT_ID)
+
+
 def _account_key_statement(sid: str, actions: Sequence[Action], *conditions: Any) -> Statement:
-    """A key policy statement for this account's principals (their IAM policies decide who)."""
+    """A key policy statement for this account's principals and the deploy role (``key_principals``)."""
     extra = {"Condition": Condition(list(conditions) if len(conditions) > 1 else conditions[0])} if conditions else {}
-    return Statement(Sid=sid, Effect=Allow, Principal=Principal("AWS", ACCOUNT_ID), Action=list(actions),
+    return Statement(Sid=sid, Effect=Allow, Principal=Principal("AWS", key_principals()), Action=list(actions),
                      Resource=["*"], **extra)
 
 

@@ -34,6 +34,7 @@ def codedeploy_role() -> iam.Role:
     return iam.Role(
         naming.CODEDEPLOY_ROLE_ID,
         AssumeRolePolicyDocument=policies.assumable_by("codedeploy.amazonaws.com"),
+        PermissionsBoundary=policies.permissions_boundary(),
         Policies=[
             iam.Policy(
                 PolicyName="shift-live-alias",

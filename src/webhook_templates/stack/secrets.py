@@ -56,8 +56,18 @@ def readers() -> If:
 
 
 def reader_policy(reader_arns: Any) -> PolicyDocument:
-    """The secret's resource policy: nobody but ``reader_arns`` reads its value."""
+    """A secret's resource policy: nobody but ``reader_arns`` reads its value (HANDOFF gives it to
+    the owner of an existing secret)."""
     return policies.document(policies.only_named_principals_read_secret(reader_arns))
+
+
+def stack_secret_policy(reader_arns: Any) -> PolicyDocument:
+    """The created secret's policy: ``reader_policy``, and the deploy role reading it only as
+    CloudFormation's resource handlers do (drift detection, updates)."""
+    return policies.document(
+        policies.only_named_principals_read_secret(reader_arns, policies.DEPLOY_ROLE_ARN),
+        policies.deploy_role_reads_secret_only_through_cloudformation(policies.DEPLOY_ROLE_ARN),
+    )
 
 
 def signing_secret_policy() -> secretsmanager.ResourcePolicy:
@@ -73,6 +83,6 @@ def signing_secret_policy() -> secretsmanager.ResourcePolicy:
         Condition=parameters.CREATE_SIGNING_SECRET,
         **naming.RETAIN,
         SecretId=Ref(naming.SECRET_ID),
-        ResourcePolicy=reader_policy(readers()),
+        ResourcePolicy=stack_secret_policy(readers()),
         BlockPublicPolicy=True,
     )
