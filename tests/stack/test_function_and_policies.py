@@ -86,12 +86,17 @@ def test_inline_source_drops_comments_and_docstrings_only() -> None:
         "    return json.dumps({'#': x})  # a comment\n"
     )
     source += "\"-\".join(['a', 'b'])  # not a docstring: more follows the string\n"
+    source += "class Refused(Exception):\n    \"\"\"Only a docstring: its block needs a statement.\"\"\"\n"
+    source += "def g():\n    \"\"\"Also the block's only statement.\"\"\"\n# a comment\n\n"
     inlined = inline_source(source)
-    assert inlined.splitlines() == ["''", "import json", "def f(x):", " ''", "", " return json.dumps({'#':x})",
-                                    "'-'.join(['a','b'])"]
+    # A docstring goes entirely where its block goes on; as a block's only statement it leaves ''.
+    assert inlined.splitlines() == ["", "import json", "def f(x):", "", "", " return json.dumps({'#':x})",
+                                    "'-'.join(['a','b'])", "class Refused(Exception):", " ''", "def g():", " ''",
+                                    "", ""]
     namespace: dict[str, Any] = {}
     exec(compile(inlined, "index.py", "exec"), namespace)
     assert namespace["f"](1) == '{"#": 1}'
+    assert namespace["g"]() is None and issubclass(namespace["Refused"], Exception)
 
 
 def test_inline_source_reindents_blocks_but_keeps_strings_and_behaviour() -> None:
@@ -196,7 +201,8 @@ def test_inline_source_drops_spaces_python_does_not_need(source: str, inlined: s
 
 
 def _program(text: str) -> ast.Module:
-    """``text``'s tree with docstrings emptied and hints dropped: all that stripping may change."""
+    """``text``'s tree without docstrings (emptied where one is its block's only statement) and hints: all
+    that stripping may change."""
     module = ast.parse(text)
     for node in ast.walk(module):
         if isinstance(node, ast.arg):
@@ -212,7 +218,10 @@ def _program(text: str) -> ast.Module:
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
                 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)):
-            body[0].value.value = ""
+            if len(body) > 1:  # the block goes on without it
+                del body[0]
+            else:  # its only statement: '' keeps the block
+                body[0].value.value = ""
     return module
 
 

@@ -138,6 +138,11 @@ class _Plan:
         # statement: `"".join(x)` must survive.
         self._statement_start = True
         self._docstring: tokenize.TokenInfo | None = None
+        #: A docstring just ended; the next token says whether its block goes on without it.
+        self._after_docstring: tokenize.TokenInfo | None = None
+        #: Starts of docstrings followed by another statement of their block: they go entirely,
+        #: where one that is its block's only statement leaves ``''`` to keep the block valid.
+        self.droppable: set[tuple[int, int]] = set()
         self._fstring_rows: list[int] = []  # rows where an f-string opened (3.12+ tokenizes them in parts)
         self.gaps = _Gaps()
 
@@ -148,6 +153,10 @@ class _Plan:
         if kind == tokenize.COMMENT:
             self.comments.append(token)
             return
+        if self._after_docstring is not None and kind not in (tokenize.NL, tokenize.NEWLINE):
+            if kind not in (tokenize.DEDENT, tokenize.ENDMARKER):
+                self.droppable.add(self._after_docstring.start)
+            self._after_docstring = None
         if kind in (tokenize.INDENT, tokenize.DEDENT):
             self._depth += 1 if kind == tokenize.INDENT else -1
             return
@@ -155,6 +164,7 @@ class _Plan:
             return
         if self._docstring is not None and kind == tokenize.NEWLINE:
             self.docstrings.append(self._docstring)
+            self._after_docstring = self._docstring
         self._docstring = token if kind == tokenize.STRING and self._statement_start else None
         self._statement_start = kind == tokenize.NEWLINE
         if kind in (tokenize.NEWLINE, tokenize.ENDMARKER):
@@ -185,7 +195,8 @@ class _Plan:
         docstring_starts = {token.start for token in self.docstrings}
         return [
             *((*token.start, *token.end, "") for token in self.comments),
-            *((*token.start, *token.end, "''" + "\n" * (token.end[0] - token.start[0])) for token in self.docstrings),
+            *((*token.start, *token.end, ("" if token.start in self.droppable else "''")
+               + "\n" * (token.end[0] - token.start[0])) for token in self.docstrings),
             *((*token.start, *token.end, _single_quoted(token.string))
               for token in self.requotable if token.start not in docstring_starts),
             *self.gaps.edits,
