@@ -100,6 +100,11 @@ def test_every_key_is_documented_in_the_readme() -> None:
     ("deploy_role", "two words", "an IAM role name"),
     ("permissions_boundary", "arn:aws:iam::123456789012:policy/webhook-permissions-boundary", "a managed policy name"),
     ("permissions_boundary", 7, "a managed policy name"),
+    # IAM's names are ASCII, and a trailing newline is not part of one.
+    ("deploy_role", "röle", "an IAM role name"),
+    ("deploy_role", "webhook-cloudformation-deploy\n", "an IAM role name"),
+    # The bundle's role creates roles only with the bundle's boundary: without it the first deploy fails.
+    ("deploy_role", "webhook-cloudformation-deploy", 'permissions_boundary = "webhook-permissions-boundary" beside it'),
 ])
 def test_invalid_values_name_the_setting_and_what_is_accepted(setting: str, value: object, accepted: str) -> None:
     with pytest.raises(ConfigError) as error:

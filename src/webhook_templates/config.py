@@ -80,8 +80,8 @@ _ROOT_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:root$")
 _TOPIC_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 #: IAM's rules for a role's and a managed policy's name (``^$|`` admits the empty default); names,
 #: not ARNs, so that environments.toml holds no account ID: the template builds the ARN in its account.
-ROLE_NAME_PATTERN = r"^$|^[\w+=,.@-]{1,64}$"
-POLICY_NAME_PATTERN = r"^$|^[\w+=,.@-]{1,128}$"
+ROLE_NAME_PATTERN = r"^$|^[A-Za-z0-9_+=,.@-]{1,64}$"
+POLICY_NAME_PATTERN = r"^$|^[A-Za-z0-9_+=,.@-]{1,128}$"
 
 
 #: The handler starts an AWS call only with 5.25 s left (two bounded attempts and an answer),
@@ -234,7 +234,8 @@ def _is_int(value: object) -> bool:
 
 
 def _is_str(value: object, pattern: re.Pattern[str]) -> bool:
-    return isinstance(value, str) and bool(pattern.match(value))
+    # fullmatch: with match, ``$`` also accepts a trailing newline.
+    return isinstance(value, str) and bool(pattern.fullmatch(value))
 
 
 def _tag_text_ok(text: object, shortest: int, longest: int) -> bool:
@@ -296,7 +297,7 @@ def validate(config: EnvironmentConfig) -> None:
     )
     _require(
         isinstance(config.signing_secret_readers, tuple)
-        and all(isinstance(arn, str) and re.match(PRINCIPAL_ARN_PATTERN, arn)
+        and all(isinstance(arn, str) and re.fullmatch(PRINCIPAL_ARN_PATTERN, arn)
                 for arn in config.signing_secret_readers),
         "signing_secret_readers", config.signing_secret_readers,
         "a tuple of IAM principal ARNs (arn:aws:iam::<12 digits>:role/<name> or user/<name>; * allowed)",
@@ -310,6 +311,12 @@ def validate(config: EnvironmentConfig) -> None:
     _require(_is_str(config.permissions_boundary, re.compile(POLICY_NAME_PATTERN)), "permissions_boundary",
              config.permissions_boundary,
              "empty (none) or a managed policy name in this account (1-128 letters, digits and +=,.@_-), not an ARN")
+    _require(
+        config.deploy_role != naming.DEPLOY_ROLE or config.permissions_boundary == naming.PERMISSIONS_BOUNDARY,
+        "deploy_role", config.deploy_role,
+        f'another role, or permissions_boundary = "{naming.PERMISSIONS_BOUNDARY}" beside it (that role creates '
+        "and changes roles only with that boundary on them)",
+    )
     _require(isinstance(config.production, bool), "production", config.production, "true or false")
     _require(isinstance(config.stream, bool), "stream", config.stream, "true or false")
     _require(isinstance(config.tags, Mapping), "tags", config.tags,

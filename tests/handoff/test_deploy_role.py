@@ -215,6 +215,15 @@ def test_the_key_policy_grants_the_role_what_the_key_handlers_need(body: dict[st
             statement["Action"].remove("kms:PutKeyPolicy")
     with pytest.raises(ValueError, match="the key policy does not grant the deploy role kms:PutKeyPolicy"):
         deploy_role.deploy_role_policy(narrowed, SHIPPED)
+    # The key handler calls KMS directly: granted only through a service, it would still fail.
+    moved = copy.deepcopy(body)
+    for statement in moved["Resources"]["EncryptionKey"]["Properties"]["KeyPolicy"]["Statement"]:
+        if statement["Sid"] == "AccountAdministersKey":
+            statement["Action"].remove("kms:EnableKeyRotation")
+        if statement["Sid"] == "AccountUsesKeyThroughServices":
+            statement["Action"].append("kms:EnableKeyRotation")
+    with pytest.raises(ValueError, match="the key policy does not grant the deploy role kms:EnableKeyRotation"):
+        deploy_role.deploy_role_policy(moved, SHIPPED)
 
 
 BOUNDARY = "arn:aws:iam::${aws:PrincipalAccount}:policy/webhook-permissions-boundary"
@@ -247,6 +256,11 @@ def test_the_templates_roles_carry_the_boundary_when_one_is_named(body: dict[str
     assert body["Conditions"]["HasPermissionsBoundary"] == {"Fn::Not": [{"Fn::Equals": [
         {"Ref": "PermissionsBoundary"}, ""]}]}
     assert body["Parameters"]["PermissionsBoundary"]["Default"] == ""  # none unless asked for: still deploys
+    # Named as the bundle's, the template's boundary is exactly the one the deploy role requires.
+    arn = (boundary["Fn::If"][1]["Fn::Sub"]
+           .replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", "111122223333"))
+    required = deploy_role.BOUNDARY_ARN.replace("${aws:PrincipalAccount}", "111122223333")
+    assert arn.replace("${PermissionsBoundary}", "webhook-permissions-boundary") == required
 
 
 def test_the_boundary_allows_what_the_templates_roles_do_on_this_stack_only(
@@ -258,7 +272,8 @@ def test_the_boundary_allows_what_the_templates_roles_do_on_this_stack_only(
     for action, resource in (
         ("dynamodb:PutItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/transactions-prod"),
         ("dynamodb:GetItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/webhook-deliveries-prod"),
-        ("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:existing-AbCdEf"),
+        ("secretsmanager:GetSecretValue",
+         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:webhook-signing-secret-prod-AbCdEf"),
         ("lambda:UpdateAlias", "arn:aws:lambda:eu-west-1:123456789012:function:webhook-processor-prod:live"),
         ("xray:PutTraceSegments", "*"),
     ):
@@ -267,17 +282,27 @@ def test_the_boundary_allows_what_the_templates_roles_do_on_this_stack_only(
         ("dynamodb:PutItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/ledger"),
         ("dynamodb:DeleteItem", "arn:aws:dynamodb:eu-west-1:123456789012:table/transactions-prod"),
         ("iam:PassRole", "*"), ("iam:CreateRole", "*"), ("s3:GetObject", "*"), ("kms:PutKeyPolicy", OTHER_KEY),
+        ("secretsmanager:GetSecretValue", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:payroll-db-AbCdEf"),
+        ("kms:Decrypt", OTHER_KEY),  # directly: only through the services that encrypt with the key
         ("lambda:UpdateFunctionCode", "arn:aws:lambda:eu-west-1:123456789012:function:webhook-processor-prod"),
     ):
         assert not allowed(boundary, action, None, {}, resource), action
     # Its actions are the template's own: a new action in a role's policy is in the boundary too.
     assert {a for s in boundary["Statement"] for a in s["Action"]} == {
         a for actions in permissions_boundary.role_actions(body).values() for a in actions}
+    assert allowed(boundary, "kms:Decrypt", None, {"kms:ViaService": "dynamodb.eu-west-1.amazonaws.com"}, OTHER_KEY)
+    # An environment's existing secret is the one more secret the function may read.
+    existing = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:shared-webhook-secret-AbCdEf"
+    environments = {**SHIPPED, "prod": dataclasses.replace(SHIPPED["prod"], signing_secret_arn=existing)}
+    with_existing = json.loads(deploy_role.to_json(
+        permissions_boundary.boundary_policy(body, deploy_role.SCOPES, environments.values())))
+    assert allowed(with_existing, "secretsmanager:GetSecretValue", None, {}, existing)
+    assert not allowed(boundary, "secretsmanager:GetSecretValue", None, {}, existing)
     widened = copy.deepcopy(body)
     widened["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
         {"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": "*"})
     with pytest.raises(ValueError, match="no resource scope for sqs"):
-        permissions_boundary.boundary_policy(widened, deploy_role.SCOPES)
+        permissions_boundary.boundary_policy(widened, deploy_role.SCOPES, SHIPPED.values())
 
 
 def test_handoff_creates_the_boundary_before_the_role_and_asks_environments_to_name_both(handoff: str) -> None:

@@ -176,7 +176,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
                                                           None if listed else args.based_on, beside))
     parameters = apply_overrides(parameters, overrides, template)
     named = next((p["ParameterValue"] for p in parameters if p["ParameterKey"] == DEPLOY_ROLE_PARAMETER), "")
-    if args.role_arn and args.role_arn.rsplit("/", 1)[-1] != named:
+    # The key policy names role/<DeployRole>: a role with a path (role/team/x) is another ARN.
+    if args.role_arn and args.role_arn.split(":", 5)[-1] != f"role/{named}":
         console.say(messages.role_not_in_key_policy(args.role_arn, named))
 
     def upload(source: Any) -> str:

@@ -151,10 +151,12 @@ def parameters_from_environments(environment: str, environments: Path, based_on:
 
 def role_not_in_key_policy(role_arn: str, named: str) -> str:
     """``--role-arn`` names a role the parameters do not name as ``DeployRole``."""
-    role = role_arn.rsplit("/", 1)[-1]
+    role = role_arn.split(":", 5)[-1].removeprefix("role/")
+    fix = (f'set deploy_role = "{role}" for this environment' if "/" not in role
+           else "the key policy names roles without a path: use one")
     return (f"Note: CloudFormation deploys as {role}, but the key policy names "
             f"{named or 'no deploy role'} (DeployRole): a role with only the bundle's deploy role policy then "
-            f"cannot create or administer the key; set deploy_role = \"{role}\" for this environment.")
+            f"cannot create or administer the key; {fix}.")
 
 
 def no_stack_for_outputs(stack_name: str, region: str, environment: str) -> str:

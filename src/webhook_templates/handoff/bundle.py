@@ -90,7 +90,7 @@ def build_files(
                   RenderedFile(deploy_role.NAME, deploy_role.to_json(deploy_role.deploy_role_policy(
                       {"Resources": resources}, environments))),
                   RenderedFile(permissions_boundary.NAME, deploy_role.to_json(permissions_boundary.boundary_policy(
-                      body, deploy_role.SCOPES)))]
+                      body, deploy_role.SCOPES, environments.values())))]
         deployed = next(f for f in files if f.path == procedure.DEPLOY_TEMPLATE)
         template_bytes = len(deployed.content.encode())
         # The same parameters and tags in each pipeline's format (README: Handoff bundle).

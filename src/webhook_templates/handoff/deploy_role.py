@@ -48,7 +48,7 @@ from . import permissions_boundary, templating
 
 NAME = "deploy-role-policy.json"
 #: The role name HANDOFF's commands create.
-ROLE_NAME = "webhook-cloudformation-deploy"
+ROLE_NAME = naming.DEPLOY_ROLE
 #: The name of the role's inline policy, which holds ``NAME``.
 INLINE_POLICY_NAME = "webhook-stack"
 #: The shell that creates the role.
@@ -405,19 +405,26 @@ def tag_keys_at_creation(tags: Mapping[str, list[str]]) -> Statement:
     return _statement("TagKeysAtCreation", [_TAG_KEY], [_KEYS], _tags_are("aws:RequestTag", tags))
 
 
+#: The key's own types: their handlers call KMS directly, not through another service, so the
+#: key policy must grant their actions without a condition.
+KEY_TYPES = ("AWS::KMS::Key", "AWS::KMS::Alias")
+
+
 def _deploy_role_key_statements(body: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The template's key policy statements that allow the deploy role (their principal names ``DeployRole``)."""
-    return [statement for resource in body["Resources"].values() if resource["Type"] == "AWS::KMS::Key"
+    """The template's key policy statements that allow the deploy role (their principal is ``${DeployRole}``'s)."""
+    role = f"${{{naming.DEPLOY_ROLE_PARAMETER}}}"
+    return [statement for resource in body["Resources"].values() if resource["Type"] in KEY_TYPES[:1]
             for statement in resource["Properties"]["KeyPolicy"]["Statement"]
-            if statement["Effect"] == "Allow" and naming.DEPLOY_ROLE_PARAMETER in json.dumps(statement["Principal"])]
+            if statement["Effect"] == "Allow" and role in json.dumps(statement["Principal"])]
 
 
-def key_policy_grants(body: Mapping[str, Any]) -> set[str]:
-    """The actions the template's key policies grant the deploy role."""
+def key_policy_grants(body: Mapping[str, Any], unconditioned: bool = False) -> set[str]:
+    """The actions the template's key policies grant the deploy role (``unconditioned``: without a condition)."""
     granted: set[str] = set()
     for statement in _deploy_role_key_statements(body):
-        actions = statement["Action"]
-        granted |= set(actions if isinstance(actions, list) else [actions])
+        if not (unconditioned and "Condition" in statement):
+            actions = statement["Action"]
+            granted |= set(actions if isinstance(actions, list) else [actions])
     return granted
 
 
@@ -429,13 +436,15 @@ def key_policy_sids(body: Mapping[str, Any]) -> list[str]:
 def kms_statements(actions: set[str], tags: Mapping[str, list[str]], body: Mapping[str, Any]) -> list[Statement]:
     """The KMS actions of ``actions`` that must be in this policy: creating a tagged key, and aliases.
 
-    Every other one is the key policy's to grant (``key_policy_grants``); one it does not grant
-    is an error, as the role would fail on it.
+    Every other one is the key policy's to grant (``key_policy_grants``), the key handlers' own
+    without a condition; one it does not grant is an error, as the role would fail on it.
     """
     if any(not values for values in tags.values()):
         raise ValueError(f"{NAME}: no environment gives the key a value for {', '.join(KEY_TAGS)}")
     on_existing_keys = actions - {_CREATE_KEY}
-    missing = sorted(on_existing_keys - key_policy_grants(body))
+    called_directly = on_existing_keys & handler_permissions(KEY_TYPES)
+    missing = sorted((on_existing_keys - key_policy_grants(body))
+                     | (called_directly - key_policy_grants(body, unconditioned=True)))
     if missing:
         raise ValueError(f"{NAME}: the key policy does not grant the deploy role {', '.join(missing)}: "
                          "add it to the key policy's statements (stack.policies), not to this policy")

@@ -40,6 +40,12 @@ def log_group_arn(prefix: str) -> Sub:
     )
 
 
+#: The bundle's CloudFormation service role, and the permissions boundary it requires on every
+#: role it creates (HANDOFF: The deploy role); environments name them as ``deploy_role`` and
+#: ``permissions_boundary``.
+DEPLOY_ROLE = "webhook-cloudformation-deploy"
+PERMISSIONS_BOUNDARY = "webhook-permissions-boundary"
+
 # Parameters that name IAM things of the account, turned into ARNs by ``iam_arn``.
 DEPLOY_ROLE_PARAMETER = "DeployRole"
 PERMISSIONS_BOUNDARY_PARAMETER = "PermissionsBoundary"
