@@ -91,8 +91,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "RefusalAlarmThreshold": {"type": "Number", "default": 5, "min_value": 1, "max_value": 10000},
     "Edge4xxAlarmPercent": {"type": "Number", "default": 10, "min_value": 1, "max_value": 100},
     "Edge4xxAlarmMinRequests": {"type": "Number", "default": 20, "min_value": 1, "max_value": 100000},
-    "DeployRole": {"default": "", "allowed_pattern": r"^$|^[\w+=,.@-]{1,64}$"},
-    "PermissionsBoundary": {"default": "", "allowed_pattern": r"^$|^[\w+=,.@-]{1,128}$"},
+    "DeployRole": {"default": "", "allowed_pattern": r"^$|^[A-Za-z0-9_+=,.@-]{1,64}$"},
+    "PermissionsBoundary": {"default": "", "allowed_pattern": r"^$|^[A-Za-z0-9_+=,.@-]{1,128}$"},
 }
 #: Parameters a published version cannot capture other than by its description (ours lists the same).
 VERSIONED_PARAMETERS = ("LambdaRuntime", "LambdaMemorySize", "LambdaTimeout", "DeliveryRetentionDays",
