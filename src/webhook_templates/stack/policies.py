@@ -191,6 +191,12 @@ def push_api_gateway_logs(*log_group_prefixes: str) -> Statement:
 
 # --- the signing secret's resource policy -----------------------------------------
 
+def _deny_reading_secret_value(sid: str, *conditions: Any) -> Statement:
+    """A resource policy statement denying ``GetSecretValue`` to every principal the ``conditions`` match."""
+    return Statement(Sid=sid, Effect=Deny, Principal=Principal("*"), Action=[secretsmanager.GetSecretValue],
+                     Resource=["*"], Condition=Condition(list(conditions)))
+
+
 def only_named_principals_read_secret(reader_arns: Any, deploy_role_arn: Any = None) -> Statement:
     """Deny reading the secret's value to every principal whose ARN is not in ``reader_arns``.
 
@@ -202,15 +208,9 @@ def only_named_principals_read_secret(reader_arns: Any, deploy_role_arn: Any = N
     ``aws:PrincipalArn`` is the role's ARN for an assumed-role session, and
     ``ArnNotLike`` accepts ``*`` wildcards (e.g. for IAM Identity Center roles).
     """
-    return Statement(
-        Sid="OnlyNamedPrincipalsReadSecret",
-        Effect=Deny,
-        Principal=Principal("*"),
-        Action=[secretsmanager.GetSecretValue],
-        Resource=["*"],
-        Condition=Condition([ArnNotLike("aws:PrincipalArn", reader_arns)]
-                            + ([ArnNotEquals("aws:PrincipalArn", deploy_role_arn)] if deploy_role_arn else [])),
-    )
+    exempt_deploy_role = [ArnNotEquals("aws:PrincipalArn", deploy_role_arn)] if deploy_role_arn else []
+    return _deny_reading_secret_value("OnlyNamedPrincipalsReadSecret", ArnNotLike("aws:PrincipalArn", reader_arns),
+                                      *exempt_deploy_role)
 
 
 def deploy_role_reads_secret_only_through_cloudformation(deploy_role_arn: Any) -> Statement:
@@ -221,15 +221,9 @@ def deploy_role_reads_secret_only_through_cloudformation(deploy_role_arn: Any) -
     ``aws:CalledViaLast``; any other read with the role is denied.  With no ``DeployRole`` the
     ARN names no principal and this matches nobody.
     """
-    return Statement(
-        Sid="DeployRoleReadsOnlyThroughCloudFormation",
-        Effect=Deny,
-        Principal=Principal("*"),
-        Action=[secretsmanager.GetSecretValue],
-        Resource=["*"],
-        Condition=Condition([ArnEquals("aws:PrincipalArn", deploy_role_arn),
-                             StringNotEquals("aws:CalledViaLast", CLOUDFORMATION)]),
-    )
+    return _deny_reading_secret_value("DeployRoleReadsOnlyThroughCloudFormation",
+                                      ArnEquals("aws:PrincipalArn", deploy_role_arn),
+                                      StringNotEquals("aws:CalledViaLast", CLOUDFORMATION))
 
 
 # --- the KMS key policy ---------------------------------------------------------
