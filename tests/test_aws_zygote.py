@@ -13,8 +13,11 @@ import signal
 import subprocess
 import sys
 import textwrap
+import types
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,9 +64,10 @@ def run(request: pytest.FixtureRequest, env: dict[str, str], tmp_path: Path) -> 
 
 
 def both(env: dict[str, str], tmp_path: Path, *args: str, **variables: str) -> list[tuple[int, bytes, bytes]]:
-    """``aws ARGS`` through the zygote, then directly: (exit code, stdout, stderr) of each."""
+    """``aws ARGS`` through the zygote twice (the second reads the data files the first had it parse
+    ahead), then directly: (exit code, stdout, stderr) of each."""
     results = []
-    for folder in (zygote_path(), awscli.aws_cli().parent):
+    for folder in (zygote_path(), zygote_path(), awscli.aws_cli().parent):
         done = subprocess.run(["sh", "-c", 'aws "$@"', "aws", *args], capture_output=True, cwd=tmp_path,
                               env=on_path({**env, **variables}, folder), timeout=120)
         results.append((done.returncode, done.stdout, done.stderr))
@@ -79,8 +83,9 @@ def both(env: dict[str, str], tmp_path: Path, *args: str, **variables: str) -> l
 ], ids=" ".join)
 def test_output_and_exit_code_are_the_direct_clis(args: list[str], env: dict[str, str], tmp_path: Path) -> None:
     closed = f"http://127.0.0.1:{moto_server.free_port()}"
-    through_zygote, direct = both(env, tmp_path, *args, AWS_ENDPOINT_URL=closed)
-    assert through_zygote == direct
+    first, parsed_ahead, direct = both(env, tmp_path, *args, AWS_ENDPOINT_URL=closed)
+    assert first == direct
+    assert parsed_ahead == direct
     assert direct[0] in (0, 2, 255) and (direct[1] or direct[2])
 
 
@@ -253,3 +258,46 @@ def test_the_client_runs_the_cli_itself_when_no_zygote_listens(env: dict[str, st
     result = subprocess.run([str(running.bin / "aws"), "--version"], env=env, capture_output=True, timeout=120)
     running.stop()
     assert result.returncode == 0 and result.stdout.startswith(b"aws-cli/1."), result.stderr
+
+
+def fake_loaders() -> types.ModuleType:
+    """The part of ``botocore.loaders`` that ParsedData stands in for: a file loader that parses JSON."""
+    import json
+
+    module = types.ModuleType("fake_loaders")
+
+    class JSONFileLoader:
+        def _load_file(self, full_path: str, open_method: Any) -> Any:
+            with open_method(full_path, "rb") as file:
+                return module.json.loads(file.read().decode("utf-8"), object_pairs_hook=OrderedDict)
+
+    module.json, module.JSONFileLoader, module._JSON_OPEN_METHODS = json, JSONFileLoader, {".json": open}
+    return module
+
+
+def test_a_data_file_is_parsed_ahead_once_named_and_each_load_still_gets_an_object_of_its_own(tmp_path: Path) -> None:
+    installed, home = tmp_path / "site-packages", tmp_path / "home"
+    installed.mkdir()
+    home.mkdir()
+    model, own = installed / "model.json", home / "own.json"
+    model.write_text('{"a": [1, 2], "b": {"c": "d"}}', encoding="utf-8")
+    own.write_text('{"mine": true}', encoding="utf-8")
+    module = fake_loaders()
+    parsed = aws_zygote.ParsedData(module, str(installed))
+    loader = module.JSONFileLoader()
+
+    def load(path: Path) -> Any:
+        return loader._load_file(str(path), open)
+
+    first = load(model)
+    assert load(own) == {"mine": True}
+    parsed.learn()  # the zygote reads the names the loads wrote
+    assert parsed.learnt == {str(model)}  # only the installation's files
+
+    ahead, again = load(model), load(model)
+    assert ahead == again == first and isinstance(ahead, OrderedDict)
+    assert ahead is not again and ahead is not first  # the parse ahead is handed out once, then parsed anew
+    assert ahead is next(iter(parsed.parsed.values()))
+
+    model.write_text('{"a": "changed"}', encoding="utf-8")
+    assert load(model) == {"a": "changed"}  # other text: parsed, whatever was parsed ahead

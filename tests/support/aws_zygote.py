@@ -10,12 +10,16 @@ script as that script runs itself. Its parent reaps the child and answers with t
 The ``aws`` a block finds on PATH is a thin client (``aws_zygote_client.py``).
 
 Nothing the CLI reads from the environment is created before the fork: no botocore session,
-no client, no loader. What importing the CLI itself takes from the environment is put right in
+no client, no search path. What importing the CLI itself takes from the environment is put right in
 each child: ``AWS_DATA_PATH`` is worked out again as ``awscli/__init__.py`` does, and values
 the imports derived from the zygote's home or working directory (``~/.aws/models``, cache
 folders, default arguments) are moved to the caller's. Any other variable the imports read
 that the caller has set differently makes that child run the CLI from scratch (``exec``), as
 does a locale that is not UTF-8: the output is then the same, only slower.
+
+What is left of a command's start is mostly parsing the CLI's JSON data (endpoints.json, the
+service's model); the zygote parses each file of the CLI's installation that a child has
+parsed, and hands the parse to later children that read the same text (``ParsedData``).
 
 The test side (``path_for``, ``stop``) starts one zygote per test process (per xdist worker)
 on first use, in a temporary folder of its own, and stops it at the end of the session; an
@@ -167,6 +171,87 @@ class Rebase:
                 move(new)
 
 
+class ParsedData:
+    """The JSON data files of the CLI's installation (service models, endpoints.json), parsed in the
+    zygote: a child that reads the very same text gets that parse instead of parsing it again.
+
+    Stands in for the ``json`` module of ``botocore.loaders``. Each parse is handed out at most
+    once per child, so every load still returns an object of its own, as parsing does; any other
+    text is parsed as usual. Which files to parse is learnt from the children: a child that parses
+    a file of the installation writes its path to a pipe, and the zygote parses that file for the
+    children after it. Files under HOME or ``AWS_DATA_PATH`` are never parsed ahead.
+    """
+
+    def __init__(self, loaders: types.ModuleType, installed: str) -> None:
+        self.loaders, self.json, self.installed = loaders, loaders.json, installed + os.sep
+        self.parsed: dict[tuple[str, tuple[tuple[str, Any], ...]], Any] = {}
+        self.handed: set[tuple[str, tuple[tuple[str, Any], ...]]] = set()
+        self.reading: str | None = None  # the file botocore is loading now
+        self.recording = False  # in the zygote: keep the parse
+        self.learnt: set[str] = set()
+        self.learn_r, self.learn_w = os.pipe()
+        os.set_blocking(self.learn_r, False)
+        os.set_blocking(self.learn_w, False)
+        load_file = loaders.JSONFileLoader._load_file
+
+        def reading(loader: Any, full_path: str, open_method: Any) -> Any:
+            self.reading = full_path
+            try:
+                return load_file(loader, full_path, open_method)
+            finally:
+                self.reading = None
+
+        self.load_file = load_file
+        loaders.JSONFileLoader._load_file = reading
+        setattr(loaders, "json", self)  # noqa: B010 - a module attribute mypy does not know
+
+    @classmethod
+    def install(cls) -> ParsedData | None:
+        """Stand in for ``botocore.loaders``' json, where that module loads files as this expects."""
+        loaders = sys.modules.get("botocore.loaders")
+        if loaders is None or not hasattr(getattr(loaders, "JSONFileLoader", None), "_load_file") \
+                or not isinstance(getattr(loaders, "_JSON_OPEN_METHODS", None), dict):
+            return None
+        return cls(loaders, os.path.dirname(os.path.realpath(sys.modules["awscli"].__file__ or "")))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.json, name)
+
+    def loads(self, text: str, **options: Any) -> Any:
+        """``json.loads``, or the zygote's parse of the same text (the first time in this child)."""
+        key = (text, tuple(sorted(options.items())))
+        if key in self.parsed and key not in self.handed:
+            self.handed.add(key)
+            return self.parsed[key]
+        data = self.json.loads(text, **options)
+        if self.recording:
+            self.parsed[key] = data
+        elif self.reading and os.path.realpath(self.reading).startswith(self.installed):
+            with contextlib.suppress(OSError):  # best effort: a full pipe only means no parse ahead
+                os.write(self.learn_w, os.fsencode(self.reading) + b"\n")
+        return data
+
+    def learn(self) -> None:
+        """In the zygote: parse each file the children have named, as botocore's loader parses it."""
+        named = b""
+        with contextlib.suppress(BlockingIOError):
+            while chunk := os.read(self.learn_r, 65536):
+                named += chunk
+        for path in {os.fsdecode(line) for line in named.split(b"\n") if line} - self.learnt:
+            self.learnt.add(path)
+            opener = next((method for ext, method in self.loaders._JSON_OPEN_METHODS.items() if path.endswith(ext)),
+                          None)
+            if opener is None:
+                continue
+            self.recording = True
+            try:
+                self.load_file(self.loaders.JSONFileLoader(), path, opener)
+            except (OSError, ValueError) as error:
+                print(f"aws_zygote: cannot parse {path} ahead: {error}", file=sys.stderr, flush=True)
+            finally:
+                self.recording = False
+
+
 @dataclass(frozen=True)
 class Request:
     """One command as the client sent it, and the standard streams it passed."""
@@ -211,7 +296,7 @@ def receive(conn: socket.socket) -> Request:
 class Zygote:
     """The listening side: accept, fork, reap, answer."""
 
-    def __init__(self, socket_path: str, watched_fd: int) -> None:
+    def __init__(self, socket_path: str, watched_fd: int, parsed: ParsedData | None) -> None:
         self.selector = selectors.DefaultSelector()
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         # Bound under another name and renamed once listening: a client that finds the path can connect.
@@ -228,6 +313,9 @@ class Zygote:
         self.selector.register(self.listener, selectors.EVENT_READ, "accept")
         self.selector.register(self.wakeup_r, selectors.EVENT_READ, "reap")
         self.selector.register(watched_fd, selectors.EVENT_READ, "parent")
+        self.parsed = parsed
+        if parsed is not None:
+            self.selector.register(parsed.learn_r, selectors.EVENT_READ, "learn")
 
     def serve(self) -> Request | None:
         """Serve until the test process goes away (None), or return in a forked child with its request."""
@@ -240,6 +328,9 @@ class Zygote:
                     self.reap()
                 elif key.data == "parent":
                     return None
+                elif key.data == "learn":
+                    assert self.parsed is not None
+                    self.parsed.learn()
                 else:  # the client hung up (or sent more) before its CLI ended: end that CLI too
                     self.selector.unregister(key.fileobj)
                     with contextlib.suppress(ProcessLookupError):
@@ -306,6 +397,8 @@ class Zygote:
         conn.close()
         for fd in (self.wakeup_r, self.wakeup_w, self.watched_fd):
             os.close(fd)
+        if self.parsed is not None:  # the child keeps the write end: it names the files it parses
+            os.close(self.parsed.learn_r)
 
 
 def aws_data_path(env: dict[str, str]) -> str:
@@ -433,7 +526,7 @@ def zygote_main(argv: list[str]) -> int:
     watched = os.dup(0)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
-    zygote = Zygote(socket_path, watched)
+    zygote = Zygote(socket_path, watched, ParsedData.install())
     sys.stdout.buffer.write(READY)
     sys.stdout.flush()
     os.dup2(null, 1)
