@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from troposphere import Template
 
+from support import aws_zygote
 from support.environments import SHIPPED
 from support.tools import TOOLS
 from webhook_templates.stack.handler_artifact import CHECKOUT_HANDLER_PATH, HandlerArtifact
@@ -37,6 +38,11 @@ def pytest_configure(config: pytest.Config) -> None:
     for variable, path in TOOLS.items():
         if not os.environ.get(variable) and path.is_file():
             os.environ[variable] = str(path)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """End the AWS CLI zygotes this test process started (support.aws_zygote starts one on first use)."""
+    aws_zygote.stop()
 
 
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by marker

@@ -77,7 +77,8 @@ def _run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> 
 
 
 def _fresh_venv(path: Path) -> Path:
-    """A virtualenv without pip (the build venv's pip installs into it); its python."""
+    """A virtualenv without pip (this environment's pip installs into it: ensurepip would cost more
+    than the rest of the test); its python."""
     _run(sys.executable, "-m", "venv", "--without-pip", path, cwd=path.parent)
     return path / "bin" / "python"
 
@@ -109,18 +110,17 @@ def test_the_wheel_and_the_sdist_render_outside_a_checkout_what_the_checkout_ren
     wheelhouse = tmp_path / "wheelhouse"
     _run(sys.executable, "-m", "pip", "download", "--quiet", "--isolated", *indexes,
          "--dest", wheelhouse, *BUILD_REQUIREMENTS, cwd=tmp_path, env=env)
-    build_env = tmp_path / "build-env"
-    _run(sys.executable, "-m", "venv", build_env, cwd=tmp_path)
-    pip = [build_env / "bin" / "python", "-m", "pip", "--isolated", "--disable-pip-version-check"]
-    _run(*pip, "install", "--quiet", "--no-index", "--find-links", wheelhouse, *BUILD_REQUIREMENTS, cwd=tmp_path,
-         env=env)
+    build_python = _fresh_venv(tmp_path / "build-env")
+    pip = [sys.executable, "-m", "pip", "--isolated", "--disable-pip-version-check"]
+    _run(*pip, "--python", build_python, "install", "--quiet", "--no-index", "--find-links", wheelhouse,
+         *BUILD_REQUIREMENTS, cwd=tmp_path, env=env)
 
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=NOT_SOURCE, symlinks=True)
     dist = tmp_path / "dist"
     hooks = "import sys; from setuptools import build_meta as b; print(getattr(b, sys.argv[1])(sys.argv[2]))"
-    sdist = dist / _run(build_env / "bin" / "python", "-c", hooks, "build_sdist", dist, cwd=source, env=env).split()[-1]
-    wheel = dist / _run(build_env / "bin" / "python", "-c", hooks, "build_wheel", dist, cwd=source, env=env).split()[-1]
+    sdist = dist / _run(build_python, "-c", hooks, "build_sdist", dist, cwd=source, env=env).split()[-1]
+    wheel = dist / _run(build_python, "-c", hooks, "build_wheel", dist, cwd=source, env=env).split()[-1]
     with tarfile.open(sdist) as archive:
         assert any(name.endswith("/handler/app.py") for name in archive.getnames())
 

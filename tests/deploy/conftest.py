@@ -13,10 +13,17 @@ from typing import Any
 import pytest
 from deploy_testkit import Result, Terminal
 
-from support import moto_server
+from support import faults, moto_server
 from support.environments import ENVIRONMENTS_FILE
 from webhook_templates import cli
 from webhook_templates.deploy import stacks
+
+
+@pytest.fixture(autouse=True)
+def shared_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's sessions read botocore's model files through one loader (support.faults): a
+    process runs one command, but the deploy tests run hundreds in this one."""
+    faults.share_models(monkeypatch)
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from support import moto_server
-from support.awscli import aws_cli
+from support.awscli import cli_environment
 from support.environments import WITH_TAGS
 from webhook_templates import data_guard
 from webhook_templates.handoff import pipelines
@@ -118,12 +118,8 @@ def account(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], A
 
 
 def run_script(folder: Path, environment: str, endpoint: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    cli = aws_cli()
-    env = {"PATH": f"{cli.parent}{os.pathsep}{os.environ['PATH']}", "HOME": str(folder), "LANG": "C.UTF-8",
-           "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
-           "AWS_SHARED_CREDENTIALS_FILE": os.devnull, **extra}
-    return subprocess.run(["sh", f"pipelines/{environment}/deploy.sh"], cwd=folder, env=env, stdin=subprocess.DEVNULL,
+    return subprocess.run(["sh", f"pipelines/{environment}/deploy.sh"], cwd=folder,
+                          env=cli_environment(folder, endpoint, extra), stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=300)
 
 

@@ -2,7 +2,9 @@
 
 AWS CLI v1 comes from PyPI (``.venv-awscli``, which ``make test`` creates;
 ``AWS_CLI`` names another ``aws``).  It honours ``AWS_ENDPOINT_URL``, so a block
-reaches the moto server running in a thread of the test process.
+reaches the moto server running in a thread of the test process.  The ``aws`` a block
+finds first on PATH is that CLI forked from a zygote (``support.aws_zygote``), which
+imports it once per test process instead of once per command.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+
+from . import aws_zygote
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -43,16 +47,21 @@ def run_block(folder: Path, environment: str, endpoint: str, *, home: Path | Non
     return run_script(folder, block, endpoint, home=home, variables=variables)
 
 
-def run_script(folder: Path, script: str, endpoint: str, *, home: Path | None = None,
-               variables: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the ``sh`` text ``script`` in ``folder`` with AWS CLI v1 against ``endpoint`` (as ``run_block``)."""
+def cli_environment(home: Path, endpoint: str, variables: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The whole environment a block runs in: AWS CLI v1 first on PATH (through the zygote, with
+    the CLI's own folder behind it), ``home``, fake credentials, ``endpoint``, then ``variables``."""
     cli = aws_cli()
-    env = {
-        "PATH": f"{cli.parent}{os.pathsep}{os.environ['PATH']}",
-        "HOME": str(home or folder), "LANG": "C.UTF-8",
+    return {
+        "PATH": os.pathsep.join([str(aws_zygote.path_for(cli)), str(cli.parent), os.environ["PATH"]]),
+        "HOME": str(home), "LANG": "C.UTF-8",
         "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull, **(variables or {}),
     }
-    return subprocess.run(["sh", "-c", script], cwd=folder, env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=300)
+
+
+def run_script(folder: Path, script: str, endpoint: str, *, home: Path | None = None,
+               variables: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the ``sh`` text ``script`` in ``folder`` with AWS CLI v1 against ``endpoint`` (as ``run_block``)."""
+    return subprocess.run(["sh", "-c", script], cwd=folder, env=cli_environment(home or folder, endpoint, variables),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)

@@ -139,16 +139,37 @@ def shared_core() -> botocore.session.Session:
 FAULTY_SERVICES = ("cloudformation", "cloudwatch")
 
 
-def install(faults: Faults, monkeypatch: Any) -> None:
-    """Make every ``boto3.Session`` created from now on (until the test ends) send through ``faults``."""
+def share_models(monkeypatch: Any) -> None:
+    """Make every ``boto3.Session`` created from now on (until the test ends) read the models through
+    the shared loader; everything else about it (credentials, region, profile) is its own."""
     original = boto3.Session
 
-    class FaultySession(original):  # type: ignore[misc,valid-type]
+    class SharedModelsSession(original):  # type: ignore[misc,valid-type]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
+            shared = "botocore_session" not in kwargs
             kwargs.setdefault("botocore_session", shared_core())
             super().__init__(*args, **kwargs)
             # boto3 adds its own folder of models on every session: once is enough.
             _LOADER.search_paths[:] = list(dict.fromkeys(_LOADER.search_paths))
+            if shared:
+                # A session making its own loader reads data_path from its profile here: a profile
+                # that does not exist fails boto3.Session() itself, and a data path gets its loader.
+                data_path = self._session.get_config_variable("data_path")
+                if data_path is not None:
+                    self._session.register_component("data_loader", create_loader(data_path))
+                    self._setup_loader()
+
+    monkeypatch.setattr(boto3, "Session", SharedModelsSession)
+
+
+def install(faults: Faults, monkeypatch: Any) -> None:
+    """Make every ``boto3.Session`` created from now on (until the test ends) send through ``faults``."""
+    share_models(monkeypatch)
+    shared = boto3.Session
+
+    class FaultySession(shared):  # type: ignore[misc,valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
             for service in FAULTY_SERVICES:
                 self.events.register(f"before-send.{service}", faults.before_send)
 
