@@ -25,7 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 def aws_cli() -> Path:
     """AWS CLI v1: ``AWS_CLI``, else the project's ``.venv-awscli``; a missing one fails the test."""
     configured = os.environ.get("AWS_CLI")
-    path = Path(configured) if configured else REPO / ".venv-awscli" / "bin" / "aws"
+    # Absolute: make passes a path relative to the checkout, and the blocks run in other folders, where
+    # a relative PATH entry would find whatever other `aws` the machine has.
+    path = Path(configured).absolute() if configured else REPO / ".venv-awscli" / "bin" / "aws"
     if not path.is_file():
         pytest.fail(f"AWS CLI v1 not found at {path}: run `make test` (it installs .venv-awscli) or set AWS_CLI")
     return path
