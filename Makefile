@@ -69,8 +69,9 @@ $(MERMAID):
 
 # pip byte-compiles an installed package, but an editable one is compiled on every start under
 # PYTHONDONTWRITEBYTECODE (set on this project's CI machines): ~60 ms of each render, and of each
-# CLI process the tests start.
-COMPILE := $(BIN)/python -m compileall -q src/webhook_templates
+# CLI process the tests start. handler/app.py too: the handler tests import it afresh for every
+# test (a cold container), on every runtime.
+COMPILE := $(BIN)/python -m compileall -q src/webhook_templates handler
 
 template: $(INSTALLED)
 	@$(COMPILE)
@@ -112,6 +113,7 @@ test-runtimes: $(INSTALLED)
 	  if [ -z "$$py" ]; then echo "test-runtimes: SKIPPED python$$v: no such interpreter on this machine"; continue; fi; \
 	  $(MAKE) --no-print-directory .venv-py$$v/.installed RUNTIME_PYTHON=$$py || exit 1; \
 	  echo "test-runtimes: python$$v ($$py): the handler suite"; \
+	  .venv-py$$v/bin/python -m compileall -q src/webhook_templates handler || exit 1; \
 	  PYTHONPATH=src .venv-py$$v/bin/python -m pytest tests/handler -q -n auto -p no:cacheprovider || exit 1; \
 	done
 

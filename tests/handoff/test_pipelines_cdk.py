@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from support.environments import REPO_ROOT, WITH_TAGS
+from support.once import once_per_run
 from webhook_templates.handoff.bundle import build_files, write_bundle
 from webhook_templates.handoff.diagram import references
 from webhook_templates.stack.parameters import parameter_file
@@ -38,16 +39,22 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def synthesised(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
-    """The bundle (with a tagged environment) and, by environment, the cloud assembly its cdk_app.py made."""
-    bundle, assemblies = tmp_path_factory.mktemp("bundle"), tmp_path_factory.mktemp("cdk")
-    write_bundle(build_files(WITH_TAGS), bundle)
-    outs = {name: assemblies / name for name in sorted(WITH_TAGS)}
-    pairs = [str(arg) for name, out in outs.items() for arg in (bundle / "pipelines" / name / "cdk_app.py", out)]
-    env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
-    done = subprocess.run([str(CDK_PYTHON), str(SYNTH), *pairs], cwd=bundle, env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, f"cdk_app.py did not synthesise:\n{done.stderr[-4000:]}"
-    return bundle, outs
+    """The bundle (with a tagged environment) and, by environment, the cloud assembly its cdk_app.py
+    made: synthesised once per run (support.once), jsii's start-up being most of it."""
+
+    def synthesise(folder: Path) -> None:
+        bundle, assemblies = folder / "bundle", folder / "cdk"
+        assemblies.mkdir()
+        write_bundle(build_files(WITH_TAGS), bundle)
+        pairs = [str(arg) for name in sorted(WITH_TAGS)
+                 for arg in (bundle / "pipelines" / name / "cdk_app.py", assemblies / name)]
+        env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+        done = subprocess.run([str(CDK_PYTHON), str(SYNTH), *pairs], cwd=bundle, env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"cdk_app.py did not synthesise:\n{done.stderr[-4000:]}"
+
+    folder = once_per_run(tmp_path_factory, "cdk-synth", synthesise)
+    return folder / "bundle", {name: folder / "cdk" / name for name in sorted(WITH_TAGS)}
 
 
 def _depends_on(resource: dict[str, Any]) -> set[str]:

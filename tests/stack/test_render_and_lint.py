@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from hypothesis import strategies as st
 from troposphere import Template
 
 from support.environments import SHIPPED as ENVIRONMENTS
+from support.once import once_per_run
 from support.tools import required_tool
 from webhook_templates.handoff import lint
 from webhook_templates.handoff.bundle import build_files
@@ -197,17 +200,30 @@ BROKEN = {"truncated": lambda rendered: rendered[:3000], "no resources": lambda 
 @pytest.fixture(scope="module")
 def checkov_run(build_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One checkov process for every file the checkov tests ask about (its start-up is most of
-    its cost): the three renderings, the retired stack, and each BROKEN template, each named
-    template.json in a folder of its own. ``findings`` by path, and the paths by role."""
+    its cost), once per run (support.once): the three renderings, the retired stack, and each
+    BROKEN template, each named template.json in a folder of its own. ``findings`` by path, and
+    the paths by role."""
     required_tool("CHECKOV")
-    broken = {}
-    for name, cut in BROKEN.items():
-        path = tmp_path_factory.mktemp("broken") / "template.json"
-        path.write_text(cut((build_dir / "template.json").read_text()))
-        broken[name] = path
-    rendered = {name: build_dir / name for name in ("template.json", "template.yaml", ACCOUNT_SETUP_TEMPLATE)}
-    return {"findings": lint.checkov(*rendered.values(), LEGACY, *broken.values()),
-            "rendered": rendered, "broken": broken}
+    rendered_names = ("template.json", "template.yaml", ACCOUNT_SETUP_TEMPLATE)
+
+    def run(folder: Path) -> None:
+        (folder / "rendered").mkdir()
+        rendered = [Path(shutil.copy(build_dir / name, folder / "rendered" / name)) for name in rendered_names]
+        broken = []
+        for number, cut in enumerate(BROKEN.values()):
+            path = folder / f"broken-{number}" / "template.json"
+            path.parent.mkdir()
+            path.write_text(cut((build_dir / "template.json").read_text()))
+            broken.append(path)
+        findings = lint.checkov(*rendered, LEGACY, *broken)
+        (folder / "findings.json").write_text(json.dumps(
+            {str(path): [dataclasses.astuple(f) for f in found] for path, found in findings.items()}))
+
+    folder = once_per_run(tmp_path_factory, "checkov", run)
+    saved = json.loads((folder / "findings.json").read_text())
+    return {"findings": {Path(path): [lint.Finding(*f) for f in found] for path, found in saved.items()},
+            "rendered": {name: folder / "rendered" / name for name in rendered_names},
+            "broken": {name: folder / f"broken-{number}" / "template.json" for number, name in enumerate(BROKEN)}}
 
 
 @pytest.mark.slow
